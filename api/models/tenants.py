@@ -1,0 +1,54 @@
+"""Resellers and their clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base
+from api.models.base import UTCDateTime, utcnow
+
+
+class Reseller(Base):
+    __tablename__ = "resellers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    billing_model: Mapped[str] = mapped_column(String(16))  # markup | commission
+    commission_pct: Mapped[Decimal] = mapped_column(Numeric(7, 4), default=Decimal(0))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    __table_args__ = (Index("ix_clients_reseller_id_id", "reseller_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    characteristic: Mapped[str] = mapped_column(String(16), default="normal")
+    label: Mapped[str] = mapped_column(String(100), default="")
+    billing_mode: Mapped[str] = mapped_column(String(24), default="prepaid_strict")
+    credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)
+    low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,0 +1,57 @@
+"""Every setting of the platform, read once from ``DIALTONE_*`` environment variables.
+
+Defaults are safe for local use: an SQLite file in the working directory, debug off,
+a development secret that production must override.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dialtone.db"
+DEV_SECRET = "dialtone-development-secret-change-me"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    debug: bool = False
+    secret_key: str = DEV_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_ttl_seconds: int = 14 * 24 * 3600
+    cookie_secure: bool = False
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    echo_sql: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            database_url=env.get("DIALTONE_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            debug=_bool(env.get("DIALTONE_DEBUG")),
+            secret_key=env.get("DIALTONE_SECRET_KEY") or DEV_SECRET,
+            host=env.get("DIALTONE_HOST") or "127.0.0.1",
+            port=_int(env, "DIALTONE_PORT", 8000),
+            session_ttl_seconds=_int(env, "DIALTONE_SESSION_TTL_SECONDS", 14 * 24 * 3600),
+            cookie_secure=_bool(env.get("DIALTONE_COOKIE_SECURE")),
+            max_query_depth=_int(env, "DIALTONE_MAX_QUERY_DEPTH", 12),
+            max_aliases=_int(env, "DIALTONE_MAX_ALIASES", 30),
+            max_tokens=_int(env, "DIALTONE_MAX_TOKENS", 5000),
+            echo_sql=_bool(env.get("DIALTONE_ECHO_SQL")),
+        )
