@@ -20,13 +20,13 @@ class MoneyError(ValueError):
 
 
 def round_micros(value: Decimal) -> int:
-    """Round a Decimal amount expressed in micros to a whole micro, half-up. The one rounding rule."""
+    """Round a Decimal number of micros to a whole micro, half-up: the one rounding rule."""
     return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def parse(value: str | Decimal | int) -> int:
     """Parse a decimal amount in units ("12.50") to micros, refusing more than six decimals."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError("amounts must be decimal strings, not floats")
     try:
         dec = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value

@@ -17,8 +17,12 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    configured = config.get_main_option("sqlalchemy.url")
-    return os.environ.get("DIALTONE_DATABASE_URL") if not configured else configured
+    """The URL given by ``api.db.migrate``, else DIALTONE_DATABASE_URL, else alembic.ini's."""
+    return (
+        config.attributes.get("database_url")
+        or os.environ.get("DIALTONE_DATABASE_URL")
+        or config.get_main_option("sqlalchemy.url")
+    )
 
 
 def _render_item(type_, obj, autogen_context):

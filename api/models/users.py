@@ -18,7 +18,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
     password_hash: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(24))  # operator | reseller_owner | reseller_staff | client
+    role: Mapped[str] = mapped_column(
+        String(24)
+    )  # operator | reseller_owner | reseller_staff | client
     reseller_id: Mapped[int | None] = mapped_column(ForeignKey("resellers.id"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,1 @@
+"""The business rules. No strawberry, no HTTP here."""

@@ -1,0 +1,434 @@
+"""Resellers and clients: creation, changes, status, deletion, and scoped lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.domain import audit, ledger
+from api.domain import validation as v
+from api.domain.actors import Actor
+from api.domain.errors import DomainError, DomainErrors, ErrorCode, invalid, not_found
+from api.models import Account, Client, Reseller, User
+from api.models.base import utcnow
+
+BILLING_MODELS = ("markup", "commission")
+RESELLER_STATUSES = ("active", "suspended")
+BILLING_MODES = ("prepaid_strict", "prepaid_permissive", "postpaid")
+CHARACTERISTICS = ("normal", "good", "conflict")
+CLIENT_STATUSES = ("active", "suspended", "blocked", "blacklisted")
+AUTO_SUSPEND_REASON = "balance exhausted"
+AUTO_BLOCK_REASON = "credit limit reached"
+
+RESELLER_AUDIT_FIELDS = (
+    "name",
+    "currency",
+    "timezone",
+    "billing_model",
+    "commission_pct",
+    "status",
+    "status_reason",
+    "low_balance_threshold",
+)
+CLIENT_AUDIT_FIELDS = (
+    "name",
+    "company",
+    "contact_name",
+    "email",
+    "phone",
+    "language",
+    "country",
+    "notes",
+    "characteristic",
+    "label",
+    "billing_mode",
+    "credit_limit",
+    "low_balance_threshold",
+    "status",
+    "status_reason",
+)
+BULK_MAX = 1000
+OPERATOR_BULK_MIN = 10
+
+
+# --- account keys: one place that names the ledger accounts of a tenant --------------------
+
+
+def reseller_account_key(reseller_id: int) -> str:
+    return f"reseller:{reseller_id}"
+
+
+def client_account_key(client_id: int) -> str:
+    return f"client:{client_id}"
+
+
+async def reseller_account(session: AsyncSession, reseller: Reseller) -> Account:
+    return await ledger.account(
+        session,
+        reseller_account_key(reseller.id),
+        kind="reseller",
+        currency=reseller.currency,
+        reseller_id=reseller.id,
+    )
+
+
+async def client_account(session: AsyncSession, client: Client, currency: str) -> Account:
+    return await ledger.account(
+        session,
+        client_account_key(client.id),
+        kind="client",
+        currency=currency,
+        reseller_id=client.reseller_id,
+        client_id=client.id,
+    )
+
+
+async def client_balance(session: AsyncSession, client: Client) -> int:
+    balance = await session.scalar(
+        select(Account.balance).where(Account.key == client_account_key(client.id))
+    )
+    return balance or 0
+
+
+# --- resellers -------------------------------------------------------------------------------
+
+
+def _clean_reseller(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    checks: dict[str, Callable[[Any], Any]] = {
+        "name": lambda x: v.text("name", x, max_len=200, required=True),
+        "currency": lambda x: v.currency("currency", x),
+        "timezone": lambda x: v.timezone("timezone", x),
+        "billing_model": lambda x: v.choice("billingModel", x, BILLING_MODELS),
+        "commission_pct": lambda x: v.percent("commissionPct", x),
+        "status": lambda x: v.choice("status", x, RESELLER_STATUSES),
+        "status_reason": lambda x: v.text("statusReason", x, max_len=500),
+        "low_balance_threshold": lambda x: v.amount("lowBalanceThreshold", x, non_negative=True),
+    }
+    errors: list[DomainError] = []
+    for name, value in data.items():
+        if value is None:
+            continue
+        try:
+            out[name] = checks[name](value)
+        except DomainError as exc:
+            errors.append(exc)
+    if creating:
+        for required in ("name", "currency", "billing_model"):
+            if required not in out and not any(e.field for e in errors if e.field == required):
+                errors.append(invalid(required, f"{required} is required"))
+    if errors:
+        raise DomainErrors(errors)
+    return out
+
+
+async def create_reseller(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Reseller:
+    actor.require("resellers:write")
+    fields = _clean_reseller(data, creating=True)
+    fields.setdefault("timezone", "UTC")
+    fields.setdefault("commission_pct", Decimal(0))
+    reseller = Reseller(**fields)
+    session.add(reseller)
+    await session.flush()
+    await reseller_account(session, reseller)
+    await audit.record(
+        session,
+        actor,
+        subject_type="reseller",
+        subject_id=reseller.id,
+        action="reseller.created",
+        reseller_id=reseller.id,
+        after=audit.snapshot(reseller, RESELLER_AUDIT_FIELDS),
+    )
+    return reseller
+
+
+async def update_reseller(
+    session: AsyncSession, actor: Actor, reseller_id: int, data: dict[str, Any]
+) -> Reseller:
+    actor.require("resellers:write")
+    reseller = await get_reseller(session, actor, reseller_id)
+    fields = _clean_reseller(data, creating=False)
+    if "currency" in fields and fields["currency"] != reseller.currency:
+        raise invalid("currency", "a reseller's currency cannot change once created")
+    before = audit.snapshot(reseller, RESELLER_AUDIT_FIELDS)
+    for name, value in fields.items():
+        setattr(reseller, name, value)
+    await session.flush()
+    old, new = audit.changes(before, audit.snapshot(reseller, RESELLER_AUDIT_FIELDS))
+    if new:
+        await audit.record(
+            session,
+            actor,
+            subject_type="reseller",
+            subject_id=reseller.id,
+            action="reseller.updated",
+            reseller_id=reseller.id,
+            before=old,
+            after=new,
+        )
+    return reseller
+
+
+async def get_reseller(session: AsyncSession, actor: Actor, reseller_id: int) -> Reseller:
+    reseller = await session.get(Reseller, reseller_id)
+    if reseller is None or not actor.sees_reseller(reseller_id):
+        raise not_found("reseller")
+    return reseller
+
+
+def resellers_query(actor: Actor) -> Select:
+    """Resellers the actor may list: all for the operator, its own for a reseller."""
+    stmt = select(Reseller)
+    if actor.is_operator:
+        actor.require("resellers:read")
+        return stmt
+    if actor.reseller_id is not None and actor.client_id is None and actor.is_authenticated:
+        return stmt.where(Reseller.id == actor.reseller_id)
+    return stmt.where(False)
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+
+def _clean_client(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    checks: dict[str, Callable[[Any], Any]] = {
+        "name": lambda x: v.text("name", x, max_len=200, required=True),
+        "company": lambda x: v.text("company", x, max_len=200),
+        "contact_name": lambda x: v.text("contactName", x, max_len=200),
+        "email": lambda x: v.email("email", x),
+        "phone": lambda x: v.text("phone", x, max_len=40),
+        "language": lambda x: v.language("language", x),
+        "country": lambda x: v.country("country", x),
+        "notes": lambda x: v.text("notes", x, max_len=10_000),
+        "characteristic": lambda x: v.choice("characteristic", x, CHARACTERISTICS),
+        "label": lambda x: v.text("label", x, max_len=100),
+        "billing_mode": lambda x: v.choice("billingMode", x, BILLING_MODES),
+        "credit_limit": lambda x: v.amount("creditLimit", x, non_negative=True),
+        "low_balance_threshold": lambda x: v.amount("lowBalanceThreshold", x, non_negative=True),
+    }
+    out: dict[str, Any] = {}
+    errors: list[DomainError] = []
+    for name, value in data.items():
+        if value is None:
+            continue
+        try:
+            out[name] = checks[name](value)
+        except DomainError as exc:
+            errors.append(exc)
+    if creating and "name" not in out and not any(e.field == "name" for e in errors):
+        errors.append(invalid("name", "name is required"))
+    if errors:
+        raise DomainErrors(errors)
+    return out
+
+
+def _tenant_for_write(actor: Actor, reseller_id: int | None) -> int:
+    """The reseller a write goes to: the actor's own, or the one the operator names."""
+    actor.require("clients:write")
+    if actor.is_operator:
+        if reseller_id is None:
+            raise invalid("resellerId", "the operator must name the reseller")
+        return reseller_id
+    assert actor.reseller_id is not None
+    if reseller_id is not None and reseller_id != actor.reseller_id:
+        raise not_found("reseller", "resellerId")
+    return actor.reseller_id
+
+
+async def create_clients(
+    session: AsyncSession,
+    actor: Actor,
+    reseller_id: int | None,
+    rows: list[dict[str, Any]],
+) -> list[Client]:
+    """Create one or many clients in one transaction: all land, or none (errors name the row).
+
+    A reseller may create from 1 to 1,000 at once. The operator creates clients for a reseller
+    as one bulk order of at least 10."""
+    tenant_id = _tenant_for_write(actor, reseller_id)
+    reseller = await get_reseller(session, actor, tenant_id)
+    if not rows or len(rows) > BULK_MAX:
+        raise invalid("clients", f"give between 1 and {BULK_MAX} clients")
+    if actor.is_operator and len(rows) < OPERATOR_BULK_MIN:
+        raise invalid(
+            "clients", f"an operator's bulk order creates at least {OPERATOR_BULK_MIN} clients"
+        )
+    cleaned, errors = [], []
+    for index, row in enumerate(rows):
+        try:
+            cleaned.append(_clean_client(row, creating=True))
+        except DomainErrors as exc:
+            for err in exc.errors:
+                errors.append(
+                    DomainError(err.code, f"client {index + 1}: {err.message}", err.field)
+                )
+    if errors:
+        raise DomainErrors(errors)
+    clients = [Client(reseller_id=reseller.id, **fields) for fields in cleaned]
+    session.add_all(clients)
+    await session.flush()
+    for client in clients:
+        await client_account(session, client, reseller.currency)
+        await audit.record(
+            session,
+            actor,
+            subject_type="client",
+            subject_id=client.id,
+            action="client.created",
+            reseller_id=reseller.id,
+            client_id=client.id,
+            after=audit.snapshot(client, CLIENT_AUDIT_FIELDS),
+        )
+    return clients
+
+
+async def get_client(session: AsyncSession, actor: Actor, client_id: int) -> Client:
+    """A client the actor may see: its own (client user), its tenant's, or any (operator)."""
+    client = await session.get(Client, client_id)
+    if client is None or client.deleted_at is not None or not can_see_client(actor, client):
+        raise not_found("client")
+    return client
+
+
+def can_see_client(actor: Actor, client: Client) -> bool:
+    if actor.client_id is not None:
+        return actor.client_id == client.id
+    if not actor.can("clients:read"):
+        return False
+    return actor.sees_reseller(client.reseller_id)
+
+
+def clients_query(actor: Actor, reseller_id: int | None = None) -> Select:
+    """The clients an actor may list, optionally narrowed to one reseller (operator)."""
+    stmt = select(Client).where(Client.deleted_at.is_(None))
+    if actor.client_id is not None:
+        return stmt.where(Client.id == actor.client_id)
+    if not actor.is_authenticated or not actor.can("clients:read"):
+        return stmt.where(False)
+    if not actor.is_operator:
+        stmt = stmt.where(Client.reseller_id == actor.reseller_id)
+    if reseller_id is not None:
+        stmt = stmt.where(Client.reseller_id == reseller_id)
+    return stmt
+
+
+async def update_client(
+    session: AsyncSession, actor: Actor, client_id: int, data: dict[str, Any]
+) -> Client:
+    actor.require("clients:write")
+    client = await get_client(session, actor, client_id)
+    data = dict(data)
+    status, reason = data.pop("status", None), data.pop("status_reason", None)
+    fields = _clean_client(data, creating=False)
+    if status is not None:
+        v.choice("status", status, CLIENT_STATUSES)
+        reason = v.text("statusReason", reason, max_len=500)
+        if status != "active" and not reason:
+            raise invalid("statusReason", "say why the client is not active")
+        fields["status"], fields["status_reason"] = status, reason if status != "active" else ""
+    before = audit.snapshot(client, CLIENT_AUDIT_FIELDS)
+    for name, value in fields.items():
+        setattr(client, name, value)
+    await session.flush()
+    old, new = audit.changes(before, audit.snapshot(client, CLIENT_AUDIT_FIELDS))
+    if new:
+        await audit.record(
+            session,
+            actor,
+            subject_type="client",
+            subject_id=client.id,
+            action="client.updated",
+            reseller_id=client.reseller_id,
+            client_id=client.id,
+            before=old,
+            after=new,
+        )
+    if {"billing_mode", "credit_limit"} & new.keys():
+        await apply_balance_status(session, actor, client, await client_balance(session, client))
+    return client
+
+
+# Later areas (sub-accounts, DIDs) register what stops a client from being deleted: each check
+# returns a sentence naming what is left, or None.
+DeleteBlocker = Callable[[AsyncSession, Client], Awaitable[str | None]]
+DELETE_BLOCKERS: list[DeleteBlocker] = []
+
+
+async def _balance_blocker(session: AsyncSession, client: Client) -> str | None:
+    balance = await client_balance(session, client)
+    if balance:
+        from api import money
+
+        return f"its balance is {money.format_amount(balance)}, not zero"
+    return None
+
+
+DELETE_BLOCKERS.append(_balance_blocker)
+
+
+async def delete_client(session: AsyncSession, actor: Actor, client_id: int) -> Client:
+    """Delete a client with nothing left on it. Its ledger history stays (entries are never
+    deleted), so the row is kept and marked deleted; its logins stop working."""
+    actor.require("clients:write")
+    client = await get_client(session, actor, client_id)
+    reasons = [r for check in DELETE_BLOCKERS if (r := await check(session, client))]
+    if reasons:
+        raise DomainError(
+            ErrorCode.CONFLICT, "the client cannot be deleted: " + "; ".join(reasons), "id"
+        )
+    client.deleted_at = utcnow()
+    client.status, client.status_reason = "blocked", "deleted"
+    for user in await session.scalars(select(User).where(User.client_id == client.id)):
+        user.is_active = False
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        subject_type="client",
+        subject_id=client.id,
+        action="client.deleted",
+        reseller_id=client.reseller_id,
+        client_id=client.id,
+        before=audit.snapshot(client, ("name",)),
+    )
+    return client
+
+
+async def apply_balance_status(
+    session: AsyncSession, actor: Actor, client: Client, balance: int
+) -> None:
+    """The status rule of the billing modes, run after every change of a client's balance:
+    a strict prepaid client at or below zero is suspended, a postpaid client at its credit limit
+    is blocked; either is reactivated when money brings it back (only if we suspended it)."""
+    before = audit.snapshot(client, ("status", "status_reason"))
+    if client.status == "active":
+        if client.billing_mode == "prepaid_strict" and balance <= 0:
+            client.status, client.status_reason = "suspended", AUTO_SUSPEND_REASON
+        elif client.billing_mode == "postpaid" and balance <= -client.credit_limit:
+            client.status, client.status_reason = "blocked", AUTO_BLOCK_REASON
+    elif (client.status, client.status_reason) == ("suspended", AUTO_SUSPEND_REASON):
+        if balance > 0 or client.billing_mode != "prepaid_strict":
+            client.status, client.status_reason = "active", ""
+    elif (client.status, client.status_reason) == ("blocked", AUTO_BLOCK_REASON) and (
+        client.billing_mode != "postpaid" or balance > -client.credit_limit
+    ):
+        client.status, client.status_reason = "active", ""
+    after = audit.snapshot(client, ("status", "status_reason"))
+    if after != before:
+        await session.flush()
+        await audit.record(
+            session,
+            actor,
+            subject_type="client",
+            subject_id=client.id,
+            action="client.status_changed",
+            reseller_id=client.reseller_id,
+            client_id=client.id,
+            before=before,
+            after=after,
+        )

@@ -1,0 +1,71 @@
+"""Audit history: every change to resellers, clients, limits, billing modes and every money
+movement is recorded with who did it, when, and the values before and after."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.domain.actors import Actor
+from api.models import AuditEvent
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON-safe values of ``fields`` of a model row."""
+    return {name: _jsonable(getattr(obj, name)) for name in fields}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Only the fields that changed, on both sides."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+async def record(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    subject_type: str,
+    subject_id: int,
+    action: str,
+    reseller_id: int | None,
+    client_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_type=actor.audit_type,
+        actor_id=actor.audit_id,
+        actor_label=actor.label[:320],
+        reseller_id=reseller_id,
+        client_id=client_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        action=action,
+        before=before,
+        after=after,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def scoped_query(actor: Actor):
+    """Audit events this actor may read: the operator all, a reseller its own tenant's."""
+    actor.require("audit:read")
+    stmt = select(AuditEvent)
+    if not actor.is_operator:
+        stmt = stmt.where(AuditEvent.reseller_id == actor.reseller_id)
+    return stmt

@@ -1,0 +1,206 @@
+"""The ledger: the one place where money moves (DESIGN §4).
+
+``post`` writes one entry made of postings that sum to zero per currency, and updates each
+account's cached balance in the same transaction with a single conditional statement::
+
+    UPDATE accounts SET balance = balance + :amount
+     WHERE id = :id [AND balance + :amount >= :floor] RETURNING balance
+
+The row lock that statement takes (PostgreSQL) or the ``BEGIN IMMEDIATE`` write lock (SQLite)
+makes the floor check and the change one atomic step, so concurrent debits lose nothing and a
+floor is never crossed. Accounts are updated in id order, so two entries never deadlock.
+
+Idempotency: ``(idem_scope, idem_key)`` is unique on ``ledger_entries``. The entry row is inserted
+before any balance changes; a concurrent duplicate fails on the constraint inside a savepoint and
+the already committed entry is returned instead, with nothing changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from api.domain.actors import Actor
+from api.domain.errors import DomainError, ErrorCode
+from api.models import Account, LedgerEntry, Posting
+
+
+class LedgerInvariantError(RuntimeError):
+    """A programming error: postings that do not balance. Never a user's fault."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One posting: ``amount`` micros into ``account`` (negative = out of it). When ``floor`` is
+    set, the account's balance after this leg must stay at or above it."""
+
+    account: Account
+    amount: int
+    floor: int | None = None
+    floor_message: str = "insufficient funds"
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    scope: str
+    key: str
+    request_hash: str
+
+    @classmethod
+    def of(cls, scope: str, key: str, operation: str, params: dict[str, Any]) -> Idempotency:
+        canonical = json.dumps([operation, params], sort_keys=True, default=str)
+        return cls(scope, key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+@dataclass
+class Posted:
+    entry: LedgerEntry
+    replayed: bool = False
+    balances: dict[int, int] = field(default_factory=dict)  # account id -> balance after
+
+
+def validate_key(key: str) -> None:
+    if not key or len(key) > 200 or not key.isprintable():
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            "an idempotency key of 1 to 200 printable characters is required",
+            "idempotencyKey",
+        )
+
+
+async def find_replay(session: AsyncSession, idem: Idempotency) -> LedgerEntry | None:
+    """The entry an earlier request with this key made, or None. A key reused for a different
+    request is refused: it would otherwise silently return the wrong result."""
+    validate_key(idem.key)
+    entry = await session.scalar(
+        select(LedgerEntry).where(
+            LedgerEntry.idem_scope == idem.scope, LedgerEntry.idem_key == idem.key
+        )
+    )
+    if entry is not None and entry.request_hash != idem.request_hash:
+        raise DomainError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            "this idempotency key was already used for a different request",
+            "idempotencyKey",
+        )
+    return entry
+
+
+async def account(
+    session: AsyncSession,
+    key: str,
+    *,
+    kind: str,
+    currency: str,
+    reseller_id: int | None = None,
+    client_id: int | None = None,
+) -> Account:
+    """The account named ``key``, created on first use (safe under concurrency)."""
+    found = await session.scalar(select(Account).where(Account.key == key))
+    if found is not None:
+        return found
+    created = Account(
+        key=key,
+        kind=kind,
+        currency=currency,
+        reseller_id=reseller_id,
+        client_id=client_id,
+        balance=0,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(created)
+            await session.flush()
+    except IntegrityError:
+        found = await session.scalar(select(Account).where(Account.key == key))
+        if found is None:  # pragma: no cover - the constraint that failed names it
+            raise
+        return found
+    return created
+
+
+async def post(
+    session: AsyncSession,
+    *,
+    kind: str,
+    currency: str,
+    amount: int,
+    legs: list[Leg],
+    idem: Idempotency,
+    actor: Actor,
+    reseller_id: int | None = None,
+    client_id: int | None = None,
+    memo: str = "",
+    reverses_id: int | None = None,
+) -> Posted:
+    """Write one balanced entry and move the cached balances, or change nothing."""
+    _check_balanced(legs, currency)
+    entry = LedgerEntry(
+        kind=kind,
+        currency=currency,
+        amount=amount,
+        memo=memo,
+        reseller_id=reseller_id,
+        client_id=client_id,
+        idem_scope=idem.scope,
+        idem_key=idem.key,
+        request_hash=idem.request_hash,
+        reverses_id=reverses_id,
+        actor_type=actor.audit_type,
+        actor_id=actor.audit_id,
+        actor_label=actor.label[:320],
+    )
+    try:
+        async with session.begin_nested():
+            session.add(entry)
+            await session.flush()
+    except IntegrityError:
+        existing = await find_replay(session, idem)
+        if existing is None:  # pragma: no cover - some other constraint failed
+            raise
+        return Posted(existing, replayed=True)
+
+    balances: dict[int, int] = {}
+    # Id order prevents deadlocks; on one account, debits go first so floors see them.
+    for leg in sorted(legs, key=lambda leg: (leg.account.id, leg.amount)):
+        balances[leg.account.id] = await _apply(session, leg)
+    session.add_all(
+        Posting(entry_id=entry.id, account_id=leg.account.id, amount=leg.amount, currency=currency)
+        for leg in legs
+        if leg.amount
+    )
+    await session.flush()
+    return Posted(entry, balances=balances)
+
+
+async def _apply(session: AsyncSession, leg: Leg) -> int:
+    stmt = update(Account).where(Account.id == leg.account.id)
+    if leg.floor is not None and leg.amount < 0:
+        stmt = stmt.where(Account.balance + leg.amount >= leg.floor)
+    stmt = stmt.values(balance=Account.balance + leg.amount).returning(Account.balance)
+    new_balance = await session.execute(stmt, execution_options={"synchronize_session": False})
+    value = new_balance.scalar_one_or_none()
+    if value is None:
+        raise DomainError(ErrorCode.INSUFFICIENT_FUNDS, leg.floor_message, "amount")
+    set_committed_value(leg.account, "balance", value)
+    return value
+
+
+def _check_balanced(legs: list[Leg], currency: str) -> None:
+    totals: dict[str, int] = defaultdict(int)
+    for leg in legs:
+        if leg.account.currency != currency:
+            raise LedgerInvariantError(
+                f"account {leg.account.key} is in {leg.account.currency}, entry in {currency}"
+            )
+        totals[leg.account.currency] += leg.amount
+    if any(totals.values()):
+        raise LedgerInvariantError(f"postings do not sum to zero: {dict(totals)}")
