@@ -287,9 +287,13 @@ async def create_clients(
     return clients
 
 
-async def get_client(session: AsyncSession, actor: Actor, client_id: int) -> Client:
-    """A client the actor may see: its own (client user), its tenant's, or any (operator)."""
-    client = await session.get(Client, client_id)
+async def get_client(
+    session: AsyncSession, actor: Actor, client_id: int, *, for_update: bool = False
+) -> Client:
+    """A client the actor may see: its own (client user), its tenant's, or any (operator).
+    ``for_update`` locks the row (PostgreSQL) so that concurrent money movements on one client
+    apply its status rule one after the other."""
+    client = await session.get(Client, client_id, with_for_update=for_update or None)
     if client is None or client.deleted_at is not None or not can_see_client(actor, client):
         raise not_found("client")
     return client

@@ -1,0 +1,293 @@
+"""Users, passwords, login sessions and partners' API tokens.
+
+Passwords are hashed with argon2. Session and API tokens are opaque random strings; only their
+SHA-256 is stored, so a database leak reveals no usable token. Session tokens start ``dts_``,
+API tokens ``dtk_`` (the first 12 characters are kept as the token's visible prefix).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.domain import accounts, audit
+from api.domain import validation as v
+from api.domain.actors import (
+    ANONYMOUS,
+    TOKEN_SCOPES,
+    Actor,
+    actor_for_token,
+    actor_for_user,
+)
+from api.domain.errors import DomainError, ErrorCode, invalid, not_found
+from api.models import ApiToken, User, UserSession
+from api.models.base import utcnow
+
+SESSION_PREFIX = "dts_"
+TOKEN_PREFIX = "dtk_"
+VISIBLE_PREFIX_LEN = 12
+MIN_PASSWORD = 8
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+ROLES = ("operator", "reseller_owner", "reseller_staff", "client")
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def csrf_token(secret_key: str, session_token: str) -> str:
+    """The CSRF token that goes with a session cookie: derived, so nothing more is stored."""
+    return hmac.new(secret_key.encode(), b"csrf:" + session_token.encode(), "sha256").hexdigest()
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+async def create_user(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    name: str = "",
+    reseller_id: int | None = None,
+    client_id: int | None = None,
+) -> User:
+    """Create a login. The operator creates anyone; a reseller owner creates its staff and its
+    clients' portal users; nobody else creates users."""
+    v.choice("role", role, ROLES)
+    if actor.kind != "system":
+        _check_may_create(actor, role, reseller_id)
+    email = v.email("email", email, required=True)
+    if len(password or "") < MIN_PASSWORD:
+        raise invalid("password", f"a password of at least {MIN_PASSWORD} characters")
+    if role == "client":
+        if client_id is None:
+            raise invalid("clientId", "a client login needs its client")
+        client = await accounts.get_client(session, actor, client_id)
+        reseller_id = client.reseller_id
+    elif role in ("reseller_owner", "reseller_staff"):
+        if reseller_id is None:
+            raise invalid("resellerId", "a reseller login needs its reseller")
+        await accounts.get_reseller(session, actor, reseller_id)
+        client_id = None
+    else:
+        reseller_id = client_id = None
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise DomainError(ErrorCode.CONFLICT, "a user with this email exists", "email")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        name=v.text("name", name, max_len=200),
+        role=role,
+        reseller_id=reseller_id,
+        client_id=client_id,
+    )
+    session.add(user)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        subject_type="user",
+        subject_id=user.id,
+        action="user.created",
+        reseller_id=reseller_id,
+        client_id=client_id,
+        after={"email": email, "role": role},
+    )
+    return user
+
+
+def _check_may_create(actor: Actor, role: str, reseller_id: int | None) -> None:
+    if actor.kind == "operator":
+        return
+    if actor.role == "reseller_owner" and role in ("reseller_staff", "client"):
+        if role == "reseller_staff" and reseller_id not in (None, actor.reseller_id):
+            raise not_found("reseller", "resellerId")
+        return
+    actor.require("users:write")  # nobody else holds it: a clear PERMISSION_DENIED
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LoginResult:
+    token: str
+    csrf_token: str
+    user: User
+    expires_at: datetime
+
+
+async def login(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    ttl_seconds: int,
+    secret_key: str,
+) -> LoginResult:
+    user = await session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        verify_password(_DUMMY_HASH, password or "")  # same time whether or not the user exists
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "wrong email or password")
+    if not verify_password(user.password_hash, password or "") or not user.is_active:
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "wrong email or password")
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    expires = now + timedelta(seconds=ttl_seconds)
+    session.add(UserSession(user_id=user.id, token_hash=hash_token(token), expires_at=expires))
+    user.last_login_at = now
+    await session.flush()
+    return LoginResult(token, csrf_token(secret_key, token), user, expires)
+
+
+async def logout(session: AsyncSession, actor: Actor) -> bool:
+    if actor.session_id is None:
+        return False
+    user_session = await session.get(UserSession, actor.session_id)
+    if user_session is not None and user_session.revoked_at is None:
+        user_session.revoked_at = utcnow()
+        await session.flush()
+    return True
+
+
+async def actor_from_token(session: AsyncSession, token: str | None) -> Actor:
+    """The actor a bearer token or session cookie stands for; anonymous when it is unknown,
+    expired or revoked."""
+    if not token:
+        return ANONYMOUS
+    now = utcnow()
+    digest = hash_token(token)
+    if token.startswith(SESSION_PREFIX):
+        row = (
+            await session.execute(
+                select(UserSession, User)
+                .join(User, User.id == UserSession.user_id)
+                .where(UserSession.token_hash == digest)
+            )
+        ).first()
+        if row is None:
+            return ANONYMOUS
+        user_session, user = row
+        if user_session.revoked_at or user_session.expires_at <= now or not user.is_active:
+            return ANONYMOUS
+        return actor_for_user(user, session_id=user_session.id)
+    if token.startswith(TOKEN_PREFIX):
+        api_token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+        if api_token is None or api_token.revoked_at is not None:
+            return ANONYMOUS
+        if api_token.expires_at is not None and api_token.expires_at <= now:
+            return ANONYMOUS
+        if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
+            api_token.last_used_at = now
+            await session.flush()
+        return actor_for_token(api_token)
+    return ANONYMOUS
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+@dataclass
+class NewToken:
+    token: str  # shown once
+    api_token: ApiToken
+
+
+async def create_api_token(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+) -> NewToken:
+    actor.require("tokens:manage")
+    name = v.text("name", name, max_len=200, required=True)
+    unknown = sorted(set(scopes) - TOKEN_SCOPES)
+    if not scopes or unknown:
+        raise invalid(
+            "scopes",
+            f"choose scopes from: {', '.join(sorted(TOKEN_SCOPES))}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
+        )
+    if expires_at is not None and expires_at <= utcnow():
+        raise invalid("expiresAt", "the expiry must be in the future")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    api_token = ApiToken(
+        reseller_id=actor.reseller_id,
+        created_by_id=actor.user_id,
+        name=name,
+        prefix=token[:VISIBLE_PREFIX_LEN],
+        token_hash=hash_token(token),
+        scopes=" ".join(sorted(set(scopes))),
+        expires_at=expires_at,
+    )
+    session.add(api_token)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        subject_type="api_token",
+        subject_id=api_token.id,
+        action="api_token.created",
+        reseller_id=actor.reseller_id,
+        after={"name": name, "scopes": api_token.scopes, "prefix": api_token.prefix},
+    )
+    return NewToken(token, api_token)
+
+
+def api_tokens_query(actor: Actor):
+    if not actor.can("tokens:manage"):
+        return select(ApiToken).where(False)
+    return select(ApiToken).where(ApiToken.reseller_id == actor.reseller_id)
+
+
+async def get_api_token(session: AsyncSession, actor: Actor, token_id: int) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    if token is None or not actor.can("tokens:manage") or token.reseller_id != actor.reseller_id:
+        raise not_found("API token")
+    return token
+
+
+async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: int) -> ApiToken:
+    actor.require("tokens:manage")
+    token = await get_api_token(session, actor, token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await session.flush()
+        await audit.record(
+            session,
+            actor,
+            subject_type="api_token",
+            subject_id=token.id,
+            action="api_token.revoked",
+            reseller_id=token.reseller_id,
+            before={"revoked": False},
+            after={"revoked": True},
+        )
+    return token

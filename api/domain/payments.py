@@ -1,0 +1,435 @@
+"""Money movements between the operator, resellers and clients, as posting rules over the ledger.
+
+Accounts (``api.domain.accounts`` names the tenant ones). A positive balance is money the
+platform holds *for* the account's owner; the ``operator:*`` and ``reseller:N:receipts|sales``
+accounts are the other side of the books and usually run negative.
+
+=====================  ==============================================================
+account                what it is
+=====================  ==============================================================
+reseller:N             the reseller's prepaid balance with the operator (floor 0)
+client:N               the client's balance (markup: in the reseller's books;
+                       commission: held by the operator)
+reseller:N:receipts    markup: money the reseller took from its clients off-platform
+reseller:N:sales       markup: what the reseller charged its clients
+operator:deposits:CUR  money the operator received from resellers
+operator:adjustments:CUR  the operator's corrections to reseller balances
+operator:commission:CUR   commissions the operator paid to commission-model resellers
+=====================  ==============================================================
+
+Posting rules (X the amount, c = commission_pct % of X, rounded once half-up):
+
+* operator deposit to reseller: reseller:N +X, operator:deposits -X.
+* operator adjustment (signed X): reseller:N +X, operator:adjustments -X; a negative one may
+  not take the reseller below zero.
+* reseller moves credit to a client (both models): reseller:N -X (floor 0), client:M +X.
+  Commission model: also reseller:N +c, operator:commission -c (the deposit earns commission).
+* manual client payment, markup: client:M +X, reseller:N:receipts -X (the reseller has the cash;
+  its balance with the operator is untouched).
+  Commission model: the client's balance is held by the operator, so the reseller, who took the
+  cash, funds it from its own balance exactly as a transfer, and earns its commission.
+* manual charge, markup: client:M -X, reseller:N:sales +X. Commission: client:M -X,
+  reseller:N +X (the reseller's charge is paid to the reseller out of the operator-held balance).
+  A charge may take a client below zero; the billing-mode status rule then applies.
+* refund / withdrawal (never more than the client holds, nor more than is left of the payment
+  it names): markup: client:M -X, reseller:N:receipts +X. Commission: client:M -X,
+  reseller:N +X, and the commission earned on X is clawed back: reseller:N -c,
+  operator:commission +c.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import money
+from api.domain import accounts, audit, ledger
+from api.domain import validation as v
+from api.domain.actors import Actor
+from api.domain.errors import DomainError, ErrorCode, invalid, not_found
+from api.domain.ledger import Idempotency, Leg
+from api.models import Account, Client, LedgerEntry, Reseller
+
+CLIENT_FUNDING_KINDS = ("client_transfer", "client_payment")
+
+
+@dataclass
+class Movement:
+    entry: LedgerEntry
+    replayed: bool
+    reseller: Reseller
+    client: Client | None = None
+
+
+def idem_scope(actor: Actor) -> str:
+    """Whose keys these are: one namespace per operator, reseller tenant or client."""
+    if actor.is_operator:
+        return "operator"
+    if actor.client_id is not None:
+        return f"client:{actor.client_id}"
+    return f"reseller:{actor.reseller_id}"
+
+
+async def operator_account(session: AsyncSession, name: str, currency: str) -> Account:
+    return await ledger.account(
+        session, f"operator:{name}:{currency}", kind=f"operator_{name}", currency=currency
+    )
+
+
+async def reseller_book_account(session: AsyncSession, reseller: Reseller, name: str) -> Account:
+    return await ledger.account(
+        session,
+        f"reseller:{reseller.id}:{name}",
+        kind=f"reseller_{name}",
+        currency=reseller.currency,
+        reseller_id=reseller.id,
+    )
+
+
+async def _commission_legs(
+    session: AsyncSession, reseller: Reseller, reseller_acc: Account, amount: int, sign: int
+) -> list[Leg]:
+    """Commission on a client deposit (sign +1) or its claw-back (sign -1)."""
+    if reseller.billing_model != "commission":
+        return []
+    commission = money.percent_of(amount, reseller.commission_pct)
+    if not commission:
+        return []
+    operator_acc = await operator_account(session, "commission", reseller.currency)
+    return [Leg(reseller_acc, sign * commission), Leg(operator_acc, -sign * commission)]
+
+
+async def _post(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    operation: str,
+    params: dict[str, Any],
+    key: str,
+    reseller: Reseller,
+    client: Client | None,
+    kind: str,
+    amount: int,
+    memo: str,
+    legs_for: Any,
+    reverses_id: int | None = None,
+) -> Movement:
+    """Shared shape of every movement: replay check, legs, post, status rule, audit."""
+    idem = Idempotency.of(idem_scope(actor), key, operation, params)
+    existing = await ledger.find_replay(session, idem)
+    if existing is not None:
+        return Movement(existing, True, reseller, client)
+    legs = await legs_for()
+    posted = await ledger.post(
+        session,
+        kind=kind,
+        currency=reseller.currency,
+        amount=amount,
+        legs=legs,
+        idem=idem,
+        actor=actor,
+        reseller_id=reseller.id,
+        client_id=client.id if client else None,
+        memo=memo,
+        reverses_id=reverses_id,
+    )
+    if posted.replayed:
+        return Movement(posted.entry, True, reseller, client)
+    if client is not None:
+        balance = await accounts.client_balance(session, client)
+        await accounts.apply_balance_status(session, actor, client, balance)
+    await audit.record(
+        session,
+        actor,
+        subject_type="ledger_entry",
+        subject_id=posted.entry.id,
+        action=f"money.{kind}",
+        reseller_id=reseller.id,
+        client_id=client.id if client else None,
+        after={
+            "kind": kind,
+            "amount": money.format_amount(amount),
+            "currency": reseller.currency,
+            "memo": memo,
+            "balances": {leg.account.key: money.format_amount(leg.account.balance) for leg in legs},
+        },
+    )
+    return Movement(posted.entry, False, reseller, client)
+
+
+def _amount_and_memo(amount: Any, memo: str | None) -> tuple[int, str]:
+    return v.amount("amount", amount, positive=True), v.text("memo", memo, max_len=500)
+
+
+# --- the operator and a reseller's balance ----------------------------------------------------
+
+
+async def reseller_deposit(
+    session: AsyncSession, actor: Actor, reseller_id: int, amount: Any, key: str, memo: str = ""
+) -> Movement:
+    actor.require("reseller_balance:write")
+    micros, memo = _amount_and_memo(amount, memo)
+    reseller = await accounts.get_reseller(session, actor, reseller_id)
+
+    async def legs() -> list[Leg]:
+        return [
+            Leg(await accounts.reseller_account(session, reseller), micros),
+            Leg(await operator_account(session, "deposits", reseller.currency), -micros),
+        ]
+
+    return await _post(
+        session,
+        actor,
+        operation="reseller_deposit",
+        params={"reseller": reseller_id, "amount": micros, "memo": memo},
+        key=key,
+        reseller=reseller,
+        client=None,
+        kind="reseller_deposit",
+        amount=micros,
+        memo=memo,
+        legs_for=legs,
+    )
+
+
+async def reseller_adjust(
+    session: AsyncSession, actor: Actor, reseller_id: int, amount: Any, key: str, memo: str
+) -> Movement:
+    """A signed correction of a reseller's balance; it must say why."""
+    actor.require("reseller_balance:write")
+    micros = v.amount("amount", amount)
+    if micros == 0:
+        raise invalid("amount", "an adjustment must not be zero")
+    memo = v.text("memo", memo, max_len=500, required=True)
+    reseller = await accounts.get_reseller(session, actor, reseller_id)
+
+    async def legs() -> list[Leg]:
+        return [
+            Leg(
+                await accounts.reseller_account(session, reseller),
+                micros,
+                floor=0,
+                floor_message="the adjustment would take the reseller's balance below zero",
+            ),
+            Leg(await operator_account(session, "adjustments", reseller.currency), -micros),
+        ]
+
+    return await _post(
+        session,
+        actor,
+        operation="reseller_adjust",
+        params={"reseller": reseller_id, "amount": micros, "memo": memo},
+        key=key,
+        reseller=reseller,
+        client=None,
+        kind="reseller_adjustment",
+        amount=abs(micros),
+        memo=memo,
+        legs_for=legs,
+    )
+
+
+# --- a reseller and its clients ---------------------------------------------------------------
+
+
+async def _client_and_reseller(
+    session: AsyncSession, actor: Actor, client_id: int
+) -> tuple[Client, Reseller]:
+    actor.require("payments:write")
+    client = await accounts.get_client(session, actor, client_id, for_update=True)
+    reseller = await session.get(Reseller, client.reseller_id)
+    assert reseller is not None
+    return client, reseller
+
+
+def _reseller_debit(reseller_acc: Account, micros: int) -> Leg:
+    return Leg(
+        reseller_acc,
+        -micros,
+        floor=0,
+        floor_message="the reseller's balance does not cover this amount",
+    )
+
+
+async def client_transfer(
+    session: AsyncSession, actor: Actor, client_id: int, amount: Any, key: str, memo: str = ""
+) -> Movement:
+    """The reseller moves credit from its own balance to a client."""
+    return await _fund_client(session, actor, client_id, amount, key, memo, "client_transfer")
+
+
+async def client_payment(
+    session: AsyncSession, actor: Actor, client_id: int, amount: Any, key: str, memo: str = ""
+) -> Movement:
+    """The reseller records a payment it took from a client by hand (cash, bank transfer)."""
+    return await _fund_client(session, actor, client_id, amount, key, memo, "client_payment")
+
+
+async def _fund_client(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: int,
+    amount: Any,
+    key: str,
+    memo: str,
+    kind: str,
+) -> Movement:
+    micros, memo = _amount_and_memo(amount, memo)
+    client, reseller = await _client_and_reseller(session, actor, client_id)
+    from_reseller = kind == "client_transfer" or reseller.billing_model == "commission"
+
+    async def legs() -> list[Leg]:
+        client_acc = await accounts.client_account(session, client, reseller.currency)
+        if not from_reseller:
+            receipts = await reseller_book_account(session, reseller, "receipts")
+            return [Leg(client_acc, micros), Leg(receipts, -micros)]
+        reseller_acc = await accounts.reseller_account(session, reseller)
+        return [
+            _reseller_debit(reseller_acc, micros),
+            Leg(client_acc, micros),
+            *await _commission_legs(session, reseller, reseller_acc, micros, +1),
+        ]
+
+    return await _post(
+        session,
+        actor,
+        operation=kind,
+        params={"client": client_id, "amount": micros, "memo": memo},
+        key=key,
+        reseller=reseller,
+        client=client,
+        kind=kind,
+        amount=micros,
+        memo=memo,
+        legs_for=legs,
+    )
+
+
+async def client_charge(
+    session: AsyncSession, actor: Actor, client_id: int, amount: Any, key: str, memo: str
+) -> Movement:
+    """A manual charge to a client, paid to the reseller (see the posting rules above)."""
+    micros = v.amount("amount", amount, positive=True)
+    memo = v.text("memo", memo, max_len=500, required=True)
+    client, reseller = await _client_and_reseller(session, actor, client_id)
+
+    async def legs() -> list[Leg]:
+        client_acc = await accounts.client_account(session, client, reseller.currency)
+        if reseller.billing_model == "commission":
+            payee = await accounts.reseller_account(session, reseller)
+        else:
+            payee = await reseller_book_account(session, reseller, "sales")
+        return [Leg(client_acc, -micros), Leg(payee, micros)]
+
+    return await _post(
+        session,
+        actor,
+        operation="client_charge",
+        params={"client": client_id, "amount": micros, "memo": memo},
+        key=key,
+        reseller=reseller,
+        client=client,
+        kind="client_charge",
+        amount=micros,
+        memo=memo,
+        legs_for=legs,
+    )
+
+
+async def client_refund(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: int,
+    amount: Any,
+    key: str,
+    memo: str = "",
+    payment_id: int | None = None,
+) -> Movement:
+    """Pay money back to a client (a refund of one payment, or a withdrawal of its balance)."""
+    micros, memo = _amount_and_memo(amount, memo)
+    client, reseller = await _client_and_reseller(session, actor, client_id)
+    if payment_id is not None:
+        await _check_refundable(session, client, payment_id, micros)
+
+    async def legs() -> list[Leg]:
+        client_acc = await accounts.client_account(session, client, reseller.currency)
+        out = Leg(
+            client_acc,
+            -micros,
+            floor=0,
+            floor_message="the client's balance does not cover this refund",
+        )
+        if reseller.billing_model != "commission":
+            receipts = await reseller_book_account(session, reseller, "receipts")
+            return [out, Leg(receipts, micros)]
+        reseller_acc = await accounts.reseller_account(session, reseller)
+        return [
+            out,
+            Leg(reseller_acc, micros),
+            *await _commission_legs(session, reseller, reseller_acc, micros, -1),
+        ]
+
+    return await _post(
+        session,
+        actor,
+        operation="client_refund",
+        params={"client": client_id, "amount": micros, "memo": memo, "payment": payment_id},
+        key=key,
+        reseller=reseller,
+        client=client,
+        kind="client_refund",
+        amount=micros,
+        memo=memo,
+        legs_for=legs,
+        reverses_id=payment_id,
+    )
+
+
+async def _check_refundable(
+    session: AsyncSession, client: Client, payment_id: int, micros: int
+) -> None:
+    """A refund never exceeds what is left of the payment it reverses. The payment row is
+    locked first (PostgreSQL) so that concurrent refunds see each other."""
+    original = await session.scalar(
+        select(LedgerEntry).where(LedgerEntry.id == payment_id).with_for_update()
+    )
+    if (
+        original is None
+        or original.client_id != client.id
+        or original.kind not in CLIENT_FUNDING_KINDS
+    ):
+        raise not_found("payment", "paymentId")
+    refunded = await session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.reverses_id == payment_id
+        )
+    )
+    left = original.amount - refunded
+    if micros > left:
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            f"only {money.format_amount(left)} of that payment is left to refund",
+            "amount",
+        )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def entries_query(actor: Actor, *, client_id: int | None = None, reseller_id: int | None = None):
+    """Ledger entries the actor may read, optionally narrowed to a client or reseller."""
+    stmt = select(LedgerEntry)
+    if actor.client_id is not None:
+        stmt = stmt.where(LedgerEntry.client_id == actor.client_id)
+    elif not actor.is_authenticated or not actor.can("clients:read"):
+        return stmt.where(False)
+    elif not actor.is_operator:
+        stmt = stmt.where(LedgerEntry.reseller_id == actor.reseller_id)
+    if client_id is not None:
+        stmt = stmt.where(LedgerEntry.client_id == client_id)
+    if reseller_id is not None:
+        stmt = stmt.where(LedgerEntry.reseller_id == reseller_id)
+    return stmt
