@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.domain import audit, ledger
@@ -307,8 +307,15 @@ def can_see_client(actor: Actor, client: Client) -> bool:
     return actor.sees_reseller(client.reseller_id)
 
 
-def clients_query(actor: Actor, reseller_id: int | None = None) -> Select:
-    """The clients an actor may list, optionally narrowed to one reseller (operator)."""
+def clients_query(
+    actor: Actor,
+    *,
+    reseller_id: int | None = None,
+    status: str | None = None,
+    billing_mode: str | None = None,
+    search: str | None = None,
+) -> Select:
+    """The clients an actor may list, with optional filters (reseller for the operator)."""
     stmt = select(Client).where(Client.deleted_at.is_(None))
     if actor.client_id is not None:
         return stmt.where(Client.id == actor.client_id)
@@ -318,6 +325,18 @@ def clients_query(actor: Actor, reseller_id: int | None = None) -> Select:
         stmt = stmt.where(Client.reseller_id == actor.reseller_id)
     if reseller_id is not None:
         stmt = stmt.where(Client.reseller_id == reseller_id)
+    if status is not None:
+        stmt = stmt.where(Client.status == status)
+    if billing_mode is not None:
+        stmt = stmt.where(Client.billing_mode == billing_mode)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        stmt = stmt.where(
+            func.lower(Client.name).like(pattern)
+            | func.lower(Client.company).like(pattern)
+            | func.lower(Client.email).like(pattern)
+            | func.lower(Client.label).like(pattern)
+        )
     return stmt
 
 

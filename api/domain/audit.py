@@ -64,8 +64,20 @@ async def record(
 
 def scoped_query(actor: Actor):
     """Audit events this actor may read: the operator all, a reseller its own tenant's."""
-    actor.require("audit:read")
     stmt = select(AuditEvent)
+    if not actor.can("audit:read"):
+        return stmt.where(False)
     if not actor.is_operator:
         stmt = stmt.where(AuditEvent.reseller_id == actor.reseller_id)
     return stmt
+
+
+async def get_event(session: AsyncSession, actor: Actor, event_id: int) -> AuditEvent:
+    from api.domain.errors import not_found
+
+    if not actor.can("audit:read"):
+        raise not_found("audit event")
+    event = await session.get(AuditEvent, event_id)
+    if event is None or not (actor.is_operator or event.reseller_id == actor.reseller_id):
+        raise not_found("audit event")
+    return event

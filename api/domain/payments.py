@@ -433,3 +433,20 @@ def entries_query(actor: Actor, *, client_id: int | None = None, reseller_id: in
     if reseller_id is not None:
         stmt = stmt.where(LedgerEntry.reseller_id == reseller_id)
     return stmt
+
+
+async def get_entry(session: AsyncSession, actor: Actor, entry_id: int) -> LedgerEntry:
+    entry = await session.get(LedgerEntry, entry_id)
+    if entry is None:
+        raise not_found("ledger entry")
+    if actor.client_id is not None:
+        visible = entry.client_id == actor.client_id
+    else:
+        visible = (
+            actor.can("clients:read")
+            and entry.reseller_id is not None
+            and actor.sees_reseller(entry.reseller_id)
+        ) or actor.is_operator
+    if not visible:
+        raise not_found("ledger entry")
+    return entry

@@ -1,0 +1,112 @@
+"""The ASGI application: /graphql, health, and (later) webhooks, portals and static files."""
+
+from __future__ import annotations
+
+import hmac
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from api.db import create_engine, session_factory
+from api.domain import auth
+from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
+from api.resolvers.context import Context
+from api.schema import build_schema
+from api.settings import Settings
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+class DialtoneGraphQL(GraphQL):
+    """Strawberry's ASGI app with our context: the actor comes from a Bearer token, or from
+    the session cookie (then POSTs must carry the matching X-CSRF-Token header)."""
+
+    def __init__(self, schema: Any, settings: Settings, sessions: Any) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.debug else None)
+        self.settings = settings
+        self.sessions = sessions
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+        async with self.sessions() as session, session.begin():
+            actor = await auth.actor_from_token(session, token)
+        return Context(
+            request=request,
+            response=response,
+            settings=self.settings,
+            sessions=self.sessions,
+            actor=actor,
+            session_token=token,
+        )
+
+
+class CSRFGuard:
+    """Cookie-authenticated POSTs need ``X-CSRF-Token`` equal to the login's csrfToken."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            request = Request(scope)
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if cookie and not bearer_token(request):
+                expected = auth.csrf_token(self.settings.secret_key, cookie)
+                given = request.headers.get("x-csrf-token", "")
+                if not hmac.compare_digest(expected, given):
+                    response = JSONResponse(
+                        {
+                            "errors": [
+                                {
+                                    "message": "missing or wrong X-CSRF-Token header",
+                                    "extensions": {"code": "CSRF"},
+                                }
+                            ]
+                        },
+                        status_code=403,
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+async def health(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    engine = create_engine(settings.database_url, echo=settings.echo_sql)
+    sessions = session_factory(engine)
+    graphql = DialtoneGraphQL(build_schema(settings), settings, sessions)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        yield
+        await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", CSRFGuard(graphql, settings), methods=["GET", "POST"]),
+            Route("/healthz", health),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    return app
+
+
+__all__ = ["CSRF_COOKIE", "create_app"]

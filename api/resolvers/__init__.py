@@ -1,0 +1,1 @@
+"""Thin resolvers: check permission, parse input, call one domain function, map the result."""

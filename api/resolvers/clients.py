@@ -1,0 +1,108 @@
+"""Clients: lists, creation (one or many), changes, deletion."""
+
+from __future__ import annotations
+
+from strawberry import relay
+
+from api.domain import accounts
+from api.domain.actors import Actor
+from api.models import Client as ClientRow
+from api.resolvers.context import Info
+from api.resolvers.mutations import node_pk, run
+from api.resolvers.pagination import paginate
+from api.schema.common import Connection
+from api.schema.inputs import (
+    ClientBulkCreateInput,
+    ClientCreateInput,
+    ClientUpdateInput,
+    IdInput,
+    domain_fields,
+)
+from api.schema.payloads import ClientBulkCreatePayload, ClientDeletePayload, ClientPayload
+from api.schema.types import BillingMode, Client, ClientStatus
+
+
+async def clients_connection(
+    info: Info,
+    *,
+    first: int | None,
+    after: str | None,
+    reseller_id: int | None = None,
+    status: str | None = None,
+    billing_mode: str | None = None,
+    search: str | None = None,
+) -> Connection[Client]:
+    stmt = accounts.clients_query(
+        info.context.actor,
+        reseller_id=reseller_id,
+        status=status,
+        billing_mode=billing_mode,
+        search=search,
+    )
+    return await paginate(
+        info, stmt, ClientRow.id, first=first, after=after, to_node=Client.from_model
+    )
+
+
+async def clients(
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    reseller_id: relay.GlobalID | None = None,
+    status: ClientStatus | None = None,
+    billing_mode: BillingMode | None = None,
+    search: str | None = None,
+) -> Connection[Client]:
+    return await clients_connection(
+        info,
+        first=first,
+        after=after,
+        reseller_id=node_pk(reseller_id, "Reseller", "resellerId"),
+        status=status.value if status else None,
+        billing_mode=billing_mode.value if billing_mode else None,
+        search=search,
+    )
+
+
+async def client_create(info: Info, input: ClientCreateInput) -> ClientPayload:
+    async def action(session, actor: Actor):
+        [client] = await accounts.create_clients(
+            session,
+            actor,
+            node_pk(input.reseller_id, "Reseller", "resellerId"),
+            [domain_fields(input, exclude=("reseller_id",))],
+        )
+        return {"client": Client.from_model(client)}
+
+    return await run(info, ClientPayload, action)
+
+
+async def client_bulk_create(info: Info, input: ClientBulkCreateInput) -> ClientBulkCreatePayload:
+    async def action(session, actor: Actor):
+        created = await accounts.create_clients(
+            session,
+            actor,
+            node_pk(input.reseller_id, "Reseller", "resellerId"),
+            [domain_fields(row) for row in input.clients],
+        )
+        return {"clients": [Client.from_model(c) for c in created]}
+
+    return await run(info, ClientBulkCreatePayload, action)
+
+
+async def client_update(info: Info, input: ClientUpdateInput) -> ClientPayload:
+    async def action(session, actor: Actor):
+        client = await accounts.update_client(
+            session, actor, node_pk(input.id, "Client"), domain_fields(input, exclude=("id",))
+        )
+        return {"client": Client.from_model(client)}
+
+    return await run(info, ClientPayload, action)
+
+
+async def client_delete(info: Info, input: IdInput) -> ClientDeletePayload:
+    async def action(session, actor: Actor):
+        client = await accounts.delete_client(session, actor, node_pk(input.id, "Client"))
+        return {"deleted_client_id": relay.GlobalID("Client", str(client.id))}
+
+    return await run(info, ClientDeletePayload, action)

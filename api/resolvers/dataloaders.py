@@ -1,0 +1,58 @@
+"""Per-request batched loads, so list queries do not grow with the page size (no N+1)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from strawberry.dataloader import DataLoader
+
+from api.models import Account, Client, Posting, Reseller
+
+if TYPE_CHECKING:
+    from api.resolvers.context import Context
+
+
+class Loaders:
+    def __init__(self, context: Context):
+        self._context = context
+        self.reseller = DataLoader(self._by_id(Reseller))
+        self.client = DataLoader(self._by_id(Client))
+        self.reseller_balance = DataLoader(self._balances("reseller", Account.reseller_id))
+        self.client_balance = DataLoader(self._balances("client", Account.client_id))
+        self.postings = DataLoader(self._postings)
+
+    def _by_id(self, model: Any) -> Callable:
+        async def load(ids: Sequence[int]) -> list[Any]:
+            async with self._context.read() as session:
+                rows = await session.scalars(select(model).where(model.id.in_(ids)))
+                found = {row.id: row for row in rows}
+            return [found.get(i) for i in ids]
+
+        return load
+
+    def _balances(self, kind: str, owner: Any) -> Callable:
+        async def load(ids: Sequence[int]) -> list[int]:
+            async with self._context.read() as session:
+                rows = await session.execute(
+                    select(owner, Account.balance).where(Account.kind == kind, owner.in_(ids))
+                )
+                found = dict(rows.tuples().all())
+            return [found.get(i, 0) for i in ids]
+
+        return load
+
+    async def _postings(self, entry_ids: Sequence[int]) -> list[list[tuple[Posting, Account]]]:
+        async with self._context.read() as session:
+            rows = await session.execute(
+                select(Posting, Account)
+                .join(Account, Account.id == Posting.account_id)
+                .where(Posting.entry_id.in_(entry_ids))
+                .order_by(Posting.id)
+            )
+            grouped: dict[int, list[tuple[Posting, Account]]] = defaultdict(list)
+            for posting, account in rows.tuples():
+                grouped[posting.entry_id].append((posting, account))
+        return [grouped.get(i, []) for i in entry_ids]

@@ -1,0 +1,75 @@
+"""Shared GraphQL types: money, errors, connections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Generic, TypeVar
+
+import strawberry
+
+from api import money
+from api.domain.errors import ErrorCode as DomainErrorCode
+
+ErrorCode = strawberry.enum(
+    Enum("ErrorCode", {code.name: code.value for code in DomainErrorCode}),
+    description="Why a mutation did not do what was asked.",
+)
+
+
+@strawberry.type(description="An expected failure of a mutation; nothing was changed.")
+class UserError:
+    field: str | None = strawberry.field(
+        description="The input field at fault (camelCase), when one is."
+    )
+    message: str = strawberry.field(description="What went wrong, in plain words.")
+    code: ErrorCode = strawberry.field(description="A stable code to branch on.")
+
+
+@strawberry.type(description="An amount of money: an exact decimal and its currency.")
+class Money:
+    amount: Decimal = strawberry.field(description="The amount, exact to the micro-unit.")
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+
+    @classmethod
+    def of(cls, micros: int, currency: str) -> Money:
+        return cls(amount=money.to_decimal(micros), currency=currency)
+
+
+@strawberry.type(description="Where a page of a connection stands.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="Whether items come before this page (an `after` cursor was given)."
+    )
+    start_cursor: str | None = strawberry.field(description="The cursor of the first item.")
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the last item: pass it as `after` for the next page."
+    )
+
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="One item of a connection and its cursor.")
+class Edge(Generic[T]):
+    node: T = strawberry.field(description="The item.")
+    cursor: str = strawberry.field(description="An opaque cursor for this item.")
+
+
+@strawberry.type(description="A page of items, paginated with opaque cursors (keyset).")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+
+    @strawberry.field(description="The items of this page, without cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def timestamp_description(what: str) -> str:
+    return f"When {what} (UTC, ISO 8601)."
+
+
+__all__ = ["Connection", "Edge", "ErrorCode", "Money", "PageInfo", "UserError", "datetime"]

@@ -1,0 +1,138 @@
+"""Assembles the schema: every query and mutation, with its limits and error masking."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+
+from api.domain.errors import DomainError
+from api.resolvers import audit, auth, clients, payments, resellers
+from api.schema.common import Connection
+from api.schema.payloads import (
+    ApiTokenCreatePayload,
+    ApiTokenPayload,
+    ClientBulkCreatePayload,
+    ClientDeletePayload,
+    ClientMoneyPayload,
+    ClientPayload,
+    LoginPayload,
+    LogoutPayload,
+    ResellerMoneyPayload,
+    ResellerPayload,
+    UserPayload,
+)
+from api.schema.types import ApiToken, AuditEvent, Client, LedgerEntry, Reseller, Viewer
+from api.settings import Settings
+
+
+@strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
+class Query:
+    node: relay.Node | None = relay.node(description="Any object by its global id, if visible.")
+    viewer: Viewer = strawberry.field(resolver=auth.viewer, description="Who is asking.")
+    resellers: Connection[Reseller] = strawberry.field(
+        resolver=resellers.resellers, description="Resellers: all (operator) or your own."
+    )
+    clients: Connection[Client] = strawberry.field(
+        resolver=clients.clients, description="Clients the viewer may see, with filters."
+    )
+    ledger_entries: Connection[LedgerEntry] = strawberry.field(
+        resolver=payments.ledger_entries, description="Money movements, newest first."
+    )
+    audit_events: Connection[AuditEvent] = strawberry.field(
+        resolver=audit.audit_events, description="The audit history, newest first."
+    )
+    api_tokens: Connection[ApiToken] = strawberry.field(
+        resolver=auth.api_tokens, description="The reseller's API tokens (owner only)."
+    )
+
+
+@strawberry.type(description="Everything that can be changed.")
+class Mutation:
+    login: LoginPayload = strawberry.mutation(
+        resolver=auth.login, description="Log in: a session token, also set as a cookie."
+    )
+    logout: LogoutPayload = strawberry.mutation(
+        resolver=auth.logout, description="End the current session."
+    )
+    user_create: UserPayload = strawberry.mutation(
+        resolver=auth.user_create, description="Create a login (reseller staff, client portal)."
+    )
+    api_token_create: ApiTokenCreatePayload = strawberry.mutation(
+        resolver=auth.api_token_create, description="Create a scoped API token (owner only)."
+    )
+    api_token_revoke: ApiTokenPayload = strawberry.mutation(
+        resolver=auth.api_token_revoke, description="Revoke an API token at once."
+    )
+    reseller_create: ResellerPayload = strawberry.mutation(
+        resolver=resellers.reseller_create, description="Create a reseller (operator)."
+    )
+    reseller_update: ResellerPayload = strawberry.mutation(
+        resolver=resellers.reseller_update, description="Change a reseller (operator)."
+    )
+    reseller_deposit: ResellerMoneyPayload = strawberry.mutation(
+        resolver=resellers.reseller_deposit,
+        description="Add money a reseller paid to its balance (operator).",
+    )
+    reseller_adjust: ResellerMoneyPayload = strawberry.mutation(
+        resolver=resellers.reseller_adjust,
+        description="Correct a reseller's balance up or down, with a reason (operator).",
+    )
+    client_create: ClientPayload = strawberry.mutation(
+        resolver=clients.client_create, description="Create a client."
+    )
+    client_bulk_create: ClientBulkCreatePayload = strawberry.mutation(
+        resolver=clients.client_bulk_create,
+        description="Create many clients at once (an operator's order is at least 10).",
+    )
+    client_update: ClientPayload = strawberry.mutation(
+        resolver=clients.client_update, description="Change a client."
+    )
+    client_delete: ClientDeletePayload = strawberry.mutation(
+        resolver=clients.client_delete,
+        description="Delete a client with no balance, sub-accounts or numbers left.",
+    )
+    client_transfer: ClientMoneyPayload = strawberry.mutation(
+        resolver=payments.client_transfer,
+        description="Move credit from the reseller's balance to a client.",
+    )
+    client_payment_record: ClientMoneyPayload = strawberry.mutation(
+        resolver=payments.client_payment_record,
+        description="Record a payment a client made by hand (cash, bank transfer).",
+    )
+    client_charge: ClientMoneyPayload = strawberry.mutation(
+        resolver=payments.client_charge, description="Charge a client by hand, with a reason."
+    )
+    client_refund: ClientMoneyPayload = strawberry.mutation(
+        resolver=payments.client_refund,
+        description="Pay money back to a client (a refund of a payment, or a withdrawal).",
+    )
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Hide unexpected errors; show GraphQL's own and our expected ones."""
+    original = error.original_error
+    return original is not None and not isinstance(original, DomainError)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            QueryDepthLimiter(max_depth=settings.max_query_depth),
+            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            MaxTokensLimiter(max_token_count=settings.max_tokens),
+            MaskErrors(should_mask_error=_should_mask),
+        ],
+    )
+
+
+schema = build_schema()

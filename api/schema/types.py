@@ -1,0 +1,339 @@
+"""The object types of the API. Each wraps one ORM row; fields that need more data load it
+through the per-request data loaders or a scoped domain query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from api import models
+from api.domain import accounts as accounts_domain
+from api.resolvers.context import Info
+from api.schema.common import Connection, Money
+
+BillingModel = strawberry.enum(
+    Enum("BillingModel", {m.upper(): m for m in accounts_domain.BILLING_MODELS}),
+    description="How a reseller is paid: markup over cost, or commission on client deposits.",
+)
+BillingMode = strawberry.enum(
+    Enum("BillingMode", {m.upper(): m for m in accounts_domain.BILLING_MODES}),
+    description="How a client pays: strict or permissive prepaid, or postpaid with a limit.",
+)
+ClientStatus = strawberry.enum(
+    Enum("ClientStatus", {m.upper(): m for m in accounts_domain.CLIENT_STATUSES}),
+    description="Whether a client may call.",
+)
+ResellerStatus = strawberry.enum(
+    Enum("ResellerStatus", {m.upper(): m for m in accounts_domain.RESELLER_STATUSES}),
+    description="Whether a reseller is active.",
+)
+Characteristic = strawberry.enum(
+    Enum("Characteristic", {m.upper(): m for m in accounts_domain.CHARACTERISTICS}),
+    description="The reseller's own rating of a client.",
+)
+
+
+async def _resolve_scoped(cls: Any, info: Info, node_ids: Iterable[str], fetch) -> list[Any]:
+    """Resolve nodes one by one through a scoped domain lookup: not found -> null."""
+    from api.domain.errors import DomainError
+
+    out = []
+    async with info.context.read() as session:
+        for node_id in node_ids:
+            try:
+                row = await fetch(session, info.context.actor, int(node_id))
+                out.append(cls.from_model(row))
+            except (DomainError, ValueError):
+                out.append(None)
+    return out
+
+
+@strawberry.type(description="A reseller (agent) of the operator.")
+class Reseller(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="The reseller's name.")
+    currency: str = strawberry.field(description="The currency of its balance and its clients.")
+    timezone: str = strawberry.field(description="IANA time zone for its reports.")
+    billing_model: BillingModel = strawberry.field(description="Markup or commission.")
+    commission_pct: Decimal = strawberry.field(
+        description="Percent of each client deposit the operator credits it (commission model)."
+    )
+    status: ResellerStatus = strawberry.field(description="Active or suspended.")
+    status_reason: str = strawberry.field(description="Why it is not active, if it is not.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    low_balance_threshold_micros: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.Reseller) -> Reseller:
+        return cls(
+            id=row.id,
+            name=row.name,
+            currency=row.currency,
+            timezone=row.timezone,
+            billing_model=BillingModel(row.billing_model),
+            commission_pct=row.commission_pct,
+            status=ResellerStatus(row.status),
+            status_reason=row.status_reason,
+            created_at=row.created_at,
+            low_balance_threshold_micros=row.low_balance_threshold,
+        )
+
+    @strawberry.field(description="Its prepaid balance with the operator (not shown to clients).")
+    async def balance(self, info: Info) -> Money | None:
+        if not info.context.actor.sees_reseller(self.id):
+            return None
+        return Money.of(await info.context.loaders.reseller_balance.load(self.id), self.currency)
+
+    @strawberry.field(description="The balance under which it is warned.")
+    def low_balance_threshold(self) -> Money:
+        return Money.of(self.low_balance_threshold_micros, self.currency)
+
+    @strawberry.field(description="Its clients the viewer may see.")
+    async def clients(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Client]:
+        from api.resolvers.clients import clients_connection
+
+        return await clients_connection(info, first=first, after=after, reseller_id=self.id)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _resolve_scoped(cls, info, node_ids, accounts_domain.get_reseller)
+
+
+@strawberry.type(description="A reseller's customer.")
+class Client(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="The client's name.")
+    company: str = strawberry.field(description="Company name.")
+    contact_name: str = strawberry.field(description="Contact person.")
+    email: str = strawberry.field(description="Contact email.")
+    phone: str = strawberry.field(description="Contact phone.")
+    language: str = strawberry.field(description="Preferred language (e.g. en, pt-BR).")
+    country: str = strawberry.field(description="ISO country code.")
+    notes: str = strawberry.field(description="The reseller's notes.")
+    characteristic: Characteristic = strawberry.field(description="Normal, good or conflict.")
+    label: str = strawberry.field(description="A free label for grouping.")
+    billing_mode: BillingMode = strawberry.field(description="How the client pays.")
+    status: ClientStatus = strawberry.field(description="Whether it may call.")
+    status_reason: str = strawberry.field(description="Why it is not active, if it is not.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    reseller_id: strawberry.Private[int]
+    currency_code: strawberry.Private[str]
+    credit_limit_micros: strawberry.Private[int]
+    low_balance_micros: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.Client, currency: str = "") -> Client:
+        return cls(
+            id=row.id,
+            name=row.name,
+            company=row.company,
+            contact_name=row.contact_name,
+            email=row.email,
+            phone=row.phone,
+            language=row.language,
+            country=row.country,
+            notes=row.notes,
+            characteristic=Characteristic(row.characteristic),
+            label=row.label,
+            billing_mode=BillingMode(row.billing_mode),
+            status=ClientStatus(row.status),
+            status_reason=row.status_reason,
+            created_at=row.created_at,
+            reseller_id=row.reseller_id,
+            currency_code=currency,
+            credit_limit_micros=row.credit_limit,
+            low_balance_micros=row.low_balance_threshold,
+        )
+
+    async def _currency(self, info: Info) -> str:
+        if not self.currency_code:
+            self.currency_code = (
+                await info.context.loaders.reseller.load(self.reseller_id)
+            ).currency
+        return self.currency_code
+
+    @strawberry.field(description="The client's balance (negative: it owes).")
+    async def balance(self, info: Info) -> Money:
+        micros = await info.context.loaders.client_balance.load(self.id)
+        return Money.of(micros, await self._currency(info))
+
+    @strawberry.field(description="Postpaid: how far below zero its balance may go.")
+    async def credit_limit(self, info: Info) -> Money:
+        return Money.of(self.credit_limit_micros, await self._currency(info))
+
+    @strawberry.field(description="The balance under which the client is warned.")
+    async def low_balance_threshold(self, info: Info) -> Money:
+        return Money.of(self.low_balance_micros, await self._currency(info))
+
+    @strawberry.field(description="The reseller this client belongs to.")
+    async def reseller(self, info: Info) -> Reseller:
+        return Reseller.from_model(await info.context.loaders.reseller.load(self.reseller_id))
+
+    @strawberry.field(description="Its money movements, newest first.")
+    async def ledger_entries(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[LedgerEntry]:
+        from api.resolvers.payments import entries_connection
+
+        return await entries_connection(info, first=first, after=after, client_id=self.id)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _resolve_scoped(cls, info, node_ids, accounts_domain.get_client)
+
+
+@strawberry.type(
+    description="One posting of a ledger entry: money into (+) or out of (-) one account."
+)
+class Posting:
+    account: str = strawberry.field(description="The account's key, e.g. client:12.")
+    amount: Money = strawberry.field(description="Signed amount.")
+
+
+@strawberry.type(description="One movement of money. Entries are never edited or deleted.")
+class LedgerEntry(relay.Node):
+    id: relay.NodeID[int]
+    kind: str = strawberry.field(description="What moved the money, e.g. client_payment.")
+    amount: Money = strawberry.field(description="The amount moved.")
+    memo: str = strawberry.field(description="The note given with it.")
+    actor_label: str = strawberry.field(description="Who did it (a login or a token prefix).")
+    created_at: datetime = strawberry.field(description="When it happened (UTC).")
+    reverses_id: strawberry.Private[int | None]
+    client_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: models.LedgerEntry) -> LedgerEntry:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            amount=Money.of(row.amount, row.currency),
+            memo=row.memo,
+            actor_label=row.actor_label,
+            created_at=row.created_at,
+            reverses_id=row.reverses_id,
+            client_id=row.client_id,
+        )
+
+    @strawberry.field(description="The payment this entry refunds or reverses, if any.")
+    def reverses(self) -> relay.GlobalID | None:
+        return (
+            None
+            if self.reverses_id is None
+            else relay.GlobalID("LedgerEntry", str(self.reverses_id))
+        )
+
+    @strawberry.field(description="Its postings (not shown to clients); they sum to zero.")
+    async def postings(self, info: Info) -> list[Posting]:
+        if info.context.actor.client_id is not None:
+            return []
+        rows = await info.context.loaders.postings.load(self.id)
+        return [
+            Posting(account=account.key, amount=Money.of(p.amount, p.currency))
+            for p, account in rows
+        ]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from api.domain.payments import get_entry
+
+        return await _resolve_scoped(cls, info, node_ids, get_entry)
+
+
+@strawberry.type(
+    description="A recorded change: who did what, when, and the values before and after."
+)
+class AuditEvent(relay.Node):
+    id: relay.NodeID[int]
+    created_at: datetime = strawberry.field(description="When (UTC).")
+    actor_type: str = strawberry.field(description="user, token, system or operator.")
+    actor_label: str = strawberry.field(description="The login or token prefix that did it.")
+    subject_type: str = strawberry.field(description="What was changed, e.g. client.")
+    subject_id: int = strawberry.field(description="The database id of what was changed.")
+    action: str = strawberry.field(description="What happened, e.g. client.updated.")
+    before: JSON | None = strawberry.field(description="Values before the change.")
+    after: JSON | None = strawberry.field(description="Values after the change.")
+
+    @classmethod
+    def from_model(cls, row: models.AuditEvent) -> AuditEvent:
+        return cls(
+            id=row.id,
+            created_at=row.created_at,
+            actor_type=row.actor_type,
+            actor_label=row.actor_label,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            action=row.action,
+            before=row.before,
+            after=row.after,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from api.domain.audit import get_event
+
+        return await _resolve_scoped(cls, info, node_ids, get_event)
+
+
+@strawberry.type(description="A partner's API token (the secret itself is shown only once).")
+class ApiToken(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="What the token is for.")
+    prefix: str = strawberry.field(description="The token's first characters, to recognise it.")
+    scopes: list[str] = strawberry.field(description="What it may do.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    last_used_at: datetime | None = strawberry.field(description="When it was last used.")
+    expires_at: datetime | None = strawberry.field(description="When it stops working.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked.")
+
+    @classmethod
+    def from_model(cls, row: models.ApiToken) -> ApiToken:
+        return cls(
+            id=row.id,
+            name=row.name,
+            prefix=row.prefix,
+            scopes=row.scopes.split(),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from api.domain.auth import get_api_token
+
+        return await _resolve_scoped(cls, info, node_ids, get_api_token)
+
+
+@strawberry.type(description="A person who logs in.")
+class User:
+    email: str = strawberry.field(description="Login email.")
+    name: str = strawberry.field(description="Display name.")
+    role: str = strawberry.field(description="operator, reseller_owner, reseller_staff or client.")
+
+    @classmethod
+    def from_model(cls, row: models.User) -> User:
+        return cls(email=row.email, name=row.name, role=row.role)
+
+
+@strawberry.type(description="Who is asking, and what they may do.")
+class Viewer:
+    authenticated: bool = strawberry.field(
+        description="Whether a valid session or token was given."
+    )
+    kind: str = strawberry.field(
+        description="anonymous, operator, reseller_user, client_user or api_token."
+    )
+    permissions: list[str] = strawberry.field(description="What the viewer may do.")
+    user: User | None = strawberry.field(description="The logged-in person, if any.")
+    reseller: Reseller | None = strawberry.field(description="The viewer's reseller, if any.")
+    client: Client | None = strawberry.field(description="The viewer's client, if a client.")
