@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
@@ -14,6 +16,7 @@ from strawberry.extensions import (
 
 from api.domain.errors import DomainError
 from api.resolvers import audit, auth, clients, payments, resellers
+from api.resolvers.context import Info
 from api.schema.common import Connection
 from api.schema.payloads import (
     ApiTokenCreatePayload,
@@ -32,9 +35,20 @@ from api.schema.types import ApiToken, AuditEvent, Client, LedgerEntry, Reseller
 from api.settings import Settings
 
 
+async def node(
+    info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="A global id.")]
+) -> relay.Node | None:
+    try:
+        return await id.resolve_node(info, required=False)
+    except (KeyError, ValueError, DomainError):  # unknown type name or malformed id
+        return None
+
+
 @strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
 class Query:
-    node: relay.Node | None = relay.node(description="Any object by its global id, if visible.")
+    node: relay.Node | None = strawberry.field(
+        resolver=node, description="Any object by its global id; null if not visible."
+    )
     viewer: Viewer = strawberry.field(resolver=auth.viewer, description="Who is asking.")
     resellers: Connection[Reseller] = strawberry.field(
         resolver=resellers.resellers, description="Resellers: all (operator) or your own."
