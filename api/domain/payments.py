@@ -149,15 +149,26 @@ async def _post(
         action=f"money.{kind}",
         reseller_id=reseller.id,
         client_id=client.id if client else None,
+        before={"balances": _balances(legs, undo=True)},
         after={
             "kind": kind,
             "amount": money.format_amount(amount),
             "currency": reseller.currency,
             "memo": memo,
-            "balances": {leg.account.key: money.format_amount(leg.account.balance) for leg in legs},
+            "balances": _balances(legs),
         },
     )
     return Movement(posted.entry, False, reseller, client)
+
+
+def _balances(legs: list[Leg], *, undo: bool = False) -> dict[str, str]:
+    """The balances of the accounts an entry touched, after it (or before it, ``undo``)."""
+    out: dict[str, int] = {}
+    for leg in legs:
+        out.setdefault(leg.account.key, leg.account.balance)
+        if undo:
+            out[leg.account.key] -= leg.amount
+    return {key: money.format_amount(value) for key, value in out.items()}
 
 
 def _amount_and_memo(amount: Any, memo: str | None) -> tuple[int, str]:
