@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from api.domain import audit
 from api.models import AuditEvent as EventRow
 from api.resolvers.context import Info
 from api.resolvers.pagination import paginate
-from api.schema.common import Connection
+from api.schema.common import After, Connection, First, described
 from api.schema.types import AuditEvent
 
 
 async def audit_events(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    subject_type: str | None = None,
-    subject_id: int | None = None,
+    first: First = None,
+    after: After = None,
+    subject_type: Annotated[str | None, described("Only changes to this kind of object.")] = None,
+    subject_id: Annotated[int | None, described("Only changes to this object id.")] = None,
 ) -> Connection[AuditEvent]:
     stmt = audit.scoped_query(info.context.actor)
     if subject_type is not None:

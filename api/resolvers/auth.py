@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from api.domain import auth
 from api.domain.actors import Actor
 from api.domain.errors import DomainError
@@ -11,7 +13,7 @@ from api.models import User as UserRow
 from api.resolvers.context import Info
 from api.resolvers.mutations import node_pk, run, user_errors
 from api.resolvers.pagination import paginate
-from api.schema.common import Connection
+from api.schema.common import INPUT, After, Connection, First, described
 from api.schema.inputs import ApiTokenCreateInput, IdInput, UserCreateInput
 from api.schema.payloads import (
     ApiTokenCreatePayload,
@@ -26,7 +28,11 @@ SESSION_COOKIE = "dialtone_session"
 CSRF_COOKIE = "dialtone_csrf"
 
 
-async def login(info: Info, email: str, password: str) -> LoginPayload:
+async def login(
+    info: Info,
+    email: Annotated[str, described("Login email.")],
+    password: Annotated[str, described("Password.")],
+) -> LoginPayload:
     settings = info.context.settings
     try:
         async with info.context.write() as session:
@@ -85,7 +91,7 @@ async def viewer(info: Info) -> Viewer:
     )
 
 
-async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
+async def user_create(info: Info, input: Annotated[UserCreateInput, INPUT]) -> UserPayload:
     async def action(session, actor: Actor):
         user = await auth.create_user(
             session,
@@ -102,7 +108,9 @@ async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
     return await run(info, UserPayload, action)
 
 
-async def api_token_create(info: Info, input: ApiTokenCreateInput) -> ApiTokenCreatePayload:
+async def api_token_create(
+    info: Info, input: Annotated[ApiTokenCreateInput, INPUT]
+) -> ApiTokenCreatePayload:
     async def action(session, actor: Actor):
         new = await auth.create_api_token(
             session, actor, name=input.name, scopes=input.scopes, expires_at=input.expires_at
@@ -112,7 +120,7 @@ async def api_token_create(info: Info, input: ApiTokenCreateInput) -> ApiTokenCr
     return await run(info, ApiTokenCreatePayload, action)
 
 
-async def api_token_revoke(info: Info, input: IdInput) -> ApiTokenPayload:
+async def api_token_revoke(info: Info, input: Annotated[IdInput, INPUT]) -> ApiTokenPayload:
     async def action(session, actor: Actor):
         token = await auth.revoke_api_token(session, actor, node_pk(input.id, "ApiToken"))
         return {"api_token": ApiToken.from_model(token)}
@@ -120,9 +128,7 @@ async def api_token_revoke(info: Info, input: IdInput) -> ApiTokenPayload:
     return await run(info, ApiTokenPayload, action)
 
 
-async def api_tokens(
-    info: Info, first: int | None = None, after: str | None = None
-) -> Connection[ApiToken]:
+async def api_tokens(info: Info, first: First = None, after: After = None) -> Connection[ApiToken]:
     from api.models import ApiToken as ApiTokenRow
 
     return await paginate(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from strawberry import relay
 
 from api.domain import accounts
@@ -10,7 +12,7 @@ from api.models import Client as ClientRow
 from api.resolvers.context import Info
 from api.resolvers.mutations import node_pk, run
 from api.resolvers.pagination import paginate
-from api.schema.common import Connection
+from api.schema.common import INPUT, After, Connection, First, described
 from api.schema.inputs import (
     ClientBulkCreateInput,
     ClientCreateInput,
@@ -30,7 +32,7 @@ async def clients_connection(
     reseller_id: int | None = None,
     status: str | None = None,
     billing_mode: str | None = None,
-    search: str | None = None,
+    search: Annotated[str | None, described("Text in name, company, email or label.")] = None,
 ) -> Connection[Client]:
     stmt = accounts.clients_query(
         info.context.actor,
@@ -46,12 +48,12 @@ async def clients_connection(
 
 async def clients(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    reseller_id: relay.GlobalID | None = None,
-    status: ClientStatus | None = None,
-    billing_mode: BillingMode | None = None,
-    search: str | None = None,
+    first: First = None,
+    after: After = None,
+    reseller_id: Annotated[relay.GlobalID | None, described("Only this reseller's.")] = None,
+    status: Annotated[ClientStatus | None, described("Only clients with this status.")] = None,
+    billing_mode: Annotated[BillingMode | None, described("Only this billing mode.")] = None,
+    search: Annotated[str | None, described("Text in name, company, email or label.")] = None,
 ) -> Connection[Client]:
     return await clients_connection(
         info,
@@ -64,7 +66,7 @@ async def clients(
     )
 
 
-async def client_create(info: Info, input: ClientCreateInput) -> ClientPayload:
+async def client_create(info: Info, input: Annotated[ClientCreateInput, INPUT]) -> ClientPayload:
     async def action(session, actor: Actor):
         [client] = await accounts.create_clients(
             session,
@@ -77,7 +79,9 @@ async def client_create(info: Info, input: ClientCreateInput) -> ClientPayload:
     return await run(info, ClientPayload, action)
 
 
-async def client_bulk_create(info: Info, input: ClientBulkCreateInput) -> ClientBulkCreatePayload:
+async def client_bulk_create(
+    info: Info, input: Annotated[ClientBulkCreateInput, INPUT]
+) -> ClientBulkCreatePayload:
     async def action(session, actor: Actor):
         created = await accounts.create_clients(
             session,
@@ -90,7 +94,7 @@ async def client_bulk_create(info: Info, input: ClientBulkCreateInput) -> Client
     return await run(info, ClientBulkCreatePayload, action)
 
 
-async def client_update(info: Info, input: ClientUpdateInput) -> ClientPayload:
+async def client_update(info: Info, input: Annotated[ClientUpdateInput, INPUT]) -> ClientPayload:
     async def action(session, actor: Actor):
         client = await accounts.update_client(
             session, actor, node_pk(input.id, "Client"), domain_fields(input, exclude=("id",))
@@ -100,7 +104,7 @@ async def client_update(info: Info, input: ClientUpdateInput) -> ClientPayload:
     return await run(info, ClientPayload, action)
 
 
-async def client_delete(info: Info, input: IdInput) -> ClientDeletePayload:
+async def client_delete(info: Info, input: Annotated[IdInput, INPUT]) -> ClientDeletePayload:
     async def action(session, actor: Actor):
         client = await accounts.delete_client(session, actor, node_pk(input.id, "Client"))
         return {"deleted_client_id": relay.GlobalID("Client", str(client.id))}

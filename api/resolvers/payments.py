@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from strawberry import relay
 
 from api.domain import payments
@@ -10,7 +12,7 @@ from api.models import LedgerEntry as EntryRow
 from api.resolvers.context import Info
 from api.resolvers.mutations import node_pk, run
 from api.resolvers.pagination import paginate
-from api.schema.common import Connection
+from api.schema.common import INPUT, After, Connection, First, described
 from api.schema.inputs import ClientMoneyInput, ClientRefundInput
 from api.schema.payloads import ClientMoneyPayload
 from api.schema.types import Client, LedgerEntry
@@ -38,10 +40,10 @@ async def entries_connection(
 
 async def ledger_entries(
     info: Info,
-    first: int | None = None,
-    after: str | None = None,
-    client_id: relay.GlobalID | None = None,
-    reseller_id: relay.GlobalID | None = None,
+    first: First = None,
+    after: After = None,
+    client_id: Annotated[relay.GlobalID | None, described("Only this client's.")] = None,
+    reseller_id: Annotated[relay.GlobalID | None, described("Only this reseller's.")] = None,
 ) -> Connection[LedgerEntry]:
     return await entries_connection(
         info,
@@ -53,7 +55,7 @@ async def ledger_entries(
 
 
 def _client_money(operation, input_type: type = ClientMoneyInput):
-    async def resolver(info: Info, input: ClientMoneyInput) -> ClientMoneyPayload:
+    async def resolver(info: Info, input: Annotated[ClientMoneyInput, INPUT]) -> ClientMoneyPayload:
         async def action(session, actor: Actor):
             kwargs = {}
             if isinstance(input, ClientRefundInput):
@@ -75,7 +77,7 @@ def _client_money(operation, input_type: type = ClientMoneyInput):
 
         return await run(info, ClientMoneyPayload, action)
 
-    resolver.__annotations__["input"] = input_type
+    resolver.__annotations__["input"] = Annotated[input_type, INPUT]
     return resolver
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from api.domain import accounts, auth, payments
 from api.domain.actors import Actor
 from api.models import Reseller as ResellerRow
 from api.resolvers.context import Info
 from api.resolvers.mutations import node_pk, run
 from api.resolvers.pagination import paginate
-from api.schema.common import Connection
+from api.schema.common import INPUT, After, Connection, First
 from api.schema.inputs import (
     ResellerCreateInput,
     ResellerMoneyInput,
@@ -21,9 +23,7 @@ from api.schema.types import LedgerEntry, Reseller
 OWNER_FIELDS = ("owner_email", "owner_password", "owner_name")
 
 
-async def resellers(
-    info: Info, first: int | None = None, after: str | None = None
-) -> Connection[Reseller]:
+async def resellers(info: Info, first: First = None, after: After = None) -> Connection[Reseller]:
     return await paginate(
         info,
         accounts.resellers_query(info.context.actor),
@@ -34,7 +34,9 @@ async def resellers(
     )
 
 
-async def reseller_create(info: Info, input: ResellerCreateInput) -> ResellerPayload:
+async def reseller_create(
+    info: Info, input: Annotated[ResellerCreateInput, INPUT]
+) -> ResellerPayload:
     async def action(session, actor: Actor):
         reseller = await accounts.create_reseller(
             session, actor, domain_fields(input, exclude=OWNER_FIELDS)
@@ -54,7 +56,9 @@ async def reseller_create(info: Info, input: ResellerCreateInput) -> ResellerPay
     return await run(info, ResellerPayload, action)
 
 
-async def reseller_update(info: Info, input: ResellerUpdateInput) -> ResellerPayload:
+async def reseller_update(
+    info: Info, input: Annotated[ResellerUpdateInput, INPUT]
+) -> ResellerPayload:
     async def action(session, actor: Actor):
         reseller = await accounts.update_reseller(
             session, actor, node_pk(input.id, "Reseller"), domain_fields(input, exclude=("id",))
@@ -65,7 +69,9 @@ async def reseller_update(info: Info, input: ResellerUpdateInput) -> ResellerPay
 
 
 def _money_mutation(operation):
-    async def resolver(info: Info, input: ResellerMoneyInput) -> ResellerMoneyPayload:
+    async def resolver(
+        info: Info, input: Annotated[ResellerMoneyInput, INPUT]
+    ) -> ResellerMoneyPayload:
         async def action(session, actor: Actor):
             moved = await operation(
                 session,

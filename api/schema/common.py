@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
@@ -72,4 +71,16 @@ def timestamp_description(what: str) -> str:
     return f"When {what} (UTC, ISO 8601)."
 
 
-__all__ = ["Connection", "Edge", "ErrorCode", "Money", "PageInfo", "UserError", "datetime"]
+# Arguments shared by every list and mutation, with their descriptions.
+First = Annotated[
+    int | None, strawberry.argument(description="How many items, at most 500 (default 50).")
+]
+After = Annotated[
+    str | None, strawberry.argument(description="Start after this cursor (pageInfo.endCursor).")
+]
+INPUT = strawberry.argument(description="What to do; see the input type.")
+
+
+def described(text: str) -> object:
+    """An argument description, for ``Annotated[type, described("...")]``."""
+    return strawberry.argument(description=text)

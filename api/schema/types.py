@@ -16,7 +16,7 @@ from strawberry.scalars import JSON
 from api import models
 from api.domain import accounts as accounts_domain
 from api.resolvers.context import Info
-from api.schema.common import Connection, Money
+from api.schema.common import After, Connection, First, Money
 
 BillingModel = strawberry.enum(
     Enum("BillingModel", {m.upper(): m for m in accounts_domain.BILLING_MODELS}),
@@ -97,7 +97,7 @@ class Reseller(relay.Node):
 
     @strawberry.field(description="Its clients the viewer may see.")
     async def clients(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> Connection[Client]:
         from api.resolvers.clients import clients_connection
 
@@ -180,7 +180,7 @@ class Client(relay.Node):
 
     @strawberry.field(description="Its money movements, newest first.")
     async def ledger_entries(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> Connection[LedgerEntry]:
         from api.resolvers.payments import entries_connection
 
