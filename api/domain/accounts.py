@@ -254,7 +254,7 @@ async def create_clients(
     reseller = await get_reseller(session, actor, tenant_id)
     if not rows or len(rows) > BULK_MAX:
         raise invalid("clients", f"give between 1 and {BULK_MAX} clients")
-    if actor.is_operator and len(rows) < OPERATOR_BULK_MIN:
+    if actor.kind == "operator" and len(rows) < OPERATOR_BULK_MIN:
         raise invalid(
             "clients", f"an operator's bulk order creates at least {OPERATOR_BULK_MIN} clients"
         )

@@ -39,7 +39,7 @@ class Loaders:
                 rows = await session.execute(
                     select(owner, Account.balance).where(Account.kind == kind, owner.in_(ids))
                 )
-                found = dict(rows.tuples().all())
+                found = {owner_id: balance for owner_id, balance in rows}
             return [found.get(i, 0) for i in ids]
 
         return load
@@ -53,6 +53,6 @@ class Loaders:
                 .order_by(Posting.id)
             )
             grouped: dict[int, list[tuple[Posting, Account]]] = defaultdict(list)
-            for posting, account in rows.tuples():
+            for posting, account in rows:
                 grouped[posting.entry_id].append((posting, account))
         return [grouped.get(i, []) for i in entry_ids]
