@@ -98,7 +98,6 @@ async def client_balance(session: AsyncSession, client: Client) -> int:
 
 
 def _clean_reseller(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {}
     checks: dict[str, Callable[[Any], Any]] = {
         "name": lambda x: v.text("name", x, max_len=200, required=True),
         "currency": lambda x: v.currency("currency", x),
@@ -109,21 +108,8 @@ def _clean_reseller(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         "status_reason": lambda x: v.text("statusReason", x, max_len=500),
         "low_balance_threshold": lambda x: v.amount("lowBalanceThreshold", x, non_negative=True),
     }
-    errors: list[DomainError] = []
-    for name, value in data.items():
-        if value is None:
-            continue
-        try:
-            out[name] = checks[name](value)
-        except DomainError as exc:
-            errors.append(exc)
-    if creating:
-        for required in ("name", "currency", "billing_model"):
-            if required not in out and not any(e.field for e in errors if e.field == required):
-                errors.append(invalid(required, f"{required} is required"))
-    if errors:
-        raise DomainErrors(errors)
-    return out
+    required = (("name", "name"), ("currency", "currency"), ("billing_model", "billingModel"))
+    return v.clean(data, checks, required if creating else ())
 
 
 async def create_reseller(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Reseller:
@@ -155,22 +141,15 @@ async def update_reseller(
     fields = _clean_reseller(data, creating=False)
     if "currency" in fields and fields["currency"] != reseller.currency:
         raise invalid("currency", "a reseller's currency cannot change once created")
-    before = audit.snapshot(reseller, RESELLER_AUDIT_FIELDS)
-    for name, value in fields.items():
-        setattr(reseller, name, value)
-    await session.flush()
-    old, new = audit.changes(before, audit.snapshot(reseller, RESELLER_AUDIT_FIELDS))
-    if new:
-        await audit.record(
-            session,
-            actor,
-            subject_type="reseller",
-            subject_id=reseller.id,
-            action="reseller.updated",
-            reseller_id=reseller.id,
-            before=old,
-            after=new,
-        )
+    await audit.apply_changes(
+        session,
+        actor,
+        reseller,
+        fields,
+        audited=RESELLER_AUDIT_FIELDS,
+        subject_type="reseller",
+        reseller_id=reseller.id,
+    )
     return reseller
 
 
@@ -211,20 +190,7 @@ def _clean_client(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         "credit_limit": lambda x: v.amount("creditLimit", x, non_negative=True),
         "low_balance_threshold": lambda x: v.amount("lowBalanceThreshold", x, non_negative=True),
     }
-    out: dict[str, Any] = {}
-    errors: list[DomainError] = []
-    for name, value in data.items():
-        if value is None:
-            continue
-        try:
-            out[name] = checks[name](value)
-        except DomainError as exc:
-            errors.append(exc)
-    if creating and "name" not in out and not any(e.field == "name" for e in errors):
-        errors.append(invalid("name", "name is required"))
-    if errors:
-        raise DomainErrors(errors)
-    return out
+    return v.clean(data, checks, (("name", "name"),) if creating else ())
 
 
 def _tenant_for_write(actor: Actor, reseller_id: int | None) -> int:
@@ -354,23 +320,16 @@ async def update_client(
         if status != "active" and not reason:
             raise invalid("statusReason", "say why the client is not active")
         fields["status"], fields["status_reason"] = status, reason if status != "active" else ""
-    before = audit.snapshot(client, CLIENT_AUDIT_FIELDS)
-    for name, value in fields.items():
-        setattr(client, name, value)
-    await session.flush()
-    old, new = audit.changes(before, audit.snapshot(client, CLIENT_AUDIT_FIELDS))
-    if new:
-        await audit.record(
-            session,
-            actor,
-            subject_type="client",
-            subject_id=client.id,
-            action="client.updated",
-            reseller_id=client.reseller_id,
-            client_id=client.id,
-            before=old,
-            after=new,
-        )
+    new = await audit.apply_changes(
+        session,
+        actor,
+        client,
+        fields,
+        audited=CLIENT_AUDIT_FIELDS,
+        subject_type="client",
+        reseller_id=client.reseller_id,
+        client_id=client.id,
+    )
     if {"billing_mode", "credit_limit"} & new.keys():
         await apply_balance_status(session, actor, client, await client_balance(session, client))
     return client

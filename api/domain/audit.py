@@ -62,6 +62,38 @@ async def record(
     return event
 
 
+async def apply_changes(
+    session: AsyncSession,
+    actor: Actor,
+    obj: Any,
+    fields: dict[str, Any],
+    *,
+    audited: tuple[str, ...],
+    subject_type: str,
+    reseller_id: int | None,
+    client_id: int | None = None,
+) -> dict[str, Any]:
+    """Set ``fields`` on ``obj`` and record what really changed; returns the new values."""
+    before = snapshot(obj, audited)
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    await session.flush()
+    old, new = changes(before, snapshot(obj, audited))
+    if new:
+        await record(
+            session,
+            actor,
+            subject_type=subject_type,
+            subject_id=obj.id,
+            action=f"{subject_type}.updated",
+            reseller_id=reseller_id,
+            client_id=client_id,
+            before=old,
+            after=new,
+        )
+    return new
+
+
 def scoped_query(actor: Actor):
     """Audit events this actor may read: the operator all, a reseller its own tenant's."""
     stmt = select(AuditEvent)

@@ -4,14 +4,40 @@ naming the field."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api import money
-from api.domain.errors import invalid
+from api.domain.errors import DomainError, DomainErrors, invalid
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+def clean(
+    data: dict[str, Any],
+    checks: dict[str, Callable[[Any], Any]],
+    required: tuple[tuple[str, str], ...] = (),
+) -> dict[str, Any]:
+    """Run each given (non-null) field through its check; every failure is reported at once.
+    ``required`` pairs a field with its public (camelCase) name."""
+    out: dict[str, Any] = {}
+    errors: list[DomainError] = []
+    for name, value in data.items():
+        if value is None:
+            continue
+        try:
+            out[name] = checks[name](value)
+        except DomainError as exc:
+            errors.append(exc)
+    for name, public in required:
+        if name not in out and not any(e.field == public for e in errors):
+            errors.append(invalid(public, f"{public} is required"))
+    if errors:
+        raise DomainErrors(errors)
+    return out
 
 
 def text(field: str, value: str | None, *, max_len: int, required: bool = False) -> str:
