@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Local development serves with GraphiQL on; set DIALTONE_DEBUG=0 to turn it off.
+run: export DIALTONE_DEBUG ?= 1
 run: install
 	$(BIN)/dialtone migrate
 	$(BIN)/dialtone demo --if-empty
