@@ -1,0 +1,280 @@
+"""The ``dialtone`` command: serve, migrate, demo, create-operator.
+
+Settings come from ``DIALTONE_*`` environment variables (``api.settings``). Errors a user can
+cause (a duplicate email, a short password) print one line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.db import create_engine, session_factory, transaction
+from api.settings import Settings
+
+EXIT_USER_ERROR = 2
+PASSWORD_ENV = "DIALTONE_OPERATOR_PASSWORD"
+
+
+class CommandError(Exception):
+    """A user's mistake on the command line: printed as one line, exit status 2."""
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+async def _with_sessions(
+    settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Any]
+) -> Any:
+    engine = create_engine(settings.database_url, echo=settings.echo_sql)
+    try:
+        return await work(session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+def progress_printer(
+    stream: TextIO | None = None, width: int = 20
+) -> Callable[[int, int, str], None]:
+    """A progress callback drawing ``[#####.....] 12/24 creating clients`` on ``stream``
+    (stderr by default): redrawn in place on a terminal, one line per step otherwise."""
+    out = stream if stream is not None else sys.stderr
+    tty = out.isatty()
+    shown = [0]
+
+    def show(done: int, total: int, label: str) -> None:
+        filled = width * done // total if total else width
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}"
+        if tty:
+            out.write("\r" + line.ljust(shown[0]) + ("\n" if done >= total else ""))
+            shown[0] = len(line)
+        else:
+            out.write(line + "\n")
+        out.flush()
+
+    return show
+
+
+def _schema_missing(exc: Exception) -> bool:
+    message = str(exc).lower()
+    return "no such table" in message or "does not exist" in message
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+    return 0
+
+
+async def _current_revision(settings: Settings) -> str | None:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    except (OperationalError, ProgrammingError):
+        return None  # no alembic_version table yet: an empty database
+    finally:
+        await engine.dispose()
+
+
+def cmd_migrate(settings: Settings, out: TextIO) -> int:
+    from alembic.script import ScriptDirectory
+
+    from api.db import alembic_config, migrate
+
+    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
+    before = asyncio.run(_current_revision(settings))
+    migrate(settings.database_url)
+    after = asyncio.run(_current_revision(settings))
+    where = _display_url(settings.database_url)
+    if before == after:
+        print(f"{where}: already up to date (revision {after}, head {head})", file=out)
+    else:
+        print(f"{where}: migrated from {before or 'an empty database'} to {after}", file=out)
+    return 0
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def cmd_demo(settings: Settings, *, if_empty: bool, out: TextIO, err: TextIO) -> int:
+    from api.domain import demo
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        try:
+            populated = await demo.has_users(sessions)
+        except (OperationalError, ProgrammingError) as exc:
+            if _schema_missing(exc):
+                raise CommandError(
+                    "the database has no tables yet: run `dialtone migrate`"
+                ) from None
+            raise
+        if if_empty and populated:
+            print("demo: the database already has users; nothing seeded", file=out)
+            return 0
+        result = await demo.seed(sessions, progress=progress_printer(err))
+        print(
+            f"demo: seeded {len(result.reseller_ids)} resellers, {len(result.client_ids)} clients, "
+            f"{result.entries} ledger entries",
+            file=out,
+        )
+        print(_logins_table(demo.DEMO_LOGINS), file=out)
+        return 0
+
+    return await _with_sessions(settings, work)
+
+
+def _logins_table(logins: Sequence[tuple[str, str, str]]) -> str:
+    rows = [("email", "role", "password"), *logins]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["Demo logins:"]
+    for row in rows:
+        lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _read_password(given: str | None) -> str:
+    if given:
+        return given
+    from_env = os.environ.get(PASSWORD_ENV)
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise CommandError(f"give --password, set {PASSWORD_ENV}, or run in a terminal")
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Password (again): ")
+    if first != second:
+        raise CommandError("the passwords do not match")
+    return first
+
+
+async def cmd_create_operator(settings: Settings, email: str, password: str, out: TextIO) -> int:
+    from api.domain import auth
+    from api.domain.actors import SYSTEM
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        try:
+            async with transaction(sessions) as session:
+                user = await auth.create_user(
+                    session, SYSTEM, email=email, password=password, role="operator"
+                )
+        except (OperationalError, ProgrammingError) as exc:
+            if _schema_missing(exc):
+                raise CommandError(
+                    "the database has no tables yet: run `dialtone migrate`"
+                ) from None
+            raise
+        print(f"created operator {user.email} (user id {user.id})", file=out)
+        return 0
+
+    return await _with_sessions(settings, work)
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dialtone",
+        description="Dialtone, the white-label VoIP reseller billing platform.",
+        epilog="Settings come from DIALTONE_* environment variables (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the API server (uvicorn)")
+    serve.add_argument("--host", help="address to bind (default: DIALTONE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: DIALTONE_PORT or 8000)")
+
+    sub.add_parser("migrate", help="create or upgrade the database tables (Alembic)")
+
+    demo = sub.add_parser("demo", help="seed demo resellers, clients and payments")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the database already has users"
+    )
+
+    operator = sub.add_parser("create-operator", help="create an operator (platform staff) login")
+    operator.add_argument("email")
+    operator.add_argument(
+        "--password",
+        help=f"the password (default: ${PASSWORD_ENV}, else asked for twice)",
+    )
+    return parser
+
+
+def _format_domain_error(exc: Exception) -> str:
+    from api.domain.errors import DomainError, DomainErrors
+
+    errors = exc.errors if isinstance(exc, DomainErrors) else [exc]
+    parts = []
+    for error in errors:
+        if isinstance(error, DomainError) and error.field:
+            parts.append(f"{error.field}: {error.message}")
+        else:
+            parts.append(str(getattr(error, "message", error)))
+    return "; ".join(parts)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    from api.domain.errors import DomainError, DomainErrors
+
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    out, err = sys.stdout, sys.stderr
+    try:
+        if args.command == "serve":
+            return cmd_serve(settings, args.host, args.port)
+        if args.command == "migrate":
+            return cmd_migrate(settings, out)
+        if args.command == "demo":
+            return asyncio.run(cmd_demo(settings, if_empty=args.if_empty, out=out, err=err))
+        if args.command == "create-operator":
+            from api.domain import validation
+
+            validation.email("email", args.email, required=True)  # before asking for a password
+            password = _read_password(args.password)
+            return asyncio.run(cmd_create_operator(settings, args.email, password, out))
+    except (DomainError, DomainErrors) as exc:
+        print(f"dialtone {args.command}: {_format_domain_error(exc)}", file=err)
+        return EXIT_USER_ERROR
+    except CommandError as exc:
+        print(f"dialtone {args.command}: {exc}", file=err)
+        return EXIT_USER_ERROR
+    except (OperationalError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        where = _display_url(settings.database_url)
+        print(f"dialtone {args.command}: cannot use the database {where}: {reason}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        print(f"dialtone {args.command}: interrupted", file=err)
+        return 130
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
