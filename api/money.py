@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 MICROS = 1_000_000
 _MICRO = Decimal("0.000001")
 MAX_AMOUNT = 10**15 * MICROS  # a quadrillion units: far above any real balance, inside BigInteger
+MAX_DIGITS = 15  # the largest power of ten an amount in units may reach
 
 
 class MoneyError(ValueError):
@@ -34,7 +35,9 @@ def parse(value: str | Decimal | int) -> int:
         raise MoneyError(f"not a decimal amount: {value!r}") from exc
     if not dec.is_finite():
         raise MoneyError(f"not a finite amount: {value!r}")
-    scaled = dec * MICROS
+    if dec and dec.adjusted() > MAX_DIGITS:  # checked before scaling: 1e999999 stays cheap
+        raise MoneyError(f"amount out of range: {value!r}")
+    scaled = dec.scaleb(6)  # exact: a shift of the exponent
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"more than six decimal places: {value!r}")
     micros = int(scaled)

@@ -254,21 +254,26 @@ async def create_clients(
 
 
 async def get_client(
-    session: AsyncSession, actor: Actor, client_id: int, *, for_update: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    client_id: int,
+    *,
+    for_update: bool = False,
+    field: str = "id",
 ) -> Client:
     """A client the actor may see: its own (client user), its tenant's, or any (operator).
     ``for_update`` locks the row (PostgreSQL) so that concurrent money movements on one client
     apply its status rule one after the other."""
     client = await session.get(Client, client_id, with_for_update=for_update or None)
     if client is None or client.deleted_at is not None or not can_see_client(actor, client):
-        raise not_found("client")
+        raise not_found("client", field)
     return client
 
 
 def can_see_client(actor: Actor, client: Client) -> bool:
     if actor.client_id is not None:
         return actor.client_id == client.id
-    if not actor.can("clients:read"):
+    if not (actor.can("clients:read") or actor.can("payments:write")):
         return False
     return actor.sees_reseller(client.reseller_id)
 

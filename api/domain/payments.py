@@ -39,6 +39,7 @@ Posting rules (X the amount, c = commission_pct % of X, rounded once half-up):
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,14 +115,18 @@ async def _post(
     kind: str,
     amount: int,
     memo: str,
-    legs_for: Any,
+    legs_for: Callable[[], Awaitable[list[Leg]]],
     reverses_id: int | None = None,
+    check: Callable[[], Awaitable[None]] | None = None,
 ) -> Movement:
-    """Shared shape of every movement: replay check, legs, post, status rule, audit."""
+    """Shared shape of every movement: replay check, then the movement's own ``check`` (so
+    that a replay answers as the first time did), legs, post, status rule, audit."""
     idem = Idempotency.of(idem_scope(actor), key, operation, params)
     existing = await ledger.find_replay(session, idem)
     if existing is not None:
         return Movement(existing, True, reseller, client)
+    if check is not None:
+        await check()
     legs = await legs_for()
     posted = await ledger.post(
         session,
@@ -250,7 +255,7 @@ async def _client_and_reseller(
     session: AsyncSession, actor: Actor, client_id: int
 ) -> tuple[Client, Reseller]:
     actor.require("payments:write")
-    client = await accounts.get_client(session, actor, client_id, for_update=True)
+    client = await accounts.get_client(session, actor, client_id, for_update=True, field="clientId")
     reseller = await session.get(Reseller, client.reseller_id)
     assert reseller is not None
     return client, reseller
@@ -362,8 +367,10 @@ async def client_refund(
     """Pay money back to a client (a refund of one payment, or a withdrawal of its balance)."""
     micros, memo = _amount_and_memo(amount, memo)
     client, reseller = await _client_and_reseller(session, actor, client_id)
-    if payment_id is not None:
-        await _check_refundable(session, client, payment_id, micros)
+
+    async def check() -> None:
+        if payment_id is not None:
+            await _check_refundable(session, client, payment_id, micros)
 
     async def legs() -> list[Leg]:
         client_acc = await accounts.client_account(session, client, reseller.currency)
@@ -396,6 +403,7 @@ async def client_refund(
         memo=memo,
         legs_for=legs,
         reverses_id=payment_id,
+        check=check,
     )
 
 

@@ -40,6 +40,9 @@ Characteristic = strawberry.enum(
 )
 
 
+MAX_ID = 2**63  # ids are 64-bit at most: anything larger names nothing
+
+
 async def _resolve_scoped(cls: Any, info: Info, node_ids: Iterable[str], fetch) -> list[Any]:
     """Resolve nodes one by one through a scoped domain lookup: not found -> null."""
     from api.domain.errors import DomainError
@@ -48,7 +51,10 @@ async def _resolve_scoped(cls: Any, info: Info, node_ids: Iterable[str], fetch) 
     async with info.context.read() as session:
         for node_id in node_ids:
             try:
-                row = await fetch(session, info.context.actor, int(node_id))
+                pk = int(node_id)
+                if not 0 < pk < MAX_ID:
+                    raise ValueError(node_id)
+                row = await fetch(session, info.context.actor, pk)
                 out.append(cls.from_model(row))
             except (DomainError, ValueError):
                 out.append(None)
