@@ -569,12 +569,6 @@ async def test_replaying_any_mutation_with_the_same_key_changes_nothing(sessions
     assert await books(sessions, reseller, client) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/domain/payments.py client_refund checks what is left of the payment "
-    "(_check_refundable) before the idempotency replay check in _post, so replaying a refund "
-    "that used up its payment fails with VALIDATION instead of returning the original entry",
-)
 async def test_replaying_a_refund_of_the_whole_payment_returns_the_refund(sessions):
     reseller, client = await setup(sessions, "markup")
     actor = reseller_actor(reseller)
