@@ -133,6 +133,8 @@ async def cmd_demo(settings: Settings, *, if_empty: bool, out: TextIO, err: Text
             raise
         if if_empty and populated:
             print("demo: the database already has users; nothing seeded", file=out)
+            if await demo.is_seeded(sessions):
+                print(_logins_table(demo.DEMO_LOGINS), file=out)
             return 0
         result = await demo.seed(sessions, progress=progress_printer(err))
         print(

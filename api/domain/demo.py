@@ -184,6 +184,16 @@ async def has_users(sessions: async_sessionmaker[AsyncSession]) -> bool:
         return (await session.scalar(select(func.count()).select_from(User))) > 0
 
 
+async def is_seeded(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether the demo logins exist here (so that printing them is true)."""
+    emails = [email for email, _role, _password in DEMO_LOGINS]
+    async with sessions() as session:
+        found = await session.scalar(
+            select(func.count()).select_from(User).where(User.email.in_(emails))
+        )
+    return found == len(emails)
+
+
 class _Steps:
     """Runs named steps in order, reporting ``(done, total, label)`` as each one starts and
     ``(total, total, "done")`` at the end."""

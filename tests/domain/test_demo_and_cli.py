@@ -165,8 +165,10 @@ async def test_demo_if_empty_leaves_a_seeded_database_alone(demo_url, demo_sessi
     out = io.StringIO()
     assert await cli.cmd_demo(settings, if_empty=True, out=out, err=io.StringIO()) == 0
 
-    # then it says so and nothing changed
+    # then it says so, still shows the logins (make run prints them each time), and nothing
+    # changed
     assert "nothing seeded" in out.getvalue()
+    assert "client@acme.test" in out.getvalue()
     assert await _counts(demo_sessions) == before
 
     # and without --if-empty it refuses clearly, changing nothing
