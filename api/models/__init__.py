@@ -1,7 +1,9 @@
 """Every ORM model, imported so that ``Base.metadata`` knows all tables."""
 
 from api.models.audit import AuditEvent
+from api.models.calls import BlacklistEntry, Call, CallRollup, ClientNumber, SubAccount
 from api.models.ledger import Account, LedgerEntry, Posting
+from api.models.rating import Package, PackageOverride, Rate, RateDeck
 from api.models.tenants import Client, Reseller
 from api.models.users import ApiToken, User, UserSession
 
@@ -9,10 +11,19 @@ __all__ = [
     "Account",
     "ApiToken",
     "AuditEvent",
+    "BlacklistEntry",
+    "Call",
+    "CallRollup",
     "Client",
+    "ClientNumber",
     "LedgerEntry",
+    "Package",
+    "PackageOverride",
     "Posting",
+    "Rate",
+    "RateDeck",
     "Reseller",
+    "SubAccount",
     "User",
     "UserSession",
 ]

@@ -24,6 +24,7 @@ class Reseller(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
+    base_deck_id: Mapped[int | None] = mapped_column(ForeignKey("rate_decks.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -49,6 +50,11 @@ class Client(Base):
     low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_reason: Mapped[str] = mapped_column(String(500), default="")
+    # markup model: the package of calls made without a sub-account (A-number, PIN)
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"), default=None)
+    # commission model: the client pays the base rate plus this percent
+    personal_rate_pct: Mapped[Decimal] = mapped_column(Numeric(9, 4), default=Decimal(0))
+    pin_digest: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

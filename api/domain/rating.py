@@ -1,0 +1,288 @@
+"""Rating: what a call costs the reseller and what it sells for to the client.
+
+Lookup. A deck is held in memory as a dict from prefix to rate, probed longest prefix first,
+starting no longer than the deck's longest prefix (the CGRateS way). Each process caches one
+index per deck together with the deck's ``version``; every use first reads that version (one
+indexed query), so a rate change is seen by the very next authorization or rating on every
+process, never a stale one.
+
+Billing (one rule for both sides):
+  billed seconds = 0 when unanswered; else at least the first increment, then rounded up to
+  the increment (27 s at 6/6 -> 30 s; 61 s at 60/60 -> 120 s);
+  charge = connection fee + rate x billed / 60, rounded once, half-up, to the micro
+  (``money.round_micros``). Cost uses the deck's increments, sell uses the package's.
+
+Sell price, markup model (the client's package; precedence as DESIGN §3):
+  longest prefix override > country override > US/Canada (NANPA) override >
+  (cost rate + markup_fixed) x (1 + markup_pct / 100), kept exact (a Decimal of micros) until
+  the charge is rounded; the connection fee is marked up by the same percent.
+Sell price, commission model: the base (cost) rate, plus the client's personal percent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.models import Package, PackageOverride, Rate, RateDeck
+from api.models.base import utcnow
+
+NANPA_KEY = "NANPA"
+NANPA_COUNTRIES = frozenset({"US", "CA"})
+
+
+@dataclass(frozen=True, slots=True)
+class DeckRate:
+    prefix: str
+    destination: str
+    country: str
+    rate: int  # micros per minute
+    connection_fee: int
+    first_increment: int
+    increment: int
+    effective_from: datetime
+
+
+class DeckIndex:
+    """Longest-prefix lookup over one deck. A prefix maps to its one rate, or to its rates
+    newest first when later rows take over from their effective dates."""
+
+    __slots__ = ("_by_prefix", "max_len", "size")
+
+    def __init__(self, rates: list[DeckRate]):
+        grouped: dict[str, list[DeckRate]] = {}
+        for rate in rates:
+            grouped.setdefault(rate.prefix, []).append(rate)
+        self._by_prefix: dict[str, DeckRate | tuple[DeckRate, ...]] = {
+            prefix: rows[0]
+            if len(rows) == 1
+            else tuple(sorted(rows, key=lambda r: r.effective_from, reverse=True))
+            for prefix, rows in grouped.items()
+        }
+        self.max_len = max((len(p) for p in grouped), default=0)
+        self.size = len(rates)
+
+    def lookup(self, number: str, at: datetime | None = None) -> DeckRate | None:
+        """The rate of the longest prefix of ``number`` in effect at ``at`` (default now)."""
+        get = self._by_prefix.get
+        for length in range(min(len(number), self.max_len), 0, -1):
+            hit = get(number[:length])
+            if hit is None:
+                continue
+            if type(hit) is DeckRate:
+                if at is None or hit.effective_from <= at:
+                    return hit
+                continue
+            moment = at or utcnow()
+            for row in hit:  # newest first
+                if row.effective_from <= moment:
+                    return row
+        return None
+
+
+_deck_cache: dict[int, tuple[int, DeckIndex]] = {}
+
+
+async def deck_index(session: AsyncSession, deck_id: int) -> DeckIndex:
+    """The deck's index, rebuilt only when its version moved since this process built it."""
+    version = await session.scalar(select(RateDeck.version).where(RateDeck.id == deck_id))
+    if version is None:
+        return DeckIndex([])
+    cached = _deck_cache.get(deck_id)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = await session.execute(
+        select(
+            Rate.prefix,
+            Rate.destination,
+            Rate.country,
+            Rate.rate,
+            Rate.connection_fee,
+            Rate.first_increment,
+            Rate.increment,
+            Rate.effective_from,
+        ).where(Rate.deck_id == deck_id)
+    )
+    index = DeckIndex([DeckRate(*row) for row in rows])
+    _deck_cache[deck_id] = (version, index)
+    return index
+
+
+def normalize_number(raw: str) -> str:
+    """Dialled digits only: ``+`` and an international ``00`` dropped, separators removed."""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if raw.strip().startswith("+"):
+        return digits
+    return digits[2:] if digits.startswith("00") else digits
+
+
+def billed_seconds(billsec: int, first_increment: int, increment: int) -> int:
+    if billsec <= 0:
+        return 0
+    if billsec <= first_increment:
+        return first_increment
+    if increment <= 0:
+        return billsec
+    extra = billsec - first_increment
+    return first_increment + -(-extra // increment) * increment
+
+
+def charge(rate: Decimal | int, connection_fee: Decimal | int, billed: int) -> int:
+    """Connection fee + rate x billed / 60, rounded once, half-up, to the micro."""
+    from api.money import round_micros
+
+    if billed <= 0:
+        return 0
+    return round_micros(Decimal(connection_fee) + Decimal(rate) * billed / 60)
+
+
+# --- the sell side -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SellPrice:
+    rate: Decimal  # micros per minute, exact
+    connection_fee: Decimal
+    first_increment: int
+    increment: int
+    rule: str  # prefix | country | nanpa | markup | base | personal
+
+
+@dataclass(frozen=True)
+class PackagePricing:
+    """A package and its overrides, ready to price against a matched deck rate."""
+
+    package: Any
+    prefix_overrides: dict[str, PackageOverride]
+    country_overrides: dict[str, PackageOverride]
+    nanpa: PackageOverride | None
+    max_prefix: int
+
+    def price(self, number: str, cost: DeckRate) -> SellPrice:
+        pkg = self.package
+        override, rule = self._override(number, cost)
+        if override is not None:
+            return SellPrice(
+                Decimal(override.rate),
+                Decimal(override.connection_fee),
+                pkg.first_increment,
+                pkg.increment,
+                rule,
+            )
+        factor = 1 + Decimal(pkg.markup_pct) / 100
+        return SellPrice(
+            (cost.rate + pkg.markup_fixed) * factor,
+            cost.connection_fee * factor,
+            pkg.first_increment,
+            pkg.increment,
+            "markup",
+        )
+
+    def _override(self, number: str, cost: DeckRate) -> tuple[PackageOverride | None, str]:
+        for length in range(min(len(number), self.max_prefix), 0, -1):
+            hit = self.prefix_overrides.get(number[:length])
+            if hit is not None:
+                return hit, "prefix"
+        if cost.country and cost.country in self.country_overrides:
+            return self.country_overrides[cost.country], "country"
+        if self.nanpa is not None and (
+            cost.country in NANPA_COUNTRIES or (not cost.country and number.startswith("1"))
+        ):
+            return self.nanpa, "nanpa"
+        return None, "markup"
+
+
+_package_cache: dict[int, tuple[int, PackagePricing]] = {}
+
+
+async def package_pricing(session: AsyncSession, package_id: int) -> PackagePricing | None:
+    package = await session.get(Package, package_id, populate_existing=True)
+    if package is None:
+        return None
+    cached = _package_cache.get(package_id)
+    if cached is not None and cached[0] == package.version:
+        return cached[1]
+    overrides = list(
+        await session.scalars(
+            select(PackageOverride).where(PackageOverride.package_id == package_id)
+        )
+    )
+    prefix = {o.key: o for o in overrides if o.kind == "prefix"}
+    pricing = PackagePricing(
+        package=package,
+        prefix_overrides=prefix,
+        country_overrides={o.key: o for o in overrides if o.kind == "country"},
+        nanpa=next((o for o in overrides if o.kind == "nanpa"), None),
+        max_prefix=max((len(k) for k in prefix), default=0),
+    )
+    _package_cache[package_id] = (package.version, pricing)
+    return pricing
+
+
+def commission_price(cost: DeckRate, personal_pct: Decimal) -> SellPrice:
+    """A commission-model client pays the base rate, or base + its personal percent."""
+    factor = 1 + Decimal(personal_pct) / 100
+    return SellPrice(
+        cost.rate * factor,
+        cost.connection_fee * factor,
+        cost.first_increment,
+        cost.increment,
+        "personal" if personal_pct else "base",
+    )
+
+
+@dataclass(frozen=True)
+class Rated:
+    """Both sides of one call's money."""
+
+    cost_rate: DeckRate
+    sell: SellPrice
+    cost_billed: int
+    cost: int
+    sell_billed: int
+    sell_amount: int
+
+
+def rate_call(cost_rate: DeckRate, sell: SellPrice, billsec: int) -> Rated:
+    cost_billed = billed_seconds(billsec, cost_rate.first_increment, cost_rate.increment)
+    sell_billed = billed_seconds(billsec, sell.first_increment, sell.increment)
+    return Rated(
+        cost_rate=cost_rate,
+        sell=sell,
+        cost_billed=cost_billed,
+        cost=charge(cost_rate.rate, cost_rate.connection_fee, cost_billed),
+        sell_billed=sell_billed,
+        sell_amount=charge(sell.rate, sell.connection_fee, sell_billed),
+    )
+
+
+def max_seconds(
+    funds: int,
+    rate: Decimal | int,
+    connection_fee: Decimal | int,
+    first_increment: int,
+    increment: int,
+    cap: int,
+) -> int:
+    """The longest call whose charge stays within ``funds`` (whole increments), at most ``cap``."""
+    if funds <= 0:
+        return 0
+    if Decimal(rate) <= 0:
+        return cap if charge(rate, connection_fee, first_increment) <= funds else 0
+    if charge(rate, connection_fee, first_increment) > funds:
+        return 0
+    # solve fee + rate*s/60 <= funds, then step down to a whole increment boundary
+    seconds = int((Decimal(funds) - Decimal(connection_fee)) * 60 / Decimal(rate))
+    seconds = min(seconds, cap)
+    if seconds <= first_increment:
+        return first_increment
+    step = increment if increment > 0 else 1
+    seconds = first_increment + (seconds - first_increment) // step * step
+    while seconds > first_increment and charge(rate, connection_fee, seconds) > funds:
+        seconds -= step
+    return seconds
