@@ -44,8 +44,8 @@ async def node(
         return None
 
 
-@strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
-class Query:
+@strawberry.type(description="Reads of the foundation: viewer, tenants, money, audit, tokens.")
+class FoundationQuery:
     node: relay.Node | None = strawberry.field(
         resolver=node, description="Any object by its global id; null if not visible."
     )
@@ -67,8 +67,8 @@ class Query:
     )
 
 
-@strawberry.type(description="Everything that can be changed.")
-class Mutation:
+@strawberry.type(description="Changes of the foundation: logins, tenants, money, tokens.")
+class FoundationMutation:
     login: LoginPayload = strawberry.mutation(
         resolver=auth.login, description="Log in: a session token, also set as a cookie."
     )
@@ -127,6 +127,17 @@ class Mutation:
         resolver=payments.client_refund,
         description="Pay money back to a client (a refund of a payment, or a withdrawal).",
     )
+
+
+# Each area adds its own Query/Mutation class to these bases.
+@strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
+class Query(FoundationQuery):
+    pass
+
+
+@strawberry.type(description="Everything that can be changed.")
+class Mutation(FoundationMutation):
+    pass
 
 
 def _should_mask(error: GraphQLError) -> bool:
