@@ -37,6 +37,9 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 5000
     echo_sql: bool = False
+    sip_realm: str = "dialtone"  # the SIP digest realm of sub-accounts' HA1
+    max_call_seconds: int = 14400  # the longest call an authorization ever allows
+    switch_key: str = ""  # a platform-wide operator credential for switches; empty: disabled
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -54,4 +57,7 @@ class Settings:
             max_aliases=_int(env, "DIALTONE_MAX_ALIASES", 30),
             max_tokens=_int(env, "DIALTONE_MAX_TOKENS", 5000),
             echo_sql=_bool(env.get("DIALTONE_ECHO_SQL")),
+            sip_realm=env.get("DIALTONE_SIP_REALM") or "dialtone",
+            max_call_seconds=_int(env, "DIALTONE_MAX_CALL_SECONDS", 14400),
+            switch_key=env.get("DIALTONE_SWITCH_KEY") or "",
         )
