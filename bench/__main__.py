@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import sys
 
-from bench import ledger
+from bench import ledger, rating
 
-BENCHMARKS = {"ledger": ledger.run}
+BENCHMARKS = {"ledger": ledger.run, "rating": rating.run}
 
 
 def main(argv: list[str] | None = None) -> int:
