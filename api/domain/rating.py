@@ -52,7 +52,7 @@ class DeckIndex:
     """Longest-prefix lookup over one deck. A prefix maps to its one rate, or to its rates
     newest first when later rows take over from their effective dates."""
 
-    __slots__ = ("_by_prefix", "max_len", "size")
+    __slots__ = ("_built", "_by_prefix", "max_len", "size")
 
     def __init__(self, rates: list[DeckRate]):
         grouped: dict[str, list[DeckRate]] = {}
@@ -66,6 +66,9 @@ class DeckIndex:
         }
         self.max_len = max((len(p) for p in grouped), default=0)
         self.size = len(rates)
+        # a single row already in effect when the index was built stays in effect (time only
+        # moves on), so the common case needs no clock; a future one is checked against now
+        self._built = utcnow()
 
     def lookup(self, number: str, at: datetime | None = None) -> DeckRate | None:
         """The rate of the longest prefix of ``number`` in effect at ``at`` (default now)."""
@@ -75,7 +78,9 @@ class DeckIndex:
             if hit is None:
                 continue
             if type(hit) is DeckRate:
-                if at is None or hit.effective_from <= at:
+                if hit.effective_from <= (at or self._built) or (
+                    at is None and hit.effective_from <= utcnow()
+                ):
                     return hit
                 continue
             moment = at or utcnow()
@@ -84,15 +89,35 @@ class DeckIndex:
                     return row
         return None
 
+    def current(self, at: datetime | None = None) -> list[DeckRate]:
+        """The rate of each prefix in effect at ``at`` (default now); prefixes not yet in
+        effect are left out."""
+        moment = at or utcnow()
+        out = []
+        for hit in self._by_prefix.values():
+            rows = (hit,) if type(hit) is DeckRate else hit
+            for row in rows:  # newest first
+                if row.effective_from <= moment:
+                    out.append(row)
+                    break
+        return out
 
-_deck_cache: dict[int, tuple[int, DeckIndex]] = {}
+
+# keyed by id; the stamp is (version, created_at), so that a deck deleted and made again under
+# the same id (or another database in the same process, as in tests) is never taken for it
+_deck_cache: dict[int, tuple[tuple[int, datetime], DeckIndex]] = {}
 
 
 async def deck_index(session: AsyncSession, deck_id: int) -> DeckIndex:
     """The deck's index, rebuilt only when its version moved since this process built it."""
-    version = await session.scalar(select(RateDeck.version).where(RateDeck.id == deck_id))
-    if version is None:
+    stamp = (
+        await session.execute(
+            select(RateDeck.version, RateDeck.created_at).where(RateDeck.id == deck_id)
+        )
+    ).first()
+    if stamp is None:
         return DeckIndex([])
+    version = (stamp[0], stamp[1])
     cached = _deck_cache.get(deck_id)
     if cached is not None and cached[0] == version:
         return cached[1]
@@ -183,6 +208,10 @@ class PackagePricing:
             "markup",
         )
 
+    def override_for(self, number: str, cost: DeckRate) -> tuple[PackageOverride | None, str]:
+        """The override that sets the price of ``number`` (matched to ``cost``) and its rule."""
+        return self._override(number, cost)
+
     def _override(self, number: str, cost: DeckRate) -> tuple[PackageOverride | None, str]:
         for length in range(min(len(number), self.max_prefix), 0, -1):
             hit = self.prefix_overrides.get(number[:length])
@@ -197,15 +226,16 @@ class PackagePricing:
         return None, "markup"
 
 
-_package_cache: dict[int, tuple[int, PackagePricing]] = {}
+_package_cache: dict[int, tuple[tuple[int, datetime], PackagePricing]] = {}
 
 
 async def package_pricing(session: AsyncSession, package_id: int) -> PackagePricing | None:
     package = await session.get(Package, package_id, populate_existing=True)
     if package is None:
         return None
+    stamp = (package.version, package.created_at)
     cached = _package_cache.get(package_id)
-    if cached is not None and cached[0] == package.version:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
     overrides = list(
         await session.scalars(
@@ -220,7 +250,7 @@ async def package_pricing(session: AsyncSession, package_id: int) -> PackagePric
         nanpa=next((o for o in overrides if o.kind == "nanpa"), None),
         max_prefix=max((len(k) for k in prefix), default=0),
     )
-    _package_cache[package_id] = (package.version, pricing)
+    _package_cache[package_id] = (stamp, pricing)
     return pricing
 
 
