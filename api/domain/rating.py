@@ -49,38 +49,40 @@ class DeckRate:
 
 
 class DeckIndex:
-    """Longest-prefix lookup over one deck. A prefix maps to its one rate, or to its rates
-    newest first when later rows take over from their effective dates."""
+    """Longest-prefix lookup over one deck. A prefix maps straight to its rate when that is its
+    only row and already in effect when the index was built (time only moves on, so it stays
+    in effect: the common case needs no clock). Otherwise it maps to its rows newest first
+    (a tuple), checked against the moment of the call."""
 
-    __slots__ = ("_built", "_by_prefix", "max_len", "size")
+    __slots__ = ("_by_prefix", "_lengths", "max_len", "size")
 
     def __init__(self, rates: list[DeckRate]):
         grouped: dict[str, list[DeckRate]] = {}
         for rate in rates:
             grouped.setdefault(rate.prefix, []).append(rate)
+        built = utcnow()
         self._by_prefix: dict[str, DeckRate | tuple[DeckRate, ...]] = {
             prefix: rows[0]
-            if len(rows) == 1
+            if len(rows) == 1 and rows[0].effective_from <= built
             else tuple(sorted(rows, key=lambda r: r.effective_from, reverse=True))
             for prefix, rows in grouped.items()
         }
-        self.max_len = max((len(p) for p in grouped), default=0)
+        # only the lengths that occur, longest first: no probe for a length no prefix has
+        self._lengths = tuple(sorted({len(p) for p in grouped}, reverse=True))
+        self.max_len = self._lengths[0] if self._lengths else 0
         self.size = len(rates)
-        # a single row already in effect when the index was built stays in effect (time only
-        # moves on), so the common case needs no clock; a future one is checked against now
-        self._built = utcnow()
 
     def lookup(self, number: str, at: datetime | None = None) -> DeckRate | None:
-        """The rate of the longest prefix of ``number`` in effect at ``at`` (default now)."""
+        """The rate of the longest prefix of ``number`` in effect at ``at`` (default now).
+        (Probing a length beyond the number's own yields the whole number, whose own entry is
+        then the longest match anyway.)"""
         get = self._by_prefix.get
-        for length in range(min(len(number), self.max_len), 0, -1):
+        for length in self._lengths:
             hit = get(number[:length])
             if hit is None:
                 continue
-            if type(hit) is DeckRate:
-                if hit.effective_from <= (at or self._built) or (
-                    at is None and hit.effective_from <= utcnow()
-                ):
+            if hit.__class__ is DeckRate:
+                if at is None or hit.effective_from <= at:
                     return hit
                 continue
             moment = at or utcnow()
