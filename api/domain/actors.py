@@ -21,6 +21,7 @@ OPERATOR_PERMISSIONS = frozenset(
         "clients:read",
         "clients:write",
         "payments:write",
+        "calls:write",
         "reports:read",
         "audit:read",
     }
