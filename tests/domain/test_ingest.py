@@ -220,7 +220,7 @@ async def test_bad_rows_are_reported_and_the_rest_lands(sessions):
 async def test_a_strict_client_is_suspended_when_its_balance_reaches_zero(sessions):
     # given a strict prepaid client with 0.006 left: exactly one call
     async with transaction(sessions) as s:
-        reseller, client, _ = await markup_world(s, billing_mode="prepaid_strict", fund=None)
+        _, client, _ = await markup_world(s, billing_mode="prepaid_strict", fund=None)
         await payments.client_payment(s, SYSTEM, client.id, "0.006", "tiny")
         alice = f"alice{client.id}"
     # when two calls land (calls already happened: no floor), it goes negative and is suspended
