@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from api import exports, switch
 from api.db import create_engine, session_factory
 from api.domain import auth
 from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", CSRFGuard(graphql, settings), methods=["GET", "POST"]),
             Route("/healthz", health),
+            Route("/switch/authorize", switch.authorize_endpoint, methods=["POST"]),
+            Route("/switch/cdrs", exports.switch_cdrs, methods=["POST"]),
+            Route("/exports/calls.csv", exports.calls_csv, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

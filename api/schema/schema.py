@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from api.domain.errors import DomainError
 from api.resolvers import audit, auth, clients, payments, resellers
 from api.resolvers.context import Info
+from api.schema.callers import CallersMutation, CallersQuery
 from api.schema.common import Connection
 from api.schema.payloads import (
     ApiTokenCreatePayload,
@@ -131,12 +132,12 @@ class FoundationMutation:
 
 # Each area adds its own Query/Mutation class to these bases.
 @strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
-class Query(FoundationQuery):
+class Query(FoundationQuery, CallersQuery):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(FoundationMutation):
+class Mutation(FoundationMutation, CallersMutation):
     pass
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -39,6 +39,11 @@ Characteristic = strawberry.enum(
     description="The reseller's own rating of a client.",
 )
 
+
+if TYPE_CHECKING:
+    from api.schema.callers import SubAccount
+
+SubAccountRef = Annotated["SubAccount", strawberry.lazy("api.schema.callers")]
 
 MAX_ID = 2**63  # ids are 64-bit at most: anything larger names nothing
 
@@ -191,6 +196,26 @@ class Client(relay.Node):
         from api.resolvers.payments import entries_connection
 
         return await entries_connection(info, first=first, after=after, client_id=self.id)
+
+    @strawberry.field(description="Its SIP accounts (sub-accounts).")
+    async def sub_accounts(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[SubAccountRef]:
+        from api.resolvers.callers import sub_accounts_connection
+
+        return await sub_accounts_connection(info, first=first, after=after, client_id=self.id)
+
+    @strawberry.field(description="The numbers it calls from (A-numbers), as digits.")
+    async def numbers(self, info: Info) -> list[str]:
+        from api.resolvers.callers import client_numbers
+
+        return await client_numbers(info, self.id)
+
+    @strawberry.field(description="Whether it has a PIN for calls from unlisted numbers.")
+    async def has_pin(self, info: Info) -> bool:
+        from api.resolvers.callers import client_has_pin
+
+        return await client_has_pin(info, self.id)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
