@@ -32,6 +32,7 @@ from api.schema.payloads import (
     ResellerPayload,
     UserPayload,
 )
+from api.schema.rates import RatesMutation, RatesQuery
 from api.schema.types import ApiToken, AuditEvent, Client, LedgerEntry, Reseller, Viewer
 from api.settings import Settings
 
@@ -132,12 +133,12 @@ class FoundationMutation:
 
 # Each area adds its own Query/Mutation class to these bases.
 @strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
-class Query(FoundationQuery, CallersQuery):
+class Query(FoundationQuery, CallersQuery, RatesQuery):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(FoundationMutation, CallersMutation):
+class Mutation(FoundationMutation, CallersMutation, RatesMutation):
     pass
 
 
