@@ -18,6 +18,7 @@ from api.domain.errors import DomainError
 from api.resolvers import audit, auth, clients, payments, resellers
 from api.resolvers.context import Info
 from api.schema.callers import CallersMutation, CallersQuery
+from api.schema.calls import CallsMutation, CallsQuery
 from api.schema.common import Connection
 from api.schema.payloads import (
     ApiTokenCreatePayload,
@@ -133,12 +134,12 @@ class FoundationMutation:
 
 # Each area adds its own Query/Mutation class to these bases.
 @strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
-class Query(FoundationQuery, CallersQuery, RatesQuery):
+class Query(FoundationQuery, CallersQuery, CallsQuery, RatesQuery):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(FoundationMutation, CallersMutation, RatesMutation):
+class Mutation(FoundationMutation, CallersMutation, CallsMutation, RatesMutation):
     pass
 
 

@@ -1,0 +1,278 @@
+"""HTTP routes of the calls area: the streamed CSV export, and CDR delivery by switches.
+
+``GET /exports/calls.csv?from=&to=&clientId=&subAccountId=&direction=&disposition=&
+destinationPrefix=&number=`` streams every call of the filter, newest first, read in keyset
+chunks (never the whole result in memory). Authentication: ``Authorization: Bearer`` (a session
+or API token) or the session cookie (a GET: no CSRF token needed). Scoped as the ``calls``
+query: a client user gets its own calls without the cost columns. ``from``/``to`` are ISO 8601
+(a date means its midnight UTC); ``clientId`` a global id or a number. 401 when not logged in,
+403 without ``reports:read``, 400/404 with a message for a bad filter.
+
+``POST /switch/cdrs`` takes finished calls as a JSON array of objects, or NDJSON (one object a
+line, ``Content-Type: application/x-ndjson``), with the fields of the generic CSV
+(``call_id, sub_account, a_number, destination, started_at, duration, billsec, disposition,
+direction``), at most 10,000 a request, and answers the ingestion report as JSON::
+
+    {"received": 3, "ingested": 2, "duplicates": 1, "rejected": 0,
+     "errors": [{"row": 3, "message": "duplicate call id …", "duplicate": true}],
+     "totals": [{"currency": "USD", "calls": 2, "seconds": 87, "cost": "0.02",
+                 "sell": "0.018"}]}
+
+Rows are numbered from 1 (array position or NDJSON line). Authentication as ``/switch/authorize``
+(``api.switch``): an API token with ``calls:write``, or the platform switch key.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from strawberry import relay
+
+from api import money
+from api.domain import auth, calls, cdr_formats, reports
+from api.domain.actors import Actor
+from api.domain.errors import DomainError, ErrorCode
+from api.resolvers.auth import SESSION_COOKIE
+
+MAX_SWITCH_BATCH = 10_000
+INGEST_CHUNK = 5_000
+CLIENT_COLUMNS = (
+    "call_id",
+    "started_at",
+    "direction",
+    "a_number",
+    "destination",
+    "destination_name",
+    "matched_prefix",
+    "disposition",
+    "duration",
+    "billsec",
+    "currency",
+    "sell_rate",
+    "sell_billed_seconds",
+    "sell",
+)
+COST_COLUMNS = ("cost_rate", "cost_billed_seconds", "cost", "profit", "rule")
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _moment(name: str, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise DomainError(ErrorCode.VALIDATION, f"{name} is not an ISO 8601 date", name) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _pk(name: str, value: str | None, type_name: str) -> int | None:
+    if not value:
+        return None
+    if value.isdigit():
+        pk = int(value)
+    else:
+        try:
+            gid = relay.GlobalID.from_id(value)
+            if gid.type_name != type_name:
+                raise ValueError(gid.type_name)
+            pk = int(gid.node_id)
+        except Exception:
+            raise DomainError(ErrorCode.NOT_FOUND, f"{name} not found", name) from None
+    if not 0 < pk < 2**63:
+        raise DomainError(ErrorCode.NOT_FOUND, f"{name} not found", name)
+    return pk
+
+
+def _filter(request: Request) -> reports.CallFilter:
+    q = request.query_params
+    return reports.CallFilter(
+        client_id=_pk("clientId", q.get("clientId"), "Client"),
+        sub_account_id=_pk("subAccountId", q.get("subAccountId"), "SubAccount"),
+        reseller_id=_pk("resellerId", q.get("resellerId"), "Reseller"),
+        started_from=_moment("from", q.get("from")),
+        started_to=_moment("to", q.get("to")),
+        direction=(q.get("direction") or "").lower() or None,
+        disposition=(q.get("disposition") or "").lower() or None,
+        prefix=q.get("destinationPrefix") or None,
+        number=q.get("number") or None,
+    )
+
+
+def _row(call, show_cost: bool) -> list[str]:
+    out = [
+        call.call_id,
+        call.started_at.isoformat(),
+        call.direction,
+        call.a_number,
+        call.destination,
+        call.destination_name,
+        call.matched_prefix,
+        call.disposition,
+        str(call.duration),
+        str(call.billsec),
+        call.currency,
+        _per_minute(call.sell_rate),
+        str(call.sell_billed),
+        money.format_amount(call.sell, 6),
+    ]
+    if show_cost:
+        out += [
+            _per_minute(call.cost_rate),
+            str(call.cost_billed),
+            money.format_amount(call.cost, 6),
+            money.format_amount(call.sell - call.cost, 6),
+            call.rule,
+        ]
+    return out
+
+
+def _per_minute(micros) -> str:
+    from decimal import Decimal
+
+    return format((Decimal(micros) / 1_000_000).normalize(), "f")
+
+
+async def calls_csv(request: Request) -> Response:
+    sessions = request.app.state.sessions
+    token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
+    async with sessions() as session, session.begin():
+        actor = await auth.actor_from_token(session, token)
+    if not actor.is_authenticated:
+        return _error(401, "log in first")
+    if actor.client_id is None and not actor.can("reports:read"):
+        return _error(403, "this needs the reports:read permission")
+    try:
+        wanted = _filter(request)
+        async with sessions() as session:
+            scoped = await reports.scoped_filter(session, actor, wanted)
+    except DomainError as exc:
+        return _error(404 if exc.code == ErrorCode.NOT_FOUND else 400, exc.message)
+    show_cost = reports.shows_cost(actor)
+    columns = CLIENT_COLUMNS + (COST_COLUMNS if show_cost else ())
+
+    async def body() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        async with sessions() as session:
+            count = 0
+            async for call in reports.stream_calls(session, actor, scoped):
+                writer.writerow(_row(call, show_cost))
+                count += 1
+                if count % 500 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
+    )
+
+
+# --- CDR delivery -----------------------------------------------------------------------------
+
+
+def _parse_body(raw: bytes, content_type: str) -> list[tuple[int, object]] | str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if "ndjson" in content_type or "jsonlines" in content_type:
+        items: list[tuple[int, object]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append((number, json.loads(line)))
+            except ValueError:
+                items.append((number, "not valid JSON"))
+        return items
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "the body is not valid JSON (send an array, or NDJSON as application/x-ndjson)"
+    if not isinstance(data, list):
+        return "the body must be a JSON array of calls"
+    return list(enumerate(data, start=1))
+
+
+def _records(items: list[tuple[int, object]]):
+    for row, item in items:
+        if isinstance(item, str):
+            yield row, item
+        elif not isinstance(item, dict):
+            yield row, "each call must be a JSON object"
+        else:
+            try:
+                yield row, cdr_formats.record_from_mapping(item)
+            except cdr_formats.RecordError as exc:
+                yield row, str(exc)
+
+
+def report_json(report: calls.IngestReport) -> dict:
+    return {
+        "received": report.received,
+        "ingested": report.ingested,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
+        "errors": [
+            {"row": i.row, "message": i.message, "duplicate": i.duplicate} for i in report.issues
+        ],
+        "totals": [
+            {
+                "currency": t.currency,
+                "calls": t.calls,
+                "seconds": t.seconds,
+                "cost": money.format_amount(t.cost, 2),
+                "sell": money.format_amount(t.sell, 2),
+            }
+            for t in sorted(report.totals.values(), key=lambda t: t.currency)
+        ],
+    }
+
+
+async def switch_cdrs(request: Request) -> Response:
+    from api.switch import _actor as switch_actor  # the switches' one way to authenticate
+
+    sessions = request.app.state.sessions
+    actor = await switch_actor(request, request.app.state.settings, sessions)
+    if not isinstance(actor, Actor):
+        return actor
+    items = _parse_body(await request.body(), request.headers.get("content-type", ""))
+    if isinstance(items, str):
+        return _error(400, items)
+    if len(items) > MAX_SWITCH_BATCH:
+        return _error(413, f"send at most {MAX_SWITCH_BATCH} calls a request")
+    records = list(_records(items))
+    report = calls.IngestReport()
+    try:
+        for start in range(0, len(records), INGEST_CHUNK):
+            async with sessions() as session, session.begin():
+                report.merge(
+                    await calls.ingest(session, actor, records[start : start + INGEST_CHUNK])
+                )
+    except DomainError as exc:
+        status = 409 if exc.code == ErrorCode.CONFLICT else 403
+        return _error(status, exc.message)
+    return JSONResponse(report_json(report))

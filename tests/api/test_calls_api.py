@@ -1,0 +1,352 @@
+"""The calls API: callsIngest, /switch/cdrs, the calls connection with totals, the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from api.db import transaction
+from api.domain import calls
+from api.domain.actors import SYSTEM
+from api.domain.cdr_formats import CallRecord
+from api.models import Client, Package, Rate, RateDeck, Reseller, SubAccount
+from tests.api.conftest import gid
+from tests.factories import assert_ledger_consistent, client_balance
+
+T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+ALICE_SIP = "alice-sip"
+GINA_SIP = "gina-sip"
+
+INGEST = """mutation($calls: [CallInput!]!) { callsIngest(input: {calls: $calls}) {
+  ingested duplicates rejected rowErrors { row message duplicate }
+  totals { currency calls seconds cost { amount } sell { amount } }
+  errors { code field message } } }"""
+
+CALLS = """query($c: ID, $after: String, $first: Int, $from: DateTime, $to: DateTime,
+  $dir: CallDirection, $disp: CallDisposition, $prefix: String, $number: String) {
+  calls(clientId: $c, after: $after, first: $first, from: $from, to: $to, direction: $dir,
+        disposition: $disp, destinationPrefix: $prefix, number: $number) {
+    edges { cursor node { callId destination startedAt disposition rule
+      sell { amount currency } cost { amount } profit { amount } costRate { amount }
+      sellRate { amount } clientId } }
+    pageInfo { hasNextPage endCursor }
+    totals { currency count seconds minutes sell { amount } cost { amount }
+             profit { amount } fromRollups } } }"""
+
+
+async def rate_world(sessions, world):
+    """One deck (44 at 0.01/min 60/60, 1 at 0.005/min 6/6) as both resellers' base deck;
+    Acme's Alice on a 20 % package (6/6) as sub-account alice-sip; Globex's Gina as gina-sip."""
+    async with transaction(sessions) as s:
+        deck = RateDeck(name="World", currency="USD")
+        s.add(deck)
+        await s.flush()
+        for prefix, rate, inc in (("44", 10_000, 60), ("1", 5_000, 6)):
+            s.add(
+                Rate(
+                    deck_id=deck.id,
+                    prefix=prefix,
+                    destination=f"Dest {prefix}",
+                    rate=rate,
+                    first_increment=inc,
+                    increment=inc,
+                    effective_from=datetime(2020, 1, 1, tzinfo=UTC),
+                )
+            )
+        for rid in (world.acme_id, world.globex_id):
+            (await s.get(Reseller, rid)).base_deck_id = deck.id
+        package = Package(
+            reseller_id=world.acme_id,
+            name="Retail",
+            markup_pct=Decimal(20),
+            first_increment=6,
+            increment=6,
+        )
+        s.add(package)
+        await s.flush()
+        for client_id, rid, name, pkg in (
+            (world.acme_client_id, world.acme_id, ALICE_SIP, package.id),
+            (world.globex_client_id, world.globex_id, GINA_SIP, None),
+        ):
+            s.add(
+                SubAccount(
+                    reseller_id=rid,
+                    client_id=client_id,
+                    username=name,
+                    secret_encrypted="x",
+                    package_id=pkg,
+                )
+            )
+
+
+def call_input(call_id, sub=ALICE_SIP, billsec=27, dest="442071234567", at=T0, **kw):
+    return {
+        "callId": call_id,
+        "subAccount": sub,
+        "destination": dest,
+        "startedAt": at.isoformat(),
+        "duration": billsec + 2,
+        "billsec": billsec,
+        "disposition": "ANSWERED" if billsec else "NO_ANSWER",
+        **kw,
+    }
+
+
+async def test_calls_ingest_reports_counts_rows_and_totals(gql, world, sessions):
+    await rate_world(sessions, world)
+    batch = [
+        call_input("g-1"),
+        call_input("g-1"),
+        call_input("g-2", sub="nobody"),
+        call_input("g-3", billsec=0),
+        {**call_input("g-4"), "billsec": 99},
+    ]
+    # when Acme's API token delivers them
+    body = await gql(INGEST, {"calls": batch}, token=world.api_token)
+    result = body["data"]["callsIngest"]
+    # then two land, one is a duplicate, two are refused with their rows and reasons
+    assert result["errors"] == []
+    assert (result["ingested"], result["duplicates"], result["rejected"]) == (2, 1, 2)
+    assert result["rowErrors"] == [
+        {"row": 2, "message": "duplicate call id g-1 (earlier in this batch)", "duplicate": True},
+        {"row": 3, "message": "unknown caller nobody", "duplicate": False},
+        {"row": 5, "message": "billsec is longer than duration", "duplicate": False},
+    ]
+    assert result["totals"] == [
+        {
+            "currency": "USD",
+            "calls": 2,
+            "seconds": 27,
+            "cost": {"amount": "0.010000"},
+            "sell": {"amount": "0.006000"},
+        }
+    ]
+    async with sessions() as s:
+        assert await client_balance(s, world.acme_client_id) == 50_000_000 - 6_000
+        await assert_ledger_consistent(s)
+    # and sending the batch again lands nothing
+    body = await gql(INGEST, {"calls": batch[:1]}, token=world.api_token)
+    assert body["data"]["callsIngest"]["duplicates"] == 1
+    assert body["data"]["callsIngest"]["ingested"] == 0
+
+
+async def test_calls_ingest_limits_and_permissions(gql, world, sessions):
+    await rate_world(sessions, world)
+    too_many = [call_input(f"l-{n}") for n in range(1001)]
+    body = await gql(INGEST, {"calls": too_many}, token=world.api_token)
+    assert body["data"]["callsIngest"]["errors"][0]["code"] == "LIMIT_EXCEEDED"
+    for viewer, code in (("acme_staff", "PERMISSION_DENIED"), ("acme_client", "PERMISSION_DENIED")):
+        body = await gql(INGEST, {"calls": [call_input("p-1")]}, token=world.tokens[viewer])
+        assert body["data"]["callsIngest"]["errors"][0]["code"] == code
+    body = await gql(INGEST, {"calls": [call_input("p-1")]})
+    assert body["data"]["callsIngest"]["errors"][0]["code"] == "UNAUTHENTICATED"
+    # Globex's owner cannot bill Acme's sub-account: an unknown caller to Globex
+    body = await gql(INGEST, {"calls": [call_input("p-2")]}, token=world.tokens["globex"])
+    assert body["data"]["callsIngest"]["rowErrors"][0]["message"] == f"unknown caller {ALICE_SIP}"
+    # the operator may ingest for anyone
+    body = await gql(INGEST, {"calls": [call_input("p-3")]}, token=world.tokens["operator"])
+    assert body["data"]["callsIngest"]["ingested"] == 1
+
+
+async def test_switch_cdrs_json_and_ndjson(gql, world, sessions):
+    await rate_world(sessions, world)
+    rows = [
+        {
+            "call_id": f"s-{n}",
+            "sub_account": ALICE_SIP,
+            "destination": "442071234567",
+            "started_at": "2024-03-01T10:00:00Z",
+            "duration": 30,
+            "billsec": 27,
+            "disposition": "answered",
+        }
+        for n in range(3)
+    ]
+    headers = {"Authorization": f"Bearer {world.api_token}"}
+    async with gql.client() as http:
+        response = await http.post("/switch/cdrs", json=rows[:2], headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["ingested"] == 2
+        ndjson = "\n".join(json.dumps(r) for r in rows[1:]) + "\n{broken\n"
+        response = await http.post(
+            "/switch/cdrs",
+            content=ndjson,
+            headers={**headers, "Content-Type": "application/x-ndjson"},
+        )
+        report = response.json()
+        assert (report["ingested"], report["duplicates"], report["rejected"]) == (1, 1, 1)
+        assert [(e["row"], e["duplicate"]) for e in report["errors"]] == [(1, True), (3, False)]
+        assert report["totals"] == [
+            {"currency": "USD", "calls": 1, "seconds": 27, "cost": "0.01", "sell": "0.006"}
+        ]
+        assert (await http.post("/switch/cdrs", json=rows)).status_code == 401
+        response = await http.post("/switch/cdrs", content="{}", headers=headers)
+        assert response.status_code == 400
+
+
+async def seed_calls(sessions, world):
+    """Five Acme calls over three days (one inbound, one busy, one to the US) and a Gina call."""
+    await rate_world(sessions, world)
+    alice = [
+        CallRecord("a-1", "442071234567", T0, 30, 27, "answered", sub_account=ALICE_SIP),
+        CallRecord(
+            "a-2",
+            "12125550100",
+            T0 + timedelta(hours=1),
+            70,
+            61,
+            "answered",
+            sub_account=ALICE_SIP,
+            a_number="15550001",
+        ),
+        CallRecord(
+            "a-3", "442071234568", T0 + timedelta(days=1), 5, 0, "busy", sub_account=ALICE_SIP
+        ),
+        CallRecord(
+            "a-4",
+            "15550001",
+            T0 + timedelta(days=1, hours=2),
+            40,
+            40,
+            "answered",
+            direction="inbound",
+            sub_account=ALICE_SIP,
+        ),
+        CallRecord(
+            "a-5",
+            "442071234569",
+            T0 + timedelta(days=2),
+            100,
+            95,
+            "answered",
+            sub_account=ALICE_SIP,
+        ),
+    ]
+    gina = [CallRecord("g-1", "442071234567", T0, 60, 60, "answered", sub_account=GINA_SIP)]
+    async with transaction(sessions) as s:
+        await calls.ingest(s, SYSTEM, list(enumerate(alice + gina, start=1)))
+
+
+async def test_calls_connection_pages_newest_first(gql, world, sessions):
+    await seed_calls(sessions, world)
+    token = world.tokens["acme"]
+    seen, after = [], None
+    while True:
+        body = await gql(CALLS, {"first": 2, "after": after}, token=token)
+        page = body["data"]["calls"]
+        seen += [e["node"]["callId"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    # then Acme sees its five calls newest first, never Globex's
+    assert seen == ["a-5", "a-4", "a-3", "a-2", "a-1"]
+    body = await gql(CALLS, {"after": "bm9wZQ=="}, token=token)
+    assert body["errors"][0]["message"] == "not a valid cursor"
+
+
+async def test_calls_filters_and_totals(gql, world, sessions):
+    await seed_calls(sessions, world)
+    token = world.tokens["acme"]
+
+    async def ids(**variables):
+        body = await gql(CALLS, variables, token=token)
+        assert "errors" not in body, body
+        data = body["data"]["calls"]
+        return [e["node"]["callId"] for e in data["edges"]], data["totals"]
+
+    assert (await ids(dir="INBOUND"))[0] == ["a-4"]
+    assert (await ids(disp="BUSY"))[0] == ["a-3"]
+    assert (await ids(prefix="1"))[0] == ["a-4", "a-2"]
+    assert (await ids(number="5550001"))[0] == ["a-4", "a-2"]
+    day2 = (T0 + timedelta(days=1)).replace(hour=0)
+    got, totals = await ids(
+        **{"from": day2.isoformat(), "to": (day2 + timedelta(days=1)).isoformat()}
+    )
+    assert got == ["a-4", "a-3"]
+    assert totals[0]["fromRollups"] is True and totals[0]["count"] == 2
+    # whole-filter totals (from rollups) equal the sum of the calls (aggregate) of the filter
+    _, by_rollup = await ids(c=gid("Client", world.acme_client_id), dir="OUTBOUND")
+    _, by_calls = await ids(c=gid("Client", world.acme_client_id), dir="OUTBOUND", number="5")
+    assert by_rollup[0]["fromRollups"] is True and by_calls[0]["fromRollups"] is False
+    # a-1: cost 0.01 sell 0.006; a-2 (US, 6/6 -> 66 s): cost 0.0055, sell 0.0066; a-5: 0.02/0.0192
+    expected = {
+        "currency": "USD",
+        "count": 4,
+        "seconds": 183,
+        "minutes": "3.05",
+        "sell": {"amount": "0.031800"},
+        "cost": {"amount": "0.035500"},
+        "profit": {"amount": "-0.003700"},
+    }
+    assert {k: by_rollup[0][k] for k in expected} == expected
+    assert by_calls[0]["count"] == 4  # every outbound call has a 5 in a number
+    assert {k: by_calls[0][k] for k in expected} == expected
+
+
+async def test_clients_see_their_own_calls_without_cost(gql, world, sessions):
+    await seed_calls(sessions, world)
+    token = world.tokens["acme_client"]
+    body = await gql(CALLS, {}, token=token)
+    data = body["data"]["calls"]
+    assert len(data["edges"]) == 5
+    node = data["edges"][-1]["node"]
+    assert node["sell"] == {"amount": "0.006000", "currency": "USD"}
+    assert node["cost"] is None and node["profit"] is None and node["costRate"] is None
+    assert all(t["cost"] is None and t["profit"] is None for t in data["totals"])
+    # and another client's calls are not found
+    body = await gql(CALLS, {"c": gid("Client", world.acme_client2_id)}, token=token)
+    assert body["errors"][0]["message"] == "client not found"
+    body = await gql(
+        CALLS, {"c": gid("Client", world.acme_client_id)}, token=world.tokens["globex"]
+    )
+    assert body["errors"][0]["message"] == "client not found"
+
+
+async def test_csv_export_streams_scoped_calls(gql, world, sessions):
+    await seed_calls(sessions, world)
+    async with gql.client() as http:
+        response = await http.get(
+            "/exports/calls.csv",
+            params={"from": "2024-03-01", "to": "2024-03-02"},
+            headers={"Authorization": f"Bearer {world.tokens['acme']}"},
+        )
+        assert response.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [r["call_id"] for r in rows] == ["a-2", "a-1"]
+        assert rows[1]["cost"] == "0.010000" and rows[1]["sell"] == "0.006000"
+        # a client (by its session cookie) gets its own calls without the cost columns
+        http.cookies.set("dialtone_session", world.tokens["acme_client"])
+        response = await http.get("/exports/calls.csv")
+        assert response.status_code == 200
+        reader = csv.DictReader(io.StringIO(response.text))
+        rows = list(reader)
+        assert (
+            len(rows) == 5 and "cost" not in reader.fieldnames and "profit" not in reader.fieldnames
+        )
+        http.cookies.clear()
+        assert (await http.get("/exports/calls.csv")).status_code == 401
+        response = await http.get(
+            "/exports/calls.csv",
+            params={"clientId": gid("Client", world.acme_client_id)},
+            headers={"Authorization": f"Bearer {world.tokens['globex']}"},
+        )
+        assert response.status_code == 404
+
+
+async def test_a_client_is_suspended_when_calls_exhaust_it(gql, world, sessions):
+    await rate_world(sessions, world)
+    # Alice (strict prepaid) has 50: a 10-hour call to the UK at 0.012/min costs 7.20
+    big = [call_input(f"big-{n}", billsec=36_000) for n in range(7)]
+    body = await gql(INGEST, {"calls": big}, token=world.api_token)
+    assert body["data"]["callsIngest"]["ingested"] == 7
+    async with sessions() as s:
+        alice = await s.get(Client, world.acme_client_id)
+        assert alice.status == "suspended"
+        assert await client_balance(s, alice.id) == 50_000_000 - 7 * 7_200_000
+        await assert_ledger_consistent(s)
+        assert await s.scalar(select(SubAccount.id).where(SubAccount.username == ALICE_SIP))
