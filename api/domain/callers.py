@@ -330,8 +330,9 @@ async def set_client_numbers(
             f"{', '.join(taken)} {'is' if len(taken) == 1 else 'are'} used by another client",
             "numbers",
         )
-    for row, _deleted in held:  # numbers of deleted clients are free again
-        await session.delete(row)
+    freed = [row.id for row, _deleted in held]  # numbers of deleted clients are free again
+    if freed:
+        await session.execute(delete(ClientNumber).where(ClientNumber.id.in_(freed)))
     before = await client_numbers(session, client.id)
     await session.execute(
         delete(ClientNumber).where(
