@@ -194,6 +194,67 @@ async def cmd_create_operator(settings: Settings, email: str, password: str, out
     return await _with_sessions(settings, work)
 
 
+async def cmd_rates_import(
+    settings: Settings,
+    path: str,
+    deck_name: str,
+    currency: str | None,
+    *,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Import a rate deck CSV (``api.domain.rates``), creating the deck when it is new. Bad
+    rows are printed as ``FILE:LINE: reason``; exit 0 when rows landed, 1 when none did, 2 when
+    the file cannot be read."""
+    from sqlalchemy import select
+
+    from api.domain import rates
+    from api.domain.actors import SYSTEM
+    from api.models import RateDeck
+
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            total = max(sum(1 for _ in handle) - 1, 0)  # data lines, for the progress bar
+            handle.seek(0)
+        except UnicodeDecodeError:
+            raise CommandError(f"cannot read {path}: not UTF-8 text") from None
+        show = progress_printer(err)
+
+        async def work(sessions: async_sessionmaker[AsyncSession]):
+            async with transaction(sessions) as session:
+                deck = await session.scalar(select(RateDeck).where(RateDeck.name == deck_name))
+                created = deck is None
+                if deck is None:
+                    deck = await rates.create_deck(session, SYSTEM, deck_name, currency or "USD")
+                elif currency and currency.strip().upper() != deck.currency:
+                    raise CommandError(f"deck {deck_name!r} is in {deck.currency}, not {currency}")
+                result = await rates.import_rates(
+                    session,
+                    SYSTEM,
+                    deck.id,
+                    handle,
+                    progress=lambda done: show(min(done, total), total, "rows"),
+                )
+                return deck, created, result
+
+        try:
+            deck, created, result = await _with_sessions(settings, work)
+        except UnicodeDecodeError:
+            raise CommandError(f"cannot read {path}: not UTF-8 text") from None
+    for error in result.errors:
+        print(f"{path}:{error.line}: {error.message}", file=err)
+    print(
+        f"rates import: {result.imported} rows imported, {result.rejected} rejected into deck "
+        f"{deck.name!r} ({deck.currency}{', new' if created else ''}, version {deck.version})",
+        file=out,
+    )
+    return 0 if result.imported else 1
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -221,6 +282,35 @@ def build_parser() -> argparse.ArgumentParser:
     operator.add_argument(
         "--password",
         help=f"the password (default: ${PASSWORD_ENV}, else asked for twice)",
+    )
+    rates_cmd = sub.add_parser("rates", help="rate decks")
+    rates_sub = rates_cmd.add_subparsers(dest="rates_command", required=True, metavar="ACTION")
+    rates_import = rates_sub.add_parser(
+        "import",
+        help="import a rate deck CSV (prefix,destination,country,rate,connection_fee,"
+        "first_increment,increment,effective_from)",
+    )
+    rates_import.add_argument("file", help="the CSV file (header row first)")
+    rates_import.add_argument("--deck", required=True, help="the deck's name (created if new)")
+    rates_import.add_argument("--currency", help="a new deck's currency (default USD)")
+
+    calls_cmd = sub.add_parser("calls", help="calls (CDRs)")
+    calls_sub = calls_cmd.add_subparsers(dest="calls_command", required=True, metavar="ACTION")
+    calls_import = calls_sub.add_parser(
+        "import", help="import a CDR file: rate, store and post its calls"
+    )
+    calls_import.add_argument("file", help="the CDR file (Master.csv, FreeSWITCH or generic CSV)")
+    calls_import.add_argument(
+        "--format",
+        required=True,
+        choices=["asterisk-csv", "freeswitch-csv", "generic-csv"],
+        help="the file's format",
+    )
+    calls_import.add_argument(
+        "--timezone", help="the zone of the switch's local time stamps (default UTC)"
+    )
+    calls_import.add_argument(
+        "--batch", type=int, default=5000, help="lines per transaction (default 5000)"
     )
     return parser
 
@@ -257,6 +347,18 @@ def run(argv: Sequence[str] | None = None) -> int:
             validation.email("email", args.email, required=True)  # before asking for a password
             password = _read_password(args.password)
             return asyncio.run(cmd_create_operator(settings, args.email, password, out))
+        if args.command == "calls" and args.calls_command == "import":
+            from api.cli_calls import cmd_calls_import
+
+            return asyncio.run(
+                cmd_calls_import(
+                    settings, args.file, args.format, args.timezone, args.batch, out=out, err=err
+                )
+            )
+        if args.command == "rates" and args.rates_command == "import":
+            return asyncio.run(
+                cmd_rates_import(settings, args.file, args.deck, args.currency, out=out, err=err)
+            )
     except (DomainError, DomainErrors) as exc:
         print(f"dialtone {args.command}: {_format_domain_error(exc)}", file=err)
         return EXIT_USER_ERROR

@@ -364,3 +364,42 @@ async def test_import_of_a_real_master_csv(sessions):
     assert report.issues[3].message == "unknown caller mallory"
     async with sessions() as s:
         await assert_ledger_consistent(s)
+
+
+async def test_cli_import_of_a_freeswitch_file_in_batches(sessions, settings):
+    import io
+
+    from api.cli_calls import cmd_calls_import
+
+    # given Alice as sub-account "alice" with A-number 15551230001
+    async with transaction(sessions) as s:
+        _, client, _ = await markup_world(s)
+        await make_sub(s, client, "alice")
+        assert client.id == 1  # so its A-number is 15551230001
+    out, err = io.StringIO(), io.StringIO()
+    path = str(DATA / "freeswitch-Master.csv")
+    # when the file is imported three lines a transaction, in New York time
+    status = await cmd_calls_import(
+        settings, path, "freeswitch-csv", "America/New_York", 3, out=out, err=err
+    )
+    # then the good calls land, and each skipped line is reported as FILE:LINE: reason
+    assert status == 0
+    assert "calls import: 5 ingested, 1 duplicates, 3 rejected, of 9 rows" in out.getvalue()
+    reported = [line for line in err.getvalue().splitlines() if line.startswith(path)]
+    assert reported == [
+        f"{path}:5: duplicate call id a1b2c3d4-0000-4000-8000-000000000001 (already ingested)",
+        f"{path}:6: duration must be a whole number of seconds, not 'thirty'",
+        f"{path}:8: unknown caller 9999",
+        f"{path}:9: expected 15 columns (the default template), found 5",
+    ]
+    assert "[####################] 9/9 lines" in err.getvalue()
+    async with sessions() as s:
+        first = await s.scalar(
+            select(Call).where(Call.call_id == "a1b2c3d4-0000-4000-8000-000000000001")
+        )
+        assert first.started_at == datetime(2024, 3, 2, 15, 0, tzinfo=UTC)
+        await assert_ledger_consistent(s)
+    # and running it again lands nothing new
+    out = io.StringIO()
+    await cmd_calls_import(settings, path, "freeswitch-csv", None, 5000, out=out, err=io.StringIO())
+    assert "0 ingested, 6 duplicates, 3 rejected" in out.getvalue()
