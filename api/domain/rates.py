@@ -340,7 +340,7 @@ async def import_rates(
 
     async def flush() -> None:
         if batch:
-            await conn.execute(stmt, batch)
+            await conn.execute(stmt, batch)  # executemany of one cached statement
             result.imported += len(batch)
             batch.clear()
         if progress is not None:
