@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -450,3 +453,54 @@ async def test_import_of_many_rows_is_chunked_and_counted(sessions):
     assert result.imported == 5000 and seen[-1] == 5000 and len(seen) >= 5
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Rate)) == 5000
+
+
+# --- the command line ------------------------------------------------------------------------
+
+PROJECT = Path(__file__).resolve().parents[2]
+DIALTONE = PROJECT / ".venv" / "bin" / "dialtone"
+
+
+def _dialtone(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIALTONE_")}
+    environment["DIALTONE_DATABASE_URL"] = url
+    return subprocess.run(
+        [str(DIALTONE), *args],
+        cwd=PROJECT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+@pytest.mark.skipif(not DIALTONE.exists(), reason="the dialtone script is not installed")
+def test_cli_rates_import_reports_bad_lines_and_exit_codes(tmp_path: Path):
+    # given a migrated database and a file of 20,000 good rows and two bad ones
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rates.db'}"
+    assert _dialtone("migrate", url=url).returncode == 0
+    deck = tmp_path / "deck.csv"
+    good = [f"{100000 + i},Place {i},GB,0.0{i % 9 + 1}00,0,6,6,2026-01-01" for i in range(20_000)]
+    deck.write_text("\n".join([HEADER, good[0], "4x,Bad,GB,0.1,0,6,6,", *good[1:], "5,X"]) + "\n")
+
+    # when it is imported into a new deck
+    done = _dialtone("rates", "import", str(deck), "--deck", "World", url=url)
+
+    # then the good rows land, each bad one is named FILE:LINE, with a progress bar
+    assert done.returncode == 0, done.stderr
+    assert "20000 rows imported, 2 rejected into deck 'World' (USD, new" in done.stdout
+    assert f"{deck}:3: prefix must be 1 to 24 digits" in done.stderr
+    assert f"{deck}:20003: expected 8 columns, found 2" in done.stderr
+    assert "20002/20002 rows" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    # and a file that cannot be read is status 2, one line; a file of bad rows only is 1
+    missing = _dialtone("rates", "import", str(tmp_path / "nope.csv"), "--deck", "W", url=url)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "\nabc,X,GB,1,0,6,6,\n")
+    assert _dialtone("rates", "import", str(bad), "--deck", "World", url=url).returncode == 1
+    # and an existing deck in another currency is refused
+    eur = _dialtone("rates", "import", str(bad), "--deck", "World", "--currency", "EUR", url=url)
+    assert eur.returncode == 2 and "is in USD" in eur.stderr
