@@ -117,9 +117,20 @@ _CALLER_COLUMNS = (
 )
 
 
-def _caller_query(*extra):
+def _caller_query(checked: list[str], *extra):
+    """The caller's client and reseller, both balances, and the reason of the first blacklist
+    entry of that reseller naming a ``checked`` number or the client: one round trip."""
+    blacklisted = (
+        select(BlacklistEntry.reason)
+        .where(
+            BlacklistEntry.reseller_id == Client.reseller_id,
+            or_(BlacklistEntry.number.in_(checked), BlacklistEntry.client_id == Client.id),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
-        select(*_CALLER_COLUMNS, *extra)
+        select(*_CALLER_COLUMNS, blacklisted.label("blacklist_reason"), *extra)
         .select_from(Client)
         .join(Reseller, Reseller.id == Client.reseller_id)
         .where(Client.deleted_at.is_(None))
@@ -145,12 +156,13 @@ async def authorize(
     number = rating.normalize_number(destination or "")
     calling = rating.normalize_number(a_number or "")
     sub_id = sub_status = sub_package = None
+    checked = [n for n in (number, calling) if n] or [""]
 
     # who calls
     if sub_account_username:
         row = (
             await session.execute(
-                _caller_query(SubAccount.id, SubAccount.status, SubAccount.package_id)
+                _caller_query(checked, SubAccount.id, SubAccount.status, SubAccount.package_id)
                 .join(SubAccount, SubAccount.client_id == Client.id)
                 .where(SubAccount.username == sub_account_username.strip())
             )
@@ -162,7 +174,7 @@ async def authorize(
         if calling:
             row = (
                 await session.execute(
-                    _caller_query()
+                    _caller_query(checked)
                     .join(ClientNumber, ClientNumber.client_id == Client.id)
                     .where(ClientNumber.number == calling)
                 )
@@ -172,7 +184,7 @@ async def authorize(
                 return Decision(False, Reason.PIN_REQUIRED, "enter your PIN", destination=number)
             digest = secrets.pin_digest(secret_key, pin.strip())
             row = (
-                await session.execute(_caller_query().where(Client.pin_digest == digest))
+                await session.execute(_caller_query(checked).where(Client.pin_digest == digest))
             ).first()
     if row is None or (scope is not None and row.reseller_id != scope):
         return Decision(False, Reason.UNKNOWN_CALLER, "unknown caller", destination=number)
@@ -196,19 +208,8 @@ async def authorize(
         return refuse(Reason.SUSPENDED, row.reseller_status_reason or "service suspended")
 
     # the reseller's blacklist: the destination, the calling number, or the client
-    checked = [n for n in (number, calling) if n]
-    hit = (
-        await session.execute(
-            select(BlacklistEntry.reason)
-            .where(
-                BlacklistEntry.reseller_id == row.reseller_id,
-                or_(BlacklistEntry.number.in_(checked), BlacklistEntry.client_id == row.id),
-            )
-            .limit(1)
-        )
-    ).first()
-    if hit is not None:
-        return refuse(Reason.BLACKLISTED, hit.reason)
+    if row.blacklist_reason is not None:
+        return refuse(Reason.BLACKLISTED, row.blacklist_reason)
 
     if sub_status is not None and sub_status != "active":
         return refuse(Reason.SUSPENDED, "sub-account disabled")
