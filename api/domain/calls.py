@@ -47,8 +47,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, any_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.domain import accounts, ledger, rating
@@ -57,6 +58,7 @@ from api.domain.cdr_formats import CallRecord
 from api.domain.ledger import Idempotency, Leg
 from api.domain.payments import operator_account, reseller_book_account
 from api.models import Account, Call, CallRollup, Client, ClientNumber, Reseller, SubAccount
+from api.models.base import utcnow
 
 CHUNK = 1000
 IDEM_SCOPE = "calls"
@@ -119,6 +121,11 @@ def _reject(report: IngestReport, row: int, message: str) -> None:
 
 async def _existing_call_ids(session: AsyncSession, ids: list[str]) -> set[str]:
     found: set[str] = set()
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter, any length
+        column = Call.call_id
+        stmt = select(column).where(column == any_(bindparam("ids", type_=ARRAY(String))))
+        found.update(await session.scalars(stmt, {"ids": ids}))
+        return found
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         found.update(await session.scalars(select(Call.call_id).where(Call.call_id.in_(chunk))))
@@ -174,22 +181,18 @@ def _match(
 
 
 class _Pricer:
-    """Deck indexes and package pricing, read once per batch."""
+    """Deck indexes and package pricing, read once per batch (before the rating loop, so that
+    rating itself is plain synchronous Python)."""
 
-    def __init__(self, session: AsyncSession):
-        self.session = session
+    def __init__(self) -> None:
         self.decks: dict[int, rating.DeckIndex] = {}
         self.packages: dict[int, rating.PackagePricing | None] = {}
 
-    async def deck(self, deck_id: int) -> rating.DeckIndex:
-        if deck_id not in self.decks:
-            self.decks[deck_id] = await rating.deck_index(self.session, deck_id)
-        return self.decks[deck_id]
-
-    async def package(self, package_id: int) -> rating.PackagePricing | None:
-        if package_id not in self.packages:
-            self.packages[package_id] = await rating.package_pricing(self.session, package_id)
-        return self.packages[package_id]
+    async def load(self, session: AsyncSession, deck_ids: set[int], package_ids: set[int]) -> None:
+        for deck_id in deck_ids:
+            self.decks[deck_id] = await rating.deck_index(session, deck_id)
+        for package_id in package_ids:
+            self.packages[package_id] = await rating.package_pricing(session, package_id)
 
 
 def _sell_at_cost(cost: rating.DeckRate) -> rating.SellPrice:
@@ -260,7 +263,13 @@ async def ingest(
             select(Reseller).where(Reseller.id.in_({c.reseller_id for c in clients.values()}))
         )
     }
-    pricer = _Pricer(session)
+    pricer = _Pricer()
+    await pricer.load(
+        session,
+        {r.base_deck_id for r in resellers.values() if r.base_deck_id},
+        {c.package_id for c in (*by_username.values(),) if c.package_id}
+        | {c.package_id for c in clients.values() if c.package_id},
+    )
     rows_by_client: dict[int, list[dict[str, Any]]] = defaultdict(list)
 
     for row, record in fresh:
@@ -271,7 +280,7 @@ async def ingest(
             _reject(report, row, f"unknown caller {who}")
             continue
         reseller = resellers[client.reseller_id]
-        values = await _rate(pricer, record, caller, client, reseller)
+        values = _rate(pricer, record, caller, client, reseller)
         if isinstance(values, str):
             _reject(report, row, values)
             continue
@@ -291,14 +300,13 @@ async def ingest(
         report.ingested += len(rows)
 
     all_rows = [v for rows in rows_by_client.values() for v in rows]
-    for start in range(0, len(all_rows), CHUNK):
-        await session.execute(insert(Call), all_rows[start : start + CHUNK])
+    await _store(session, all_rows)
     await _roll_up(session, all_rows)
     report.issues.sort(key=lambda issue: issue.row)
     return report
 
 
-async def _rate(
+def _rate(
     pricer: _Pricer,
     record: CallRecord,
     caller: _Caller,
@@ -334,7 +342,7 @@ async def _rate(
         values["rule"] = "inbound"
         return values
     number = rating.normalize_number(record.destination)
-    deck = await pricer.deck(reseller.base_deck_id) if reseller.base_deck_id else None
+    deck = pricer.decks.get(reseller.base_deck_id) if reseller.base_deck_id else None
     cost_rate = deck.lookup(number, record.started_at) if deck is not None and number else None
     if cost_rate is None:
         if record.billsec > 0:
@@ -347,7 +355,7 @@ async def _rate(
         sell = rating.commission_price(cost_rate, client.personal_rate_pct)
     else:
         package_id = caller.package_id or client.package_id
-        pricing = await pricer.package(package_id) if package_id else None
+        pricing = pricer.packages.get(package_id) if package_id else None
         sell = pricing.price(number, cost_rate) if pricing else _sell_at_cost(cost_rate)
     rated = rating.rate_call(cost_rate, sell, record.billsec)
     values.update(
@@ -428,6 +436,55 @@ async def _post(
     if client.status != status and client.status == "suspended":
         report.suspended_client_ids.append(client.id)
     return posted.entry.id
+
+
+_COPY_COLUMNS = (
+    "call_id",
+    "reseller_id",
+    "client_id",
+    "sub_account_id",
+    "direction",
+    "a_number",
+    "destination",
+    "started_at",
+    "duration",
+    "billsec",
+    "disposition",
+    "matched_prefix",
+    "destination_name",
+    "currency",
+    "cost_rate",
+    "cost_billed",
+    "cost",
+    "sell_rate",
+    "sell_billed",
+    "sell",
+    "rule",
+    "entry_id",
+    "created_at",
+)
+
+
+async def _store(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert: ``COPY`` on PostgreSQL (asyncpg, same connection and transaction), Core
+    executemany in chunks elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        now = utcnow()
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        if driver is not None and hasattr(driver, "copy_records_to_table"):
+            records = [
+                tuple(now if c == "created_at" else v[c] for c in _COPY_COLUMNS) for v in rows
+            ]
+            await driver.copy_records_to_table(
+                Call.__tablename__, records=records, columns=list(_COPY_COLUMNS)
+            )
+            return
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(insert(Call), rows[start : start + CHUNK])
 
 
 def _upsert(session: AsyncSession):
