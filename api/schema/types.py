@@ -42,8 +42,10 @@ Characteristic = strawberry.enum(
 
 if TYPE_CHECKING:
     from api.schema.callers import SubAccount
+    from api.schema.rates import Package
 
 SubAccountRef = Annotated["SubAccount", strawberry.lazy("api.schema.callers")]
+PackageRef = Annotated["Package", strawberry.lazy("api.schema.rates")]
 
 MAX_ID = 2**63  # ids are 64-bit at most: anything larger names nothing
 
@@ -140,6 +142,11 @@ class Client(relay.Node):
     currency_code: strawberry.Private[str]
     credit_limit_micros: strawberry.Private[int]
     low_balance_micros: strawberry.Private[int]
+    package_pk: strawberry.Private[int | None] = None
+    personal_rate_pct: Decimal = strawberry.field(
+        default=Decimal(0),
+        description="Commission model: the percent over the base rate this client pays.",
+    )
 
     @classmethod
     def from_model(cls, row: models.Client, currency: str = "") -> Client:
@@ -163,6 +170,8 @@ class Client(relay.Node):
             currency_code=currency,
             credit_limit_micros=row.credit_limit,
             low_balance_micros=row.low_balance_threshold,
+            package_pk=row.package_id,
+            personal_rate_pct=row.personal_rate_pct,
         )
 
     async def _currency(self, info: Info) -> str:
@@ -184,6 +193,15 @@ class Client(relay.Node):
     @strawberry.field(description="The balance under which the client is warned.")
     async def low_balance_threshold(self, info: Info) -> Money:
         return Money.of(self.low_balance_micros, await self._currency(info))
+
+    @strawberry.field(description="Markup model: the package its calls without a sub-account use.")
+    async def package(self, info: Info) -> PackageRef | None:
+        if self.package_pk is None:
+            return None
+        from api.schema.rates import Package
+
+        row = await info.context.loaders.package.load(self.package_pk)
+        return Package.from_model(row) if row is not None else None
 
     @strawberry.field(description="The reseller this client belongs to.")
     async def reseller(self, info: Info) -> Reseller:
