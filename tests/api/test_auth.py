@@ -510,6 +510,7 @@ async def test_viewer_reports_the_kind_and_permissions_of_every_caller(gql, worl
             None,
             [
                 "audit:read",
+                "calls:write",
                 "clients:read",
                 "clients:write",
                 "payments:write",
