@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from api.models import Account, Client, Package, Posting, Reseller
+from api.models import Account, Client, Package, Posting, Reseller, SubAccount
 
 if TYPE_CHECKING:
     from api.resolvers.context import Context
@@ -21,6 +21,7 @@ class Loaders:
         self.reseller = DataLoader(self._by_id(Reseller))
         self.client = DataLoader(self._by_id(Client))
         self.package = DataLoader(self._by_id(Package))
+        self.sub_account = DataLoader(self._by_id(SubAccount))
         self.reseller_balance = DataLoader(self._balances("reseller", Account.reseller_id))
         self.client_balance = DataLoader(self._balances("client", Account.client_id))
         self.postings = DataLoader(self._postings)

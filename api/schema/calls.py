@@ -15,7 +15,9 @@ from strawberry import relay
 from api import models
 from api.domain import reports
 from api.resolvers.context import Info
+from api.schema.callers import SubAccount
 from api.schema.common import INPUT, After, Connection, First, Money, UserError, described
+from api.schema.types import Client
 
 ERRORS = "Expected failures; when not empty, nothing was changed."
 
@@ -75,6 +77,7 @@ class Call(relay.Node):
     )
     client_pk: strawberry.Private[int]
     sub_account_pk: strawberry.Private[int | None]
+    currency_code: strawberry.Private[str]
 
     @strawberry.field(description="The global id of the calling client.")
     def client_id(self) -> relay.GlobalID:
@@ -85,6 +88,20 @@ class Call(relay.Node):
         if self.sub_account_pk is None:
             return None
         return relay.GlobalID("SubAccount", str(self.sub_account_pk))
+
+    @strawberry.field(description="The calling client (batched: one query for the whole page).")
+    async def client(self, info: Info) -> Client:
+        row = await info.context.loaders.client.load(self.client_pk)
+        return Client.from_model(row, self.currency_code)
+
+    @strawberry.field(
+        description="The calling sub-account, if it called as one (batched for the whole page)."
+    )
+    async def sub_account(self, info: Info) -> SubAccount | None:
+        if self.sub_account_pk is None:
+            return None
+        row = await info.context.loaders.sub_account.load(self.sub_account_pk)
+        return None if row is None else SubAccount.from_model(row)
 
     @classmethod
     def from_model(cls, row: models.Call, show_cost: bool = False) -> Call:
@@ -111,6 +128,7 @@ class Call(relay.Node):
             profit=Money.of(row.sell - row.cost, cur) if show_cost else None,
             client_pk=row.client_id,
             sub_account_pk=row.sub_account_id,
+            currency_code=cur,
         )
 
     @classmethod
