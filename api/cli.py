@@ -72,14 +72,17 @@ def _schema_missing(exc: Exception) -> bool:
 # --- commands ----------------------------------------------------------------------------------
 
 
-def cmd_serve(settings: Settings, host: str | None, port: int | None) -> int:
+def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> int:
     import uvicorn
 
+    if workers < 1:
+        raise CommandError("--workers must be at least 1")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers,
         log_level="info",
     )
     return 0
@@ -269,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API server (uvicorn)")
     serve.add_argument("--host", help="address to bind (default: DIALTONE_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: DIALTONE_PORT or 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (default 1; one per core is a good start)",
+    )
 
     sub.add_parser("migrate", help="create or upgrade the database tables (Alembic)")
 
@@ -336,7 +345,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     try:
         if args.command == "serve":
-            return cmd_serve(settings, args.host, args.port)
+            return cmd_serve(settings, args.host, args.port, args.workers)
         if args.command == "migrate":
             return cmd_migrate(settings, out)
         if args.command == "demo":

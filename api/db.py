@@ -3,6 +3,11 @@
 SQLite (aiosqlite) is the embedded default, PostgreSQL (asyncpg) is production. On SQLite every
 transaction starts with ``BEGIN IMMEDIATE`` so that writers serialize instead of failing to upgrade
 a read lock; foreign keys are enforced. PostgreSQL uses its own row locks (DESIGN §4.6).
+
+``read_only_session_factory`` gives sessions for work that never writes (the switch's call
+authorization): on SQLite their transactions start with a plain, deferred ``BEGIN``, so they take
+no write lock and, in WAL mode, read a consistent snapshot beside a writer instead of queueing
+behind it. On PostgreSQL they run in autocommit: no BEGIN / ROLLBACK round trips.
 """
 
 from __future__ import annotations
@@ -64,11 +69,31 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn):  # pragma: no cover - driver hook
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+READ_ONLY = "dialtone_read_only"
+
+
+def read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only, sharing ``engine``'s pool. On SQLite their transactions begin
+    deferred (no write lock); writing through one may fail with "database is locked" under
+    contention, so never do it."""
+    options: dict = {READ_ONLY: True}
+    if not is_sqlite(str(engine.url)):
+        # each statement reads its own snapshot, as under READ COMMITTED, without the round
+        # trips of BEGIN and ROLLBACK
+        options["isolation_level"] = "AUTOCOMMIT"
+    return async_sessionmaker(
+        engine.execution_options(**options), expire_on_commit=False, autoflush=False
+    )
 
 
 @asynccontextmanager

@@ -26,6 +26,7 @@ from decimal import Decimal
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api.db import read_only_session_factory
 from api.domain import auth
 from api.domain.actors import Actor
 from api.domain.authorize import authorize
@@ -90,16 +91,25 @@ def _body(raw: bytes) -> dict[str, str | None] | str:
     return data
 
 
+def _read_sessions(state):
+    """The app's read-only sessions (made on first use): an authorization never writes, so on
+    SQLite it need not queue for the write lock."""
+    sessions = getattr(state, "read_sessions", None)
+    if sessions is None:
+        sessions = state.read_sessions = read_only_session_factory(state.engine)
+    return sessions
+
+
 async def authorize_endpoint(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
-    sessions = request.app.state.sessions
-    actor = await _actor(request, settings, sessions)
+    state = request.app.state
+    settings: Settings = state.settings
+    actor = await _actor(request, settings, state.sessions)
     if isinstance(actor, Response):
         return actor
     data = _body(await request.body())
     if isinstance(data, str):
         return _error(400, data)
-    async with sessions() as session:
+    async with _read_sessions(state)() as session:
         d = await authorize(
             session,
             actor,

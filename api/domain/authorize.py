@@ -40,13 +40,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import String, cast, literal, or_, select
+from sqlalchemy import String, bindparam, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.domain import rating, secrets
 from api.domain.actors import Actor
-from api.models import Account, BlacklistEntry, Client, ClientNumber, Reseller, SubAccount
+from api.models import (
+    Account,
+    BlacklistEntry,
+    Client,
+    ClientNumber,
+    Package,
+    RateDeck,
+    Reseller,
+    SubAccount,
+)
 
 DEFAULT_MAX_CALL_SECONDS = 14400
 
@@ -98,6 +108,18 @@ _RESELLER_BALANCE = (
     .where(Account.key == literal("reseller:") + cast(Reseller.id, String))
     .scalar_subquery()
 )
+_BLACKLISTED = (
+    select(BlacklistEntry.reason)
+    .where(
+        BlacklistEntry.reseller_id == Client.reseller_id,
+        or_(
+            BlacklistEntry.number.in_(bindparam("checked", expanding=True)),
+            BlacklistEntry.client_id == Client.id,
+        ),
+    )
+    .limit(1)
+    .scalar_subquery()
+)
 _CALLER_COLUMNS = (
     Client.id,
     Client.reseller_id,
@@ -114,27 +136,48 @@ _CALLER_COLUMNS = (
     Reseller.currency,
     _CLIENT_BALANCE.label("client_balance"),
     _RESELLER_BALANCE.label("reseller_balance"),
+    _BLACKLISTED.label("blacklist_reason"),
+    # the stamps the rating caches are keyed by, so that a cache hit needs no more SQL
+    RateDeck.version.label("deck_version"),
+    RateDeck.created_at.label("deck_created_at"),
+    Package.version.label("package_version"),
+    Package.created_at.label("package_created_at"),
+    Package.refuse_below_cost,
 )
 
 
-def _caller_query(checked: list[str], *extra):
-    """The caller's client and reseller, both balances, and the reason of the first blacklist
-    entry of that reseller naming a ``checked`` number or the client: one round trip."""
-    blacklisted = (
-        select(BlacklistEntry.reason)
-        .where(
-            BlacklistEntry.reseller_id == Client.reseller_id,
-            or_(BlacklistEntry.number.in_(checked), BlacklistEntry.client_id == Client.id),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
+def _caller_query(package_id, *extra, join=None):
+    """The caller's client and reseller, both balances, the reason of the first blacklist entry
+    of that reseller naming a ``checked`` number or the client, and the version stamps of the
+    base deck and of the package that prices the call: one round trip, built once."""
+    stmt = select(*_CALLER_COLUMNS, *extra).select_from(Client)
+    if join is not None:
+        stmt = stmt.join(*join)
     return (
-        select(*_CALLER_COLUMNS, blacklisted.label("blacklist_reason"), *extra)
-        .select_from(Client)
-        .join(Reseller, Reseller.id == Client.reseller_id)
+        stmt.join(Reseller, Reseller.id == Client.reseller_id)
+        .outerjoin(RateDeck, RateDeck.id == Reseller.base_deck_id)
+        .outerjoin(Package, Package.id == package_id)
         .where(Client.deleted_at.is_(None))
     )
+
+
+_BY_SUB_ACCOUNT = _caller_query(
+    func.coalesce(SubAccount.package_id, Client.package_id),
+    SubAccount.id.label("sub_id"),
+    SubAccount.status.label("sub_status"),
+    SubAccount.package_id.label("sub_package_id"),
+    join=(SubAccount, SubAccount.client_id == Client.id),
+).where(SubAccount.username == bindparam("key"))
+_BY_NUMBER = _caller_query(
+    Client.package_id, join=(ClientNumber, ClientNumber.client_id == Client.id)
+).where(ClientNumber.number == bindparam("key"))
+_BY_PIN = _caller_query(Client.package_id).where(Client.pin_digest == bindparam("key"))
+
+
+def _cached(cache: dict, key: int, stamp: tuple) -> Any:
+    """What the rating cache holds for ``key`` if it was built at ``stamp`` (else None)."""
+    hit = cache.get(key)
+    return hit[1] if hit is not None and hit[0] == stamp else None
 
 
 async def authorize(
@@ -162,30 +205,20 @@ async def authorize(
     if sub_account_username:
         row = (
             await session.execute(
-                _caller_query(checked, SubAccount.id, SubAccount.status, SubAccount.package_id)
-                .join(SubAccount, SubAccount.client_id == Client.id)
-                .where(SubAccount.username == sub_account_username.strip())
+                _BY_SUB_ACCOUNT, {"checked": checked, "key": sub_account_username.strip()}
             )
         ).first()
         if row is not None:
-            sub_id, sub_status, sub_package = row[-3:]
+            sub_id, sub_status, sub_package = row.sub_id, row.sub_status, row.sub_package_id
     else:
         row = None
         if calling:
-            row = (
-                await session.execute(
-                    _caller_query(checked)
-                    .join(ClientNumber, ClientNumber.client_id == Client.id)
-                    .where(ClientNumber.number == calling)
-                )
-            ).first()
+            row = (await session.execute(_BY_NUMBER, {"checked": checked, "key": calling})).first()
         if row is None:
             if not pin:
                 return Decision(False, Reason.PIN_REQUIRED, "enter your PIN", destination=number)
             digest = secrets.pin_digest(secret_key, pin.strip())
-            row = (
-                await session.execute(_caller_query(checked).where(Client.pin_digest == digest))
-            ).first()
+            row = (await session.execute(_BY_PIN, {"checked": checked, "key": digest})).first()
     if row is None or (scope is not None and row.reseller_id != scope):
         return Decision(False, Reason.UNKNOWN_CALLER, "unknown caller", destination=number)
 
@@ -226,7 +259,9 @@ async def authorize(
     # prices
     if row.base_deck_id is None or not number:
         return refuse(Reason.NO_ROUTE, "no route to this destination")
-    index = await rating.deck_index(session, row.base_deck_id)
+    index = _cached(
+        rating._deck_cache, row.base_deck_id, (row.deck_version, row.deck_created_at)
+    ) or await rating.deck_index(session, row.base_deck_id)
     cost = index.lookup(number, now)
     if cost is None:
         return refuse(Reason.NO_ROUTE, "no route to this destination")
@@ -236,12 +271,17 @@ async def authorize(
         sell = rating.commission_price(cost, row.personal_rate_pct or Decimal(0))
     else:
         package_id = sub_package or row.package_id
-        pricing = await rating.package_pricing(session, package_id) if package_id else None
+        pricing = None
+        if package_id:
+            stamp = (row.package_version, row.package_created_at)
+            pricing = _cached(
+                rating._package_cache, package_id, stamp
+            ) or await rating.package_pricing(session, package_id)
         if pricing is None:
             sell = rating.commission_price(cost, Decimal(0))
         else:
             sell = pricing.price(number, cost)
-            refuse_below_cost = bool(pricing.package.refuse_below_cost)
+            refuse_below_cost = bool(row.refuse_below_cost)
     decision.prefix, decision.destination_name = cost.prefix, cost.destination
     decision.cost_rate, decision.cost_connection_fee = cost.rate, cost.connection_fee
     decision.cost_first_increment, decision.cost_increment = cost.first_increment, cost.increment
