@@ -77,6 +77,8 @@ class Call(Base):
     __table_args__ = (
         Index("ix_calls_client_started", "client_id", "started_at", "id"),
         Index("ix_calls_reseller_started", "reseller_id", "started_at", "id"),
+        # the operator browsing every reseller's calls (newest first, keyset)
+        Index("ix_calls_started", "started_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
