@@ -6,9 +6,14 @@ import argparse
 import asyncio
 import sys
 
-from bench import ledger, rating
+from bench import authorize, ledger, rating, reports
 
-BENCHMARKS = {"ledger": ledger.run, "rating": rating.run}
+BENCHMARKS = {
+    "ledger": ledger.run,
+    "rating": rating.run,
+    "authorize": authorize.run,
+    "reports": reports.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
