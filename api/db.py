@@ -12,12 +12,14 @@ behind it. On PostgreSQL they run in autocommit: no BEGIN / ROLLBACK round trips
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -50,7 +52,35 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _sqlite_setup(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A connection back in the pool for longer than this is pinged before it is handed out again.
+# SQLAlchemy's pool_pre_ping pings on every checkout, which on asyncpg costs three round trips
+# (BEGIN, ping, COMMIT): more than a whole call authorization. A connection that broke while
+# busy or in the last seconds fails its statement instead; SQLAlchemy then sees the disconnect
+# and invalidates the whole pool, so one request fails, not one per pooled connection.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):  # pragma: no cover - pool hook
+        record.info["dialtone_idle_since"] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):  # pragma: no cover - pool hook
+        since = record.info.get("dialtone_idle_since")
+        if since is None or time.monotonic() - since <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("the connection did not answer a ping") from exc
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:

@@ -113,7 +113,9 @@ _BLACKLISTED = (
     .where(
         BlacklistEntry.reseller_id == Client.reseller_id,
         or_(
-            BlacklistEntry.number.in_(bindparam("checked", expanding=True)),
+            # two plain parameters (the same number twice when one is missing), not an
+            # expanding IN: no re-rendering of the statement on every execution
+            BlacklistEntry.number.in_([bindparam("dialled"), bindparam("calling")]),
             BlacklistEntry.client_id == Client.id,
         ),
     )
@@ -199,26 +201,25 @@ async def authorize(
     number = rating.normalize_number(destination or "")
     calling = rating.normalize_number(a_number or "")
     sub_id = sub_status = sub_package = None
-    checked = [n for n in (number, calling) if n] or [""]
+    # the numbers the blacklist is checked for
+    checked = {"dialled": number or calling, "calling": calling or number}
 
     # who calls
     if sub_account_username:
         row = (
-            await session.execute(
-                _BY_SUB_ACCOUNT, {"checked": checked, "key": sub_account_username.strip()}
-            )
+            await session.execute(_BY_SUB_ACCOUNT, {**checked, "key": sub_account_username.strip()})
         ).first()
         if row is not None:
             sub_id, sub_status, sub_package = row.sub_id, row.sub_status, row.sub_package_id
     else:
         row = None
         if calling:
-            row = (await session.execute(_BY_NUMBER, {"checked": checked, "key": calling})).first()
+            row = (await session.execute(_BY_NUMBER, {**checked, "key": calling})).first()
         if row is None:
             if not pin:
                 return Decision(False, Reason.PIN_REQUIRED, "enter your PIN", destination=number)
             digest = secrets.pin_digest(secret_key, pin.strip())
-            row = (await session.execute(_BY_PIN, {"checked": checked, "key": digest})).first()
+            row = (await session.execute(_BY_PIN, {**checked, "key": digest})).first()
     if row is None or (scope is not None and row.reseller_id != scope):
         return Decision(False, Reason.UNKNOWN_CALLER, "unknown caller", destination=number)
 
