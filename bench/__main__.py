@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import sys
 
-from bench import authorize, ledger, rating, reports
+from bench import authorize, ingest, ledger, rating, reports
 
 BENCHMARKS = {
     "ledger": ledger.run,
     "rating": rating.run,
     "authorize": authorize.run,
+    "ingest": ingest.run,
     "reports": reports.run,
 }
 

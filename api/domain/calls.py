@@ -270,8 +270,8 @@ async def ingest(
         {c.package_id for c in (*by_username.values(),) if c.package_id}
         | {c.package_id for c in clients.values() if c.package_id},
     )
-    rows_by_client: dict[int, list[dict[str, Any]]] = defaultdict(list)
-
+    rows_by_client: dict[int, list[tuple]] = defaultdict(list)
+    rate = _BatchRater(pricer).rate
     for row, record in fresh:
         caller = _match(record, by_username, by_number)
         client = clients.get(caller.client_id) if caller else None
@@ -279,41 +279,293 @@ async def ingest(
             who = record.sub_account or record.a_number
             _reject(report, row, f"unknown caller {who}")
             continue
-        reseller = resellers[client.reseller_id]
-        values = _rate(pricer, record, caller, client, reseller)
-        if isinstance(values, str):
+        values = rate(record, caller, client, resellers[client.reseller_id])
+        if values.__class__ is str:
             _reject(report, row, values)
             continue
         rows_by_client[client.id].append(values)
 
+    entry_ids = await _post(session, actor, clients, resellers, rows_by_client, report)
     for client_id, rows in rows_by_client.items():
         client = clients[client_id]
         reseller = resellers[client.reseller_id]
-        entry_id = await _post(session, actor, client, reseller, rows, report)
-        for values in rows:
-            values["entry_id"] = entry_id
         totals = report.totals.setdefault(reseller.currency, CurrencyTotals(reseller.currency))
         totals.calls += len(rows)
-        totals.seconds += sum(v["billsec"] for v in rows)
-        totals.cost += sum(v["cost"] for v in rows)
-        totals.sell += sum(v["sell"] for v in rows)
+        totals.seconds += sum(v[_BILLSEC] for v in rows)
+        totals.cost += sum(v[_COST] for v in rows)
+        totals.sell += sum(v[_SELL] for v in rows)
         report.ingested += len(rows)
 
-    all_rows = [v for rows in rows_by_client.values() for v in rows]
+    now = utcnow()
+    all_rows = [
+        (*v, entry_ids.get(client_id), now)
+        for client_id, rows in rows_by_client.items()
+        for v in rows
+    ]
     await _store(session, all_rows)
     await _roll_up(session, all_rows)
     report.issues.sort(key=lambda issue: issue.row)
     return report
 
 
-def _rate(
+# a stored call row: the first 21 columns of ``_COPY_COLUMNS`` (entry_id and created_at are
+# added when the batch is stored)
+_STARTED, _DIRECTION, _BILLSEC, _COST, _SELL = 7, 4, 9, 16, 19
+
+
+class _BatchRater:
+    """Rates the calls of one batch: the reference rules of ``_rate_reference`` (``rating``'s
+    lookup, pricing and ``rate_call``) with the arithmetic done once per (matched deck rate,
+    sell rule) and the charges in integers (``rating.charge_terms``/``charge_exact``): rates
+    and percentages as exact fractions, rounded half-up once per charge as ever. The property
+    tests compare it with ``_rate_reference`` call by call.
+
+    The prices of a matched deck rate are kept on the object they derive from, which the
+    process caches per version (``rating.deck_index``, ``rating.package_pricing``), so they are
+    never stale: the package's for the markup rules (keyed by the deck rate and the override
+    that applied), the deck index's for at-cost and commission prices."""
+
+    __slots__ = ("pricer", "profiles")
+
+    def __init__(self, pricer: _Pricer) -> None:
+        self.pricer = pricer
+        # client id -> (reseller id, currency, commission?, deck, package id, personal %)
+        self.profiles: dict[int, tuple] = {}
+
+    def _profile(self, client: Client, reseller: Reseller) -> tuple:
+        deck_id = reseller.base_deck_id
+        profile = (
+            reseller.id,
+            reseller.currency,
+            reseller.billing_model == "commission",
+            self.pricer.decks.get(deck_id) if deck_id else None,
+            client.package_id,
+            client.personal_rate_pct,
+        )
+        self.profiles[client.id] = profile
+        return profile
+
+    def rate(
+        self, record: CallRecord, caller: _Caller, client: Client, reseller: Reseller
+    ) -> tuple | str:
+        client_id = caller.client_id
+        profile = self.profiles.get(client_id) or self._profile(client, reseller)
+        reseller_id, currency, commission, deck, package_id, pct = profile
+        if record.direction == "inbound":
+            return _unrated(record, caller, reseller_id, currency, "inbound")
+        destination = record.destination
+        number = rating.normalize_number(destination)
+        cost_rate = deck.lookup(number, record.started_at) if deck is not None and number else None
+        if cost_rate is None:
+            if record.billsec > 0:
+                if deck is None:
+                    return "no rate: the reseller has no base rate deck"
+                return f"no rate for destination {destination}"
+            return _unrated(record, caller, reseller_id, currency, "no_route")
+        if commission:
+            memo = deck.memo
+            key = (id(cost_rate), pct)
+            price = memo.get(key)
+            if price is None or price[0] is not cost_rate:
+                price = _factor_price(cost_rate, cost_rate.rate, pct, cost_rate, "personal")
+                if price is None:
+                    price = _price(cost_rate, rating.commission_price(cost_rate, pct))
+                _remember(memo, key, price)
+        else:
+            pricing = self.pricer.packages.get(caller.package_id or package_id)
+            if pricing is None:
+                memo = deck.memo
+                key = (id(cost_rate), None)
+                price = memo.get(key)
+                if price is None or price[0] is not cost_rate:
+                    price = _price(cost_rate, _sell_at_cost(cost_rate))
+                    _remember(memo, key, price)
+            else:
+                override, rule = pricing.override_for(number, cost_rate)
+                memo = pricing.memo
+                key = (id(cost_rate), id(override))
+                price = memo.get(key)
+                if price is None or price[0] is not cost_rate:
+                    price = _package_price(pricing, cost_rate, override, rule)
+                    if price is None:
+                        price = _price(cost_rate, pricing.price(number, cost_rate))
+                    _remember(memo, key, price)
+        (_, prefix, name, cost_micros, c_first, c_inc, c_terms, sell_rate, s_first, s_inc, s_terms,
+         rule) = price  # fmt: skip
+        billsec = record.billsec
+        if billsec > 0:
+            cost_billed = rating.billed_seconds(billsec, c_first, c_inc)
+            sell_billed = rating.billed_seconds(billsec, s_first, s_inc)
+            cost = rating.charge_exact(c_terms, cost_billed)
+            sell = rating.charge_exact(s_terms, sell_billed)
+        else:
+            cost_billed = sell_billed = cost = sell = 0
+        return (
+            record.call_id,
+            reseller_id,
+            client_id,
+            caller.sub_account_id,
+            record.direction,
+            record.a_number,
+            destination,
+            record.started_at,
+            record.duration,
+            billsec,
+            record.disposition,
+            prefix,
+            name,
+            currency,
+            cost_micros,
+            cost_billed,
+            cost,
+            sell_rate,
+            sell_billed,
+            sell,
+            rule,
+        )
+
+
+_MEMO_MAX = 100_000
+_ZERO_PCT = Decimal(0)
+_factors: dict[Decimal, tuple[int, int]] = {}
+
+
+def _remember(memo: dict, key: Any, price: tuple) -> None:
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[key] = price
+
+
+def _factor(pct: Decimal) -> tuple[int, int]:
+    """``1 + pct / 100`` as an exact fraction (numerator, denominator)."""
+    found = _factors.get(pct)
+    if found is None:
+        if len(_factors) > 10_000:
+            _factors.clear()
+        found = _factors[pct] = (1 + Decimal(pct) / 100).as_integer_ratio()
+    return found
+
+
+def _quantized(numerator: int, denominator: int) -> Decimal:
+    """``numerator / denominator`` to six places, half-even, as ``Decimal.quantize`` does
+    (for a non-negative value)."""
+    scaled, rest = divmod(numerator * 1_000_000, denominator)
+    if 2 * rest > denominator or (2 * rest == denominator and scaled & 1):
+        scaled += 1
+    return Decimal(scaled).scaleb(-6)
+
+
+def _factor_price(
+    cost: rating.DeckRate, base: int, pct: Decimal, increments: Any, rule: str
+) -> tuple | None:
+    """The price of ``(base per minute, the deck rate's fee) x (1 + pct/100)`` in exact
+    integers, or None when it is negative (left to the reference arithmetic)."""
+    num, den = _factor(pct)
+    rate_num = base * num
+    fee_num = cost.connection_fee * num
+    if rate_num < 0 or fee_num < 0:
+        return None
+    if rule == "personal" and pct == _ZERO_PCT:
+        rule = "base"
+    return (
+        cost,
+        cost.prefix,
+        cost.destination[:200],
+        cost.rate,
+        cost.first_increment,
+        cost.increment,
+        (cost.rate, cost.connection_fee * 60, 60),
+        _quantized(rate_num, den),
+        increments.first_increment,
+        increments.increment,
+        (rate_num, fee_num * 60, 60 * den),
+        rule,
+    )
+
+
+def _package_price(
+    pricing: rating.PackagePricing, cost: rating.DeckRate, override: Any, rule: str
+) -> tuple | None:
+    """``PackagePricing.price`` in exact integers (None: use the reference arithmetic)."""
+    package = pricing.package
+    if override is None:
+        return _factor_price(
+            cost, cost.rate + package.markup_fixed, package.markup_pct, package, "markup"
+        )
+    rate, fee = override.rate, override.connection_fee
+    if rate.__class__ is not int or fee.__class__ is not int or rate < 0:
+        return None
+    return (
+        cost,
+        cost.prefix,
+        cost.destination[:200],
+        cost.rate,
+        cost.first_increment,
+        cost.increment,
+        (cost.rate, cost.connection_fee * 60, 60),
+        _quantized(rate, 1),
+        package.first_increment,
+        package.increment,
+        (rate, fee * 60, 60),
+        rule,
+    )
+
+
+def _price(cost: rating.DeckRate, sell: rating.SellPrice) -> tuple:
+    """What a call matched to ``cost`` and sold at ``sell`` needs (reference arithmetic)."""
+    return (
+        cost,
+        cost.prefix,
+        cost.destination[:200],
+        cost.rate,
+        cost.first_increment,
+        cost.increment,
+        rating.charge_terms(cost.rate, cost.connection_fee),
+        Decimal(sell.rate).quantize(_RATE_PLACES),
+        sell.first_increment,
+        sell.increment,
+        rating.charge_terms(sell.rate, sell.connection_fee),
+        sell.rule,
+    )
+
+
+def _unrated(
+    record: CallRecord, caller: _Caller, reseller_id: int, currency: str, rule: str
+) -> tuple:
+    return (
+        record.call_id,
+        reseller_id,
+        caller.client_id,
+        caller.sub_account_id,
+        record.direction,
+        record.a_number,
+        record.destination,
+        record.started_at,
+        record.duration,
+        record.billsec,
+        record.disposition,
+        "",
+        "",
+        currency,
+        0,
+        0,
+        0,
+        Decimal(0),
+        0,
+        0,
+        rule,
+    )
+
+
+def _rate_reference(
     pricer: _Pricer,
     record: CallRecord,
     caller: _Caller,
     client: Client,
     reseller: Reseller,
 ) -> dict[str, Any] | str:
-    """The stored columns of one call, or why it cannot be rated."""
+    """The stored columns of one call, or why it cannot be rated, straight from the rules of
+    ``rating`` (Decimal prices, ``rating.rate_call``): what ``_BatchRater`` must equal."""
     values: dict[str, Any] = {
         "call_id": record.call_id,
         "reseller_id": reseller.id,
@@ -336,7 +588,6 @@ def _rate(
         "sell_billed": 0,
         "sell": 0,
         "rule": "",
-        "entry_id": None,
     }
     if record.direction == "inbound":
         values["rule"] = "inbound"
@@ -372,70 +623,106 @@ def _rate(
     return values
 
 
-class _Accounts:
-    """Ledger accounts of a batch, looked up once."""
-
-    def __init__(self) -> None:
-        self.cache: dict[str, Account] = {}
-
-    async def get(self, key: str, make: Callable[[], Any]) -> Account:
-        if key not in self.cache:
-            self.cache[key] = await make()
-        return self.cache[key]
+async def _ledger_accounts(
+    session: AsyncSession, clients: list[Client], resellers: dict[int, Reseller]
+) -> dict[str, Account]:
+    """The ledger accounts the batch posts to, by key: read in one query; one missing is
+    created on first use (``ledger.account``)."""
+    wanted: dict[str, Callable[[], Any]] = {}
+    for client in clients:
+        reseller = resellers[client.reseller_id]
+        currency = reseller.currency
+        wanted[accounts.client_account_key(client.id)] = lambda c=client, cur=currency: (
+            accounts.client_account(session, c, cur)
+        )
+        wanted[f"operator:sales:{currency}"] = lambda cur=currency: operator_account(
+            session, "sales", cur
+        )
+        if reseller.billing_model != "commission":
+            wanted[f"reseller:{reseller.id}:sales"] = lambda r=reseller: reseller_book_account(
+                session, r, "sales"
+            )
+            wanted[accounts.reseller_account_key(reseller.id)] = lambda r=reseller: (
+                accounts.reseller_account(session, r)
+            )
+    found = {
+        a.key: a
+        for a in await session.scalars(select(Account).where(Account.key.in_(list(wanted))))
+    }
+    for key, make in wanted.items():
+        if key not in found:
+            found[key] = await make()
+    return found
 
 
 async def _post(
     session: AsyncSession,
     actor: Actor,
-    client: Client,
-    reseller: Reseller,
-    rows: list[dict[str, Any]],
+    clients: dict[int, Client],
+    resellers: dict[int, Reseller],
+    rows_by_client: dict[int, list[tuple]],
     report: IngestReport,
-) -> int | None:
-    """One ledger entry for this client's calls of the batch; its id, or None when free."""
-    sell = sum(v["sell"] for v in rows)
-    cost = sum(v["cost"] for v in rows)
-    commission = reseller.billing_model == "commission"
-    if not sell and (commission or not cost):
-        return None
-    currency = reseller.currency
-    client_acc = await accounts.client_account(session, client, currency)
-    operator_sales = await operator_account(session, "sales", currency)
-    if commission:
-        legs = [Leg(client_acc, -sell), Leg(operator_sales, sell)]
-    else:
-        legs = [
-            Leg(client_acc, -sell),
-            Leg(await reseller_book_account(session, reseller, "sales"), sell),
-            Leg(await accounts.reseller_account(session, reseller), -cost),
-            Leg(operator_sales, cost),
-        ]
-    call_ids = [v["call_id"] for v in rows]
-    key = _batch_key(call_ids)
-    idem = Idempotency(IDEM_SCOPE, key, key.removeprefix("cdr:"))
-    posted = await ledger.post(
-        session,
-        kind="calls",
-        currency=currency,
-        amount=sell,
-        legs=legs,
-        idem=idem,
-        actor=actor,
-        reseller_id=reseller.id,
-        client_id=client.id,
-        memo=f"{len(rows)} call{'s' if len(rows) != 1 else ''}",
-    )
-    if posted.replayed:
+) -> dict[int, int]:
+    """One ledger entry per client for its calls of the batch (``ledger.post_many``); the
+    entry id by client id (none for a client whose calls were all free)."""
+    specs: list[ledger.EntrySpec] = []
+    posted_clients: list[tuple[Client, str]] = []
+    sums: list[tuple[Client, Reseller, int, int]] = []
+    for client_id, rows in rows_by_client.items():
+        client = clients[client_id]
+        reseller = resellers[client.reseller_id]
+        sell = sum(v[_SELL] for v in rows)
+        cost = sum(v[_COST] for v in rows)
+        if not sell and (reseller.billing_model == "commission" or not cost):
+            continue
+        sums.append((client, reseller, sell, cost))
+    if not sums:
+        return {}
+    book = await _ledger_accounts(session, [c for c, *_ in sums], resellers)
+    for client, reseller, sell, cost in sums:
+        currency = reseller.currency
+        client_key = accounts.client_account_key(client.id)
+        client_acc = book[client_key]
+        operator_sales = book[f"operator:sales:{currency}"]
+        if reseller.billing_model == "commission":
+            legs = [Leg(client_acc, -sell), Leg(operator_sales, sell)]
+        else:
+            legs = [
+                Leg(client_acc, -sell),
+                Leg(book[f"reseller:{reseller.id}:sales"], sell),
+                Leg(book[accounts.reseller_account_key(reseller.id)], -cost),
+                Leg(operator_sales, cost),
+            ]
+        rows = rows_by_client[client.id]
+        key = _batch_key([v[0] for v in rows])
+        specs.append(
+            ledger.EntrySpec(
+                kind="calls",
+                currency=currency,
+                amount=sell,
+                legs=legs,
+                idem=Idempotency(IDEM_SCOPE, key, key.removeprefix("cdr:")),
+                reseller_id=reseller.id,
+                client_id=client.id,
+                memo=f"{len(rows)} call{'s' if len(rows) != 1 else ''}",
+            )
+        )
+        posted_clients.append((client, client_key))
+    posted = await ledger.post_many(session, specs, actor)
+    if any(entry_id is None for entry_id in posted):
         from api.domain.errors import DomainError, ErrorCode
 
         raise DomainError(
             ErrorCode.CONFLICT, "these calls were delivered concurrently; send them again"
         )
-    status = client.status
-    await accounts.apply_balance_status(session, actor, client, client_acc.balance)
-    if client.status != status and client.status == "suspended":
-        report.suspended_client_ids.append(client.id)
-    return posted.entry.id
+    entry_ids: dict[int, int] = {}
+    for (client, client_key), entry_id in zip(posted_clients, posted, strict=True):
+        status = client.status
+        await accounts.apply_balance_status(session, actor, client, book[client_key].balance)
+        if client.status != status and client.status == "suspended":
+            report.suspended_client_ids.append(client.id)
+        entry_ids[client.id] = entry_id
+    return entry_ids
 
 
 _COPY_COLUMNS = (
@@ -465,26 +752,23 @@ _COPY_COLUMNS = (
 )
 
 
-async def _store(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Bulk insert: ``COPY`` on PostgreSQL (asyncpg, same connection and transaction), Core
-    executemany in chunks elsewhere."""
+async def _store(session: AsyncSession, rows: list[tuple]) -> None:
+    """Bulk insert of rows in ``_COPY_COLUMNS`` order: ``COPY`` on PostgreSQL (asyncpg, same
+    connection and transaction), Core executemany in chunks elsewhere."""
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
-        now = utcnow()
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         if driver is not None and hasattr(driver, "copy_records_to_table"):
-            records = [
-                tuple(now if c == "created_at" else v[c] for c in _COPY_COLUMNS) for v in rows
-            ]
             await driver.copy_records_to_table(
-                Call.__tablename__, records=records, columns=list(_COPY_COLUMNS)
+                Call.__tablename__, records=rows, columns=list(_COPY_COLUMNS)
             )
             return
     for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(Call), rows[start : start + CHUNK])
+        chunk = [dict(zip(_COPY_COLUMNS, row, strict=True)) for row in rows[start : start + CHUNK]]
+        await session.execute(insert(Call), chunk)
 
 
 def _upsert(session: AsyncSession):
@@ -492,16 +776,18 @@ def _upsert(session: AsyncSession):
     return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
-async def _roll_up(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def _roll_up(session: AsyncSession, rows: list[tuple]) -> None:
     sums: dict[tuple[int, int, Any, str], list[int]] = {}
     for v in rows:
-        started: datetime = v["started_at"]
-        key = (v["reseller_id"], v["client_id"], started.date(), v["direction"])
-        acc = sums.setdefault(key, [0, 0, 0, 0])
+        started: datetime = v[_STARTED]
+        key = (v[1], v[2], started.date(), v[_DIRECTION])
+        acc = sums.get(key)
+        if acc is None:
+            acc = sums[key] = [0, 0, 0, 0]
         acc[0] += 1
-        acc[1] += v["billsec"]
-        acc[2] += v["cost"]
-        acc[3] += v["sell"]
+        acc[1] += v[_BILLSEC]
+        acc[2] += v[_COST]
+        acc[3] += v[_SELL]
     if not sums:
         return
     values = [

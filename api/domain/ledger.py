@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -179,6 +179,126 @@ async def post(
     )
     await session.flush()
     return Posted(entry, balances=balances)
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """One entry of :func:`post_many`: the arguments of :func:`post`."""
+
+    kind: str
+    currency: str
+    amount: int
+    legs: list[Leg]
+    idem: Idempotency
+    reseller_id: int | None = None
+    client_id: int | None = None
+    memo: str = ""
+
+
+async def post_many(
+    session: AsyncSession, entries: list[EntrySpec], actor: Actor
+) -> list[int | None]:
+    """Write many balanced entries at once, with the same rules as :func:`post` (one entry
+    each, postings summing to zero, cached balances moved in the same transaction, idempotency
+    by the unique key) in a constant number of statements: the entries in one insert, the
+    balance changes summed per account and applied in account id order (one executemany, so two
+    batches never deadlock), the postings in one insert.
+
+    Returns the id of each new entry. Entries whose legs have a floor, and a batch in which
+    some idempotency key was used before, go through :func:`post` one by one instead; an entry
+    that was a replay then gets ``None``. The accounts of the legs get their new balances."""
+    if not entries:
+        return []
+    for spec in entries:
+        _check_balanced(spec.legs, spec.currency)
+    if any(leg.floor is not None for spec in entries for leg in spec.legs):
+        return await _post_each(session, entries, actor)
+    for spec in entries:
+        validate_key(spec.idem.key)
+    label = actor.label[:320]
+    rows: list[dict[str, Any]] = [
+        {
+            "kind": spec.kind,
+            "currency": spec.currency,
+            "amount": spec.amount,
+            "memo": spec.memo,
+            "reseller_id": spec.reseller_id,
+            "client_id": spec.client_id,
+            "idem_scope": spec.idem.scope,
+            "idem_key": spec.idem.key,
+            "request_hash": spec.idem.request_hash,
+            "reverses_id": None,
+            "actor_type": actor.audit_type,
+            "actor_id": actor.audit_id,
+            "actor_label": label,
+        }
+        for spec in entries
+    ]
+    stmt = insert(LedgerEntry).returning(LedgerEntry.id, sort_by_parameter_order=True)
+    try:
+        async with session.begin_nested():
+            ids = list((await session.execute(stmt, rows)).scalars())
+    except IntegrityError:
+        return await _post_each(session, entries, actor)
+
+    deltas: dict[int, int] = defaultdict(int)
+    holders: dict[int, Account] = {}  # one of each account object (by identity)
+    postings = []
+    for entry_id, spec in zip(ids, entries, strict=True):
+        for leg in spec.legs:
+            account_id = leg.account.id
+            deltas[account_id] += leg.amount
+            holders[id(leg.account)] = leg.account
+            if leg.amount:
+                postings.append(
+                    {
+                        "entry_id": entry_id,
+                        "account_id": account_id,
+                        "amount": leg.amount,
+                        "currency": spec.currency,
+                    }
+                )
+    await session.execute(
+        text("UPDATE accounts SET balance = balance + :delta WHERE id = :id"),
+        [{"id": account_id, "delta": deltas[account_id]} for account_id in sorted(deltas)],
+    )
+    balances = dict(
+        (
+            await session.execute(
+                select(Account.id, Account.balance).where(Account.id.in_(list(deltas)))
+            )
+        ).all()
+    )
+    for account_row in holders.values():
+        set_committed_value(account_row, "balance", balances[account_row.id])
+    if postings:
+        await session.execute(insert(Posting), postings)
+    return ids
+
+
+async def _post_each(
+    session: AsyncSession, entries: list[EntrySpec], actor: Actor
+) -> list[int | None]:
+    out: list[int | None] = []
+    for spec in entries:
+        posted = await _post_spec(session, spec, actor)
+        out.append(None if posted.replayed else posted.entry.id)
+    return out
+
+
+async def _post_spec(session: AsyncSession, spec: EntrySpec, actor: Actor) -> Posted:
+    return await post(
+        session,
+        kind=spec.kind,
+        currency=spec.currency,
+        amount=spec.amount,
+        legs=spec.legs,
+        idem=spec.idem,
+        actor=actor,
+        reseller_id=spec.reseller_id,
+        client_id=spec.client_id,
+        memo=spec.memo,
+    )
 
 
 async def _apply(session: AsyncSession, leg: Leg) -> int:

@@ -11,6 +11,9 @@ Billing (one rule for both sides):
   the increment (27 s at 6/6 -> 30 s; 61 s at 60/60 -> 120 s);
   charge = connection fee + rate x billed / 60, rounded once, half-up, to the micro
   (``money.round_micros``). Cost uses the deck's increments, sell uses the package's.
+  Batch rating (``api.domain.calls``) computes the same charge in integers
+  (``charge_terms``/``charge_exact``: rate and fee as exact fractions, half-up by floor
+  division), proven equal to ``charge`` by the property tests.
 
 Sell price, markup model (the client's package; precedence as DESIGN §3):
   longest prefix override > country override > US/Canada (NANPA) override >
@@ -21,7 +24,7 @@ Sell price, commission model: the base (cost) rate, plus the client's personal p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -54,7 +57,7 @@ class DeckIndex:
     in effect: the common case needs no clock). Otherwise it maps to its rows newest first
     (a tuple), checked against the moment of the call."""
 
-    __slots__ = ("_by_prefix", "_lengths", "max_len", "size")
+    __slots__ = ("_by_prefix", "_lengths", "max_len", "memo", "size")
 
     def __init__(self, rates: list[DeckRate]):
         grouped: dict[str, list[DeckRate]] = {}
@@ -71,6 +74,8 @@ class DeckIndex:
         self._lengths = tuple(sorted({len(p) for p in grouped}, reverse=True))
         self.max_len = self._lengths[0] if self._lengths else 0
         self.size = len(rates)
+        # batch rating's prices at cost / commission of this deck's rates (api.domain.calls)
+        self.memo: dict[Any, Any] = {}
 
     def lookup(self, number: str, at: datetime | None = None) -> DeckRate | None:
         """The rate of the longest prefix of ``number`` in effect at ``at`` (default now).
@@ -142,6 +147,8 @@ async def deck_index(session: AsyncSession, deck_id: int) -> DeckIndex:
 
 def normalize_number(raw: str) -> str:
     """Dialled digits only: ``+`` and an international ``00`` dropped, separators removed."""
+    if raw.isdigit():  # the common case: digits already
+        return raw[2:] if raw.startswith("00") else raw
     digits = "".join(ch for ch in raw if ch.isdigit())
     if raw.strip().startswith("+"):
         return digits
@@ -168,6 +175,28 @@ def charge(rate: Decimal | int, connection_fee: Decimal | int, billed: int) -> i
     return round_micros(Decimal(connection_fee) + Decimal(rate) * billed / 60)
 
 
+def charge_terms(rate: Decimal | int, connection_fee: Decimal | int) -> tuple[int, int, int]:
+    """``(a, b, den)``, integers with ``fee + rate x billed / 60 == (a x billed + b) / den``
+    exactly (the rate and fee as exact fractions), for :func:`charge_exact`."""
+    if rate.__class__ is int and connection_fee.__class__ is int:
+        return rate, connection_fee * 60, 60
+    rn, rd = Decimal(rate).as_integer_ratio()
+    fn, fd = Decimal(connection_fee).as_integer_ratio()
+    return rn * fd, fn * rd * 60, rd * fd * 60
+
+
+def charge_exact(terms: tuple[int, int, int], billed: int) -> int:
+    """:func:`charge` in integer arithmetic over :func:`charge_terms`: the same half-up
+    rounding (half away from zero), once, with no Decimal in the loop."""
+    if billed <= 0:
+        return 0
+    a, b, den = terms
+    num = a * billed + b
+    if num >= 0:
+        return (2 * num + den) // (2 * den)
+    return -((den - 2 * num) // (2 * den))
+
+
 # --- the sell side -----------------------------------------------------------------------------
 
 
@@ -189,6 +218,8 @@ class PackagePricing:
     country_overrides: dict[str, PackageOverride]
     nanpa: PackageOverride | None
     max_prefix: int
+    # batch rating's prices of this package over matched deck rates (api.domain.calls)
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def price(self, number: str, cost: DeckRate) -> SellPrice:
         pkg = self.package

@@ -1,0 +1,428 @@
+"""CDR ingestion: the CSV import path and the GraphQL mutation path, against a raw bulk load.
+
+World: a generated 100,000-prefix deck (some prefixes tagged with a country) as the base deck
+of four resellers (two markup, two commission); 300 clients with two sub-accounts each (most
+on a package, some on their client's package), A-numbers, packages with a markup and prefix,
+country and US/Canada overrides, commission clients with personal percents.
+
+Measured, in CDRs/s:
+
+* ``csv``: ``dialtone calls import FILE --format generic-csv`` (``api.cli_calls``, the CLI's
+  own function, default batch): parse, ingest batch by batch, rated, posted, rolled up.
+* ``copy`` (the floor): the same stored rows bulk loaded into a scratch table of the same shape
+  as ``calls`` (its columns and indexes): ``COPY`` on PostgreSQL, one executemany ``INSERT`` on
+  SQLite.
+* ``graphql``: ``callsIngest`` with 1,000 calls a request through the real app
+  (``httpx.ASGITransport`` against ``api.app.create_app``), as an operator.
+
+The generated calls run in time order over a month, as a switch writes them.
+
+Afterwards (not timed) correctness is checked: the ledger sums to zero per currency, every
+cached balance equals its postings, and each client's ``sum(calls.sell)`` equals the debits of
+its ``calls`` entries (``consistent=yes|no``).
+
+``DIALTONE_BENCH_INGEST_CALLS`` sets the number of CSV calls (default 1,000,000 on PostgreSQL,
+200,000 on SQLite); ``DIALTONE_BENCH_INGEST_GRAPHQL_CALLS`` the GraphQL ones (default 50,000,
+at most the CSV's)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select, text
+
+from api.app import create_app
+from api.cli_calls import DEFAULT_BATCH, cmd_calls_import
+from api.db import create_engine, session_factory, transaction
+from api.domain import accounts, auth, payments
+from api.domain.actors import SYSTEM
+from api.models import (
+    Account,
+    Call,
+    ClientNumber,
+    LedgerEntry,
+    Package,
+    PackageOverride,
+    Posting,
+    RateDeck,
+    Reseller,
+    SubAccount,
+)
+from api.settings import Settings
+from bench.decks import create_deck, generate_prefixes
+from bench.support import fresh_database, progress, timer
+
+DECK_SIZE = 100_000
+RESELLERS = (
+    ("Markup A", "markup"),
+    ("Markup B", "markup"),
+    ("Agent C", "commission"),
+    ("Agent D", "commission"),
+)
+CLIENTS_PER_RESELLER = 75
+SUBS_PER_CLIENT = 2
+GRAPHQL_BATCH = 1000
+PASSWORD = "bench-password-1"
+START = datetime(2024, 3, 1, tzinfo=UTC)
+DAYS = 30
+COUNTRIES = {"44": "GB", "33": "FR", "49": "DE", "1": "US", "91": "IN", "86": "CN"}
+INGEST = (
+    "mutation($calls: [CallInput!]!) { callsIngest(input: {calls: $calls}) "
+    "{ ingested duplicates rejected errors { code message } } }"
+)
+
+
+def _log(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+async def _world(sessions, prefixes: list[str], rng: random.Random) -> list[tuple[str, str]]:
+    """The resellers, clients, sub-accounts, packages and A-numbers; the callers as
+    ``(sub_account, a_number)`` pairs (one of them empty)."""
+    async with transaction(sessions) as s:
+        deck_id = await create_deck(s, "bench", prefixes, progress)
+        for cc, country in COUNTRIES.items():
+            await s.execute(
+                text("UPDATE rates SET country = :c WHERE deck_id = :d AND prefix LIKE :p"),
+                {"c": country, "d": deck_id, "p": cc + "%"},
+            )
+        deck = await s.get(RateDeck, deck_id)
+        deck.version += 1
+        await auth.create_user(
+            s, SYSTEM, email="ops@bench.test", password=PASSWORD, role="operator"
+        )
+    callers: list[tuple[str, str]] = []
+    for r_index, (name, model) in enumerate(RESELLERS):
+        async with transaction(sessions) as s:
+            fields = {"name": name, "currency": "USD", "billing_model": model}
+            if model == "commission":
+                fields["commission_pct"] = "10"
+            reseller = await accounts.create_reseller(s, SYSTEM, fields)
+            (await s.get(Reseller, reseller.id)).base_deck_id = deck_id
+            await payments.reseller_deposit(s, SYSTEM, reseller.id, "1000000", f"seed-{name}")
+            packages: list[int] = []
+            if model == "markup":
+                for p_index, (pct, fixed, inc) in enumerate(
+                    ((Decimal("20"), 0, 6), (Decimal("35.5"), 1_500, 60), (Decimal("12.25"), 0, 1))
+                ):
+                    package = Package(
+                        reseller_id=reseller.id,
+                        name=f"Package {p_index}",
+                        markup_pct=pct,
+                        markup_fixed=fixed,
+                        first_increment=inc if inc != 6 else 30,
+                        increment=inc,
+                    )
+                    s.add(package)
+                    await s.flush()
+                    packages.append(package.id)
+                    for prefix in rng.sample(prefixes, 300):
+                        s.add(
+                            PackageOverride(
+                                package_id=package.id,
+                                kind="prefix",
+                                key=prefix,
+                                rate=rng.randint(1_000, 600_000),
+                                connection_fee=rng.choice((0, 0, 0, 5_000)),
+                            )
+                        )
+                    for country in ("GB", "FR"):
+                        s.add(
+                            PackageOverride(
+                                package_id=package.id,
+                                kind="country",
+                                key=country,
+                                rate=rng.randint(5_000, 50_000),
+                            )
+                        )
+                    if p_index != 1:
+                        s.add(
+                            PackageOverride(
+                                package_id=package.id, kind="nanpa", key="NANPA", rate=7_000
+                            )
+                        )
+            rows = [
+                {
+                    "name": f"{name} client {i}",
+                    "billing_mode": ("prepaid_permissive", "postpaid")[i % 2],
+                }
+                for i in range(CLIENTS_PER_RESELLER)
+            ]
+            clients = await accounts.create_clients(s, SYSTEM, reseller.id, rows)
+            await s.flush()
+            for c_index, client in enumerate(clients):
+                if packages:
+                    client.package_id = packages[c_index % len(packages)]
+                elif c_index % 3:
+                    client.personal_rate_pct = Decimal(c_index % 7) + Decimal("0.5")
+                for k in range(SUBS_PER_CLIENT):
+                    username = f"r{r_index}c{client.id}s{k}"
+                    package_id = packages[(c_index + k) % len(packages)] if packages and k else None
+                    s.add(
+                        SubAccount(
+                            reseller_id=reseller.id,
+                            client_id=client.id,
+                            username=username,
+                            secret_encrypted="x",
+                            package_id=package_id,
+                        )
+                    )
+                    callers.append((username, ""))
+                number = f"1555{r_index:02d}{client.id:05d}"
+                s.add(ClientNumber(reseller_id=reseller.id, client_id=client.id, number=number))
+                callers.append(("", number))
+            await s.flush()
+    return callers
+
+
+def _csv(path: str, count: int, callers, prefixes, rng: random.Random) -> None:
+    """A generic-csv file of ``count`` calls, in time order over ``DAYS`` days."""
+    pick = rng.choice
+    rand = rng.random
+    randint = rng.randint
+    # a switch appends calls as they end: a file runs in time order
+    offsets = sorted(randint(0, DAYS * 86400 - 1) for _ in range(count))
+    with open(path, "w", newline="") as out:
+        out.write(
+            "call_id,sub_account,a_number,destination,started_at,duration,billsec,disposition,direction\n"
+        )
+        lines = []
+        for i in range(count):
+            sub, a_number = pick(callers)
+            prefix = pick(prefixes)
+            width = 12 - len(prefix)
+            destination = prefix + str(rng.randrange(10**width)).zfill(width)
+            started = START + timedelta(seconds=offsets[i])
+            roll = rand()
+            if roll < 0.7:
+                billsec = randint(1, 900)
+                disposition = "answered"
+            else:
+                billsec = 0
+                disposition = ("no_answer", "busy", "failed")[i % 3]
+            direction = "inbound" if roll > 0.98 else "outbound"
+            lines.append(
+                f"bench-{i},{sub},{a_number},{destination},{started.isoformat()},"
+                f"{billsec + randint(0, 20)},{billsec},{disposition},{direction}\n"
+            )
+            if len(lines) == 50_000:
+                out.writelines(lines)
+                lines.clear()
+        out.writelines(lines)
+
+
+def _graphql_bodies(first: int, count: int, callers, prefixes, rng: random.Random) -> list[bytes]:
+    offsets = sorted(rng.randint(0, DAYS * 86400 - 1) for _ in range(count))
+    bodies = []
+    for start in range(first, first + count, GRAPHQL_BATCH):
+        calls = []
+        for i in range(start, min(start + GRAPHQL_BATCH, first + count)):
+            sub, a_number = rng.choice(callers)
+            prefix = rng.choice(prefixes)
+            width = 12 - len(prefix)
+            billsec = rng.randint(0, 900) if rng.random() < 0.7 else 0
+            call = {
+                "callId": f"gql-{i}",
+                "destination": prefix + str(rng.randrange(10**width)).zfill(width),
+                "startedAt": (START + timedelta(seconds=offsets[i - first])).isoformat(),
+                "duration": billsec + 5,
+                "billsec": billsec,
+                "disposition": "ANSWERED" if billsec else "NO_ANSWER",
+            }
+            if sub:
+                call["subAccount"] = sub
+            else:
+                call["aNumber"] = a_number
+            calls.append(call)
+        bodies.append(json.dumps({"query": INGEST, "variables": {"calls": calls}}).encode())
+    return bodies
+
+
+async def _copy_floor(engine, postgres: bool) -> tuple[int, float]:
+    """Bulk load the stored calls into a scratch table shaped like ``calls``; (rows, seconds)."""
+    total = 0
+    seconds = 0.0
+    chunk = 100_000
+    async with engine.connect() as conn:
+        if postgres:
+            await conn.execute(text("DROP TABLE IF EXISTS calls_copy"))
+            await conn.execute(text("CREATE TABLE calls_copy (LIKE calls INCLUDING ALL)"))
+        else:
+            await conn.execute(text("DROP TABLE IF EXISTS calls_copy"))
+            ddl = (
+                await conn.execute(
+                    text("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'calls'")
+                )
+            ).all()
+            for kind, name, sql in sorted(ddl, key=lambda r: r[0] != "table"):
+                if not sql:
+                    continue  # autoindexes of UNIQUE constraints come with the table
+                if kind == "table":
+                    sql = sql.replace("calls", "calls_copy", 1)
+                else:
+                    sql = sql.replace(name, name + "_copy", 1).replace(" calls ", " calls_copy ", 1)
+                await conn.execute(text(sql))
+        await conn.commit()
+        columns = [c.name for c in Call.__table__.columns]
+        last = 0
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        while True:
+            result = await conn.execute(
+                select(*Call.__table__.columns).where(Call.id > last).order_by(Call.id).limit(chunk)
+            )
+            rows = [tuple(r) for r in result]
+            await conn.commit()
+            if not rows:
+                break
+            last = rows[-1][0]
+            if postgres:
+                with timer() as took:
+                    await driver.copy_records_to_table("calls_copy", records=rows, columns=columns)
+            else:
+                marks = ", ".join("?" for _ in columns)
+                stmt = f"INSERT INTO calls_copy ({', '.join(columns)}) VALUES ({marks})"
+                plain = [
+                    tuple(str(v) if isinstance(v, Decimal) else v for v in row) for row in rows
+                ]
+                with timer() as took:
+                    await driver.executemany(stmt, plain)
+                    await driver.commit()
+            seconds += took["seconds"]
+            total += len(rows)
+            if postgres:
+                await conn.commit()
+            _log(f"copy floor: {total} rows")
+        await conn.execute(text("DROP TABLE calls_copy"))
+        await conn.commit()
+    return total, seconds
+
+
+async def _consistent(sessions) -> bool:
+    async with sessions() as s:
+        per_currency = (
+            await s.execute(
+                select(Posting.currency, func.sum(Posting.amount)).group_by(Posting.currency)
+            )
+        ).all()
+        zero = all(total == 0 for _, total in per_currency)
+        stale = (
+            await s.execute(
+                select(func.count())
+                .select_from(Account)
+                .where(
+                    Account.balance
+                    != select(func.coalesce(func.sum(Posting.amount), 0))
+                    .where(Posting.account_id == Account.id)
+                    .scalar_subquery()
+                )
+            )
+        ).scalar_one()
+        sold = dict(
+            (
+                await s.execute(
+                    select(Call.client_id, func.sum(Call.sell)).group_by(Call.client_id)
+                )
+            ).all()
+        )
+        debited = dict(
+            (
+                await s.execute(
+                    select(Account.client_id, -func.sum(Posting.amount))
+                    .join(Posting, Posting.account_id == Account.id)
+                    .join(LedgerEntry, LedgerEntry.id == Posting.entry_id)
+                    .where(LedgerEntry.kind == "calls", Account.client_id.is_not(None))
+                    .group_by(Account.client_id)
+                )
+            ).all()
+        )
+    sold = {k: v for k, v in sold.items() if v}
+    debited = {k: v for k, v in debited.items() if v}
+    ok = zero and stale == 0 and sold == debited
+    if not ok:
+        _log(f"inconsistent: zero={zero} stale_balances={stale} sold==debited={sold == debited}")
+    return ok
+
+
+async def run() -> str:
+    url = fresh_database()
+    postgres = not url.startswith("sqlite")
+    backend = "postgresql" if postgres else "sqlite"
+    count = int(
+        os.environ.get("DIALTONE_BENCH_INGEST_CALLS") or (1_000_000 if postgres else 200_000)
+    )
+    gql_count = int(os.environ.get("DIALTONE_BENCH_INGEST_GRAPHQL_CALLS") or min(50_000, count))
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    rng = random.Random(5)
+    prefixes = generate_prefixes(DECK_SIZE)
+    _log("building the world")
+    callers = await _world(sessions, prefixes, rng)
+    folder = tempfile.mkdtemp(prefix="dialtone-bench-ingest-")
+    path = os.path.join(folder, "calls.csv")
+    _log(f"writing {count} calls to {path}")
+    _csv(path, count, callers, prefixes, rng)
+    bodies = _graphql_bodies(0, gql_count, callers, prefixes, rng)
+
+    settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789abcdef")
+    out, err = io.StringIO(), io.StringIO()
+    _log(f"csv import, batch {DEFAULT_BATCH}")
+    with timer() as csv_took:
+        code = await cmd_calls_import(
+            settings, path, "generic-csv", None, DEFAULT_BATCH, out=out, err=err
+        )
+    _log(out.getvalue().strip())
+    if code != 0:
+        _log(err.getvalue()[-2000:])
+    async with sessions() as s:
+        stored = (await s.execute(select(func.count()).select_from(Call))).scalar_one()
+
+    _log("copy floor")
+    copied, copy_seconds = await _copy_floor(engine, postgres)
+
+    _log(f"graphql: {gql_count} calls, {GRAPHQL_BATCH} a request")
+    app = create_app(settings)
+    gql_ingested = 0
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bench"
+    ) as http:
+        login = await http.post(
+            "/graphql",
+            json={
+                "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) "
+                "{ token errors { message } } }",
+                "variables": {"e": "ops@bench.test", "p": PASSWORD},
+            },
+        )
+        token = login.json()["data"]["login"]["token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        with timer() as gql_took:
+            for i, body in enumerate(bodies):
+                response = await http.post("/graphql", content=body, headers=headers)
+                payload = response.json()["data"]["callsIngest"]
+                gql_ingested += payload["ingested"] + payload["rejected"]
+                progress("graphql requests", i + 1, len(bodies))
+    await app.state.engine.dispose()
+
+    consistent = await _consistent(sessions)
+    await engine.dispose()
+    csv_per_s = count / csv_took["seconds"]
+    copy_per_s = copied / copy_seconds if copy_seconds else 0.0
+    gql_per_s = gql_count / gql_took["seconds"]
+    loadavg = Path("/proc/loadavg")
+    load = loadavg.read_text().split()[0] if loadavg.exists() else "?"
+    return (
+        f"ingest: backend={backend} calls={count} stored={stored} csv_calls_per_s={csv_per_s:.0f}"
+        f" copy_rows_per_s={copy_per_s:.0f} ratio_to_copy={csv_per_s / copy_per_s:.3f}"
+        f" graphql_calls={gql_count} graphql_calls_per_s={gql_per_s:.0f}"
+        f" consistent={'yes' if consistent else 'no'} load={load}"
+    )
