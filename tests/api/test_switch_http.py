@@ -6,12 +6,13 @@ import dataclasses
 from decimal import Decimal
 
 import httpx
+from sqlalchemy import update
 
 from api.app import create_app
 from api.db import transaction
 from api.domain import auth, callers
 from api.domain.actors import SYSTEM, actor_for_user
-from api.models import Reseller, User
+from api.models import Package, Reseller, User
 from tests.callers_data import make_deck, make_package, set_rate
 
 SWITCH_KEY = "switch-key-for-tests-0123456789"
@@ -81,6 +82,33 @@ async def test_a_rate_change_is_answered_at_once(app, world, sessions, settings)
     async with transaction(sessions) as s:
         await set_rate(s, deck, "44", 20_000)
     assert (await post(app, CALL, world.api_token)).json()["sell_rate"] == "0.024"
+
+
+async def test_a_package_change_is_answered_at_once(app, world, sessions, settings):
+    await acme_caller(sessions, world, settings)
+    assert (await post(app, CALL, world.api_token)).json()["sell_rate"] == "0.012"
+    async with transaction(sessions) as s:
+        await s.execute(
+            update(Package)
+            .where(Package.reseller_id == world.acme_id)
+            .values(markup_pct=Decimal(50), version=Package.version + 1)
+        )
+    assert (await post(app, CALL, world.api_token)).json()["sell_rate"] == "0.015"
+
+
+async def test_an_authorization_reads_beside_an_open_writer(world, sessions, settings):
+    """With the switch key an authorization only reads: on SQLite it takes no write lock, so a
+    writer's open transaction neither blocks it nor shows it its uncommitted change. (An API
+    token may record its last use, a write.)"""
+    deck = await acme_caller(sessions, world, settings)
+    app = create_app(dataclasses.replace(settings, switch_key=SWITCH_KEY))
+    try:
+        async with transaction(sessions) as s:
+            await set_rate(s, deck, "44", 20_000)  # written, not yet committed
+            assert (await post(app, CALL, SWITCH_KEY)).json()["sell_rate"] == "0.012"
+        assert (await post(app, CALL, SWITCH_KEY)).json()["sell_rate"] == "0.024"
+    finally:
+        await app.state.engine.dispose()
 
 
 async def test_refusals_carry_their_reason(app, world, sessions, settings):
