@@ -84,6 +84,7 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        access_log=settings.access_log,
     )
     return 0
 

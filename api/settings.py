@@ -37,6 +37,7 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 5000
     echo_sql: bool = False
+    access_log: bool = True
     sip_realm: str = "dialtone"  # the SIP digest realm of sub-accounts' HA1
     max_call_seconds: int = 14400  # the longest call an authorization ever allows
     switch_key: str = ""  # a platform-wide operator credential for switches; empty: disabled
@@ -57,6 +58,7 @@ class Settings:
             max_aliases=_int(env, "DIALTONE_MAX_ALIASES", 30),
             max_tokens=_int(env, "DIALTONE_MAX_TOKENS", 5000),
             echo_sql=_bool(env.get("DIALTONE_ECHO_SQL")),
+            access_log=_bool(env.get("DIALTONE_ACCESS_LOG"), default=True),
             sip_realm=env.get("DIALTONE_SIP_REALM") or "dialtone",
             max_call_seconds=_int(env, "DIALTONE_MAX_CALL_SECONDS", 14400),
             switch_key=env.get("DIALTONE_SWITCH_KEY") or "",
