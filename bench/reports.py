@@ -32,6 +32,7 @@ from api.app import create_app
 from api.db import create_engine, session_factory, transaction
 from api.domain import accounts, auth
 from api.domain.actors import SYSTEM, actor_for_user
+from api.domain.calls import CALL_COLUMNS
 from api.models import SubAccount
 from api.settings import Settings
 from bench.support import fresh_database
@@ -62,31 +63,7 @@ DESTINATIONS = [
     ("52", "Mexico", 20_000),
 ]
 DISPOSITIONS = ["answered"] * 14 + ["no_answer"] * 4 + ["busy", "failed"]
-COLUMNS = [
-    "call_id",
-    "reseller_id",
-    "client_id",
-    "sub_account_id",
-    "direction",
-    "a_number",
-    "destination",
-    "started_at",
-    "duration",
-    "billsec",
-    "disposition",
-    "matched_prefix",
-    "destination_name",
-    "currency",
-    "cost_rate",
-    "cost_billed",
-    "cost",
-    "sell_rate",
-    "sell_billed",
-    "sell",
-    "rule",
-    "entry_id",
-    "created_at",
-]
+COLUMNS = list(CALL_COLUMNS)  # the order calls are stored in
 
 PAGE = """query($c: ID, $first: Int!, $after: String, $from: DateTime, $to: DateTime) {
   calls(clientId: $c, first: $first, after: $after, from: $from, to: $to) {

@@ -308,7 +308,7 @@ async def ingest(
     return report
 
 
-# a stored call row: the first 21 columns of ``_COPY_COLUMNS`` (entry_id and created_at are
+# a stored call row: the first 21 columns of ``CALL_COLUMNS`` (entry_id and created_at are
 # added when the batch is stored)
 _STARTED, _DIRECTION, _BILLSEC, _COST, _SELL = 7, 4, 9, 16, 19
 
@@ -725,7 +725,7 @@ async def _post(
     return entry_ids
 
 
-_COPY_COLUMNS = (
+CALL_COLUMNS = (
     "call_id",
     "reseller_id",
     "client_id",
@@ -753,7 +753,7 @@ _COPY_COLUMNS = (
 
 
 async def _store(session: AsyncSession, rows: list[tuple]) -> None:
-    """Bulk insert of rows in ``_COPY_COLUMNS`` order: ``COPY`` on PostgreSQL (asyncpg, same
+    """Bulk insert of rows in ``CALL_COLUMNS`` order: ``COPY`` on PostgreSQL (asyncpg, same
     connection and transaction), Core executemany in chunks elsewhere."""
     if not rows:
         return
@@ -763,11 +763,11 @@ async def _store(session: AsyncSession, rows: list[tuple]) -> None:
         driver = raw.driver_connection
         if driver is not None and hasattr(driver, "copy_records_to_table"):
             await driver.copy_records_to_table(
-                Call.__tablename__, records=rows, columns=list(_COPY_COLUMNS)
+                Call.__tablename__, records=rows, columns=list(CALL_COLUMNS)
             )
             return
     for start in range(0, len(rows), CHUNK):
-        chunk = [dict(zip(_COPY_COLUMNS, row, strict=True)) for row in rows[start : start + CHUNK]]
+        chunk = [dict(zip(CALL_COLUMNS, row, strict=True)) for row in rows[start : start + CHUNK]]
         await session.execute(insert(Call), chunk)
 
 
