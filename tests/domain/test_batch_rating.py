@@ -144,9 +144,9 @@ def test_batch_rating_equals_the_reference_on_many_calls():
         if isinstance(expected, str):
             assert got == expected
             continue
-        assert dict(zip(calls._COPY_COLUMNS, got, strict=False)) == expected
+        assert dict(zip(calls.CALL_COLUMNS, got, strict=False)) == expected
         assert (
-            got[calls._COPY_COLUMNS.index("sell_rate")].as_tuple()
+            got[calls.CALL_COLUMNS.index("sell_rate")].as_tuple()
             == expected["sell_rate"].as_tuple()
         )
         checked += 1
