@@ -379,6 +379,22 @@ async def set_pin(
             )
         holder.pin_digest = None
         await session.flush()
+    await _store_pin(session, actor, client, digest, "client.pin_set")
+    return client
+
+
+async def clear_pin(session: AsyncSession, actor: Actor, client_id: int) -> Client:
+    actor.require("clients:write")
+    client = await accounts.get_client(session, actor, client_id)
+    if client.pin_digest is not None:
+        await _store_pin(session, actor, client, None, "client.pin_cleared")
+    return client
+
+
+async def _store_pin(
+    session: AsyncSession, actor: Actor, client: Client, digest: str | None, action: str
+) -> None:
+    """Set (or clear) a client's PIN digest and record whether it had one before and after."""
     had_pin = client.pin_digest is not None
     client.pin_digest = digest
     await session.flush()
@@ -387,33 +403,12 @@ async def set_pin(
         actor,
         subject_type="client",
         subject_id=client.id,
-        action="client.pin_set",
+        action=action,
         reseller_id=client.reseller_id,
         client_id=client.id,
         before={"has_pin": had_pin},
-        after={"has_pin": True},
+        after={"has_pin": digest is not None},
     )
-    return client
-
-
-async def clear_pin(session: AsyncSession, actor: Actor, client_id: int) -> Client:
-    actor.require("clients:write")
-    client = await accounts.get_client(session, actor, client_id)
-    if client.pin_digest is not None:
-        client.pin_digest = None
-        await session.flush()
-        await audit.record(
-            session,
-            actor,
-            subject_type="client",
-            subject_id=client.id,
-            action="client.pin_cleared",
-            reseller_id=client.reseller_id,
-            client_id=client.id,
-            before={"has_pin": True},
-            after={"has_pin": False},
-        )
-    return client
 
 
 # --- blacklist ---------------------------------------------------------------------------------

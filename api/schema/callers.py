@@ -196,27 +196,8 @@ class CallAuthorization:
 # --- inputs ------------------------------------------------------------------------------------
 
 
-@strawberry.input(description="A new SIP account of a client; its secret is generated.")
-class SubAccountCreateInput:
-    client_id: relay.GlobalID = strawberry.field(description="The client.")
-    username: str = strawberry.field(
-        description="SIP username: 3-64 letters, digits, dot, dash, underscore; unique."
-    )
-    caller_id: str | None = strawberry.field(default=None, description="Caller ID number.")
-    package_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Its package (one of the reseller's)."
-    )
-    forward_to: str | None = strawberry.field(
-        default=None, description="Forward incoming calls to this number."
-    )
-    status: SubAccountStatus | None = strawberry.field(
-        default=None, description="Active (default) or disabled."
-    )
-
-
-@strawberry.input(description="Changes to a sub-account (the username cannot change).")
-class SubAccountUpdateInput:
-    id: relay.GlobalID = strawberry.field(description="The sub-account.")
+@strawberry.input(description="A sub-account's settable fields; omitted ones stay as they are.")
+class SubAccountFieldsInput:
     caller_id: str | None = strawberry.field(default=None, description="Caller ID number.")
     package_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Its package (one of the reseller's)."
@@ -225,8 +206,21 @@ class SubAccountUpdateInput:
         default=None, description="Forward incoming calls to this number (empty: none)."
     )
     status: SubAccountStatus | None = strawberry.field(
-        default=None, description="Active or disabled."
+        default=None, description="Active (the default for a new one) or disabled."
     )
+
+
+@strawberry.input(description="A new SIP account of a client; its secret is generated.")
+class SubAccountCreateInput(SubAccountFieldsInput):
+    client_id: relay.GlobalID = strawberry.field(description="The client.")
+    username: str = strawberry.field(
+        description="SIP username: 3-64 letters, digits, dot, dash, underscore; unique."
+    )
+
+
+@strawberry.input(description="Changes to a sub-account (the username cannot change).")
+class SubAccountUpdateInput(SubAccountFieldsInput):
+    id: relay.GlobalID = strawberry.field(description="The sub-account.")
 
 
 @strawberry.input(description="A sub-account to act on.")
