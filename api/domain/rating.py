@@ -24,7 +24,7 @@ Sell price, commission model: the base (cost) rate, plus the client's personal p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.domain.prefix_ranges import PrefixRanges
 from api.models import Package, PackageOverride, Rate, RateDeck
 from api.models.base import utcnow
 
@@ -87,7 +88,16 @@ class DeckIndex:
     in effect: the common case needs no clock). Otherwise it maps to its rows newest first
     (a tuple), checked against the moment of the call."""
 
-    __slots__ = ("_by_prefix", "_lengths", "lookup", "max_len", "memo", "size")
+    __slots__ = (
+        "_by_prefix",
+        "_lengths",
+        "_newest",
+        "_ranges",
+        "lookup",
+        "max_len",
+        "memo",
+        "size",
+    )
 
     def __init__(self, rates: list[DeckRate]):
         grouped: dict[str, list[DeckRate]] = {}
@@ -107,6 +117,35 @@ class DeckIndex:
         # batch rating's prices at cost / commission of this deck's rates (api.domain.calls)
         self.memo: dict[Any, Any] = {}
         self.lookup = _compile_lookup(self._by_prefix, self._lengths)
+        # the batch lookup's ranges, built on first use (authorization never needs them)
+        self._ranges: PrefixRanges | bool | None = None
+        self._newest = max((r.effective_from for r in rates), default=built)
+
+    def lookup_many(
+        self, numbers: Sequence[str], moments: Sequence[datetime] | None = None
+    ) -> list[DeckRate | None]:
+        """``lookup`` of every number (each at its moment, default now) in one pass over
+        arrays (``PrefixRanges``); numbers it cannot place, prefixes with several dated rows,
+        and moments older than the deck's newest row are settled one by one by ``lookup``."""
+        ranges = self._batch_ranges()
+        if not ranges or (moments and min(moments) < self._newest):
+            found, left = [None] * len(numbers), range(len(numbers))
+        else:
+            found, left = ranges.match(numbers)
+        lookup = self.lookup
+        for i in left:
+            found[i] = lookup(numbers[i], moments[i] if moments else None)
+        return found
+
+    def _batch_ranges(self) -> PrefixRanges | bool:
+        if self._ranges is None:
+            try:
+                self._ranges = PrefixRanges(
+                    self._by_prefix, final=lambda hit: hit.__class__ is DeckRate
+                )
+            except ValueError:  # no prefixes, or too long or not digits: one by one
+                self._ranges = False
+        return self._ranges
 
     def current(self, at: datetime | None = None) -> list[DeckRate]:
         """The rate of each prefix in effect at ``at`` (default now); prefixes not yet in

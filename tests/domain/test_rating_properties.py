@@ -58,6 +58,29 @@ def test_lookup_matches_the_brute_force_reference(rates, number, at):
     assert DeckIndex(rates).lookup(number, at) == reference(rates, number, at)
 
 
+numbers = st.text(alphabet="0123", min_size=0, max_size=8) | st.sampled_from(
+    ["+12", "1#2", "١٢", ""]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(decks(), st.lists(numbers, max_size=30))
+def test_batch_lookup_now_matches_the_reference(rates, batch):
+    now = datetime.now(UTC)
+    found = DeckIndex(rates).lookup_many(batch)
+    assert found == [reference(rates, number, now) for number in batch]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    decks(), st.lists(st.tuples(numbers, moments | st.just(T0 + timedelta(days=60))), max_size=30)
+)
+def test_batch_lookup_at_each_calls_moment_matches_the_reference(rates, calls):
+    batch, at = [number for number, _ in calls], [moment for _, moment in calls]
+    found = DeckIndex(rates).lookup_many(batch, at)
+    assert found == [reference(rates, number, moment) for number, moment in calls]
+
+
 @settings(max_examples=100, deadline=None)
 @given(decks(), st.text(alphabet="0123", min_size=1, max_size=8))
 def test_lookup_now_matches_the_reference_now(rates, number):
