@@ -119,7 +119,12 @@ class DeckIndex:
         self.lookup = _compile_lookup(self._by_prefix, self._lengths)
         # the batch lookup's ranges, built on first use (authorization never needs them)
         self._ranges: PrefixRanges | bool | None = None
-        self._newest = max((r.effective_from for r in rates), default=built)
+        # the newest date among prefixes of one row: a batch of calls all at or after it
+        # can take those rows from the ranges without looking at their dates
+        self._newest = max(
+            (hit.effective_from for hit in self._by_prefix.values() if type(hit) is DeckRate),
+            default=built,
+        )
 
     def lookup_many(
         self, numbers: Sequence[str], moments: Sequence[datetime] | None = None
