@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from api import money
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dialtone.db"
 DEV_SECRET = "dialtone-development-secret-change-me"
 
@@ -22,6 +24,14 @@ def _bool(value: str | None, default: bool = False) -> bool:
 def _int(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     return default if raw in (None, "") else int(raw)
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def _micros(value: str | None) -> int:
+    return money.parse(value) if value else 0
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,12 @@ class Settings:
     sip_realm: str = "dialtone"  # the SIP digest realm of sub-accounts' HA1
     max_call_seconds: int = 14400  # the longest call an authorization ever allows
     switch_key: str = ""  # a platform-wide operator credential for switches; empty: disabled
+    platform_host: str = "localhost"  # the operator's own host, served with its default brand
+    platform_addresses: tuple[str, ...] = ()  # public IPs a custom hostname's A record names
+    hostname_fee: int = 0  # micros, in the reseller's currency, charged once per hostname
+    trusted_proxies: tuple[str, ...] = ()  # IPs or networks whose X-Forwarded-Host is believed
+    logo_max_bytes: int = 256 * 1024
+    logo_max_pixels: int = 2048  # the longest side of a logo
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -62,4 +78,10 @@ class Settings:
             sip_realm=env.get("DIALTONE_SIP_REALM") or "dialtone",
             max_call_seconds=_int(env, "DIALTONE_MAX_CALL_SECONDS", 14400),
             switch_key=env.get("DIALTONE_SWITCH_KEY") or "",
+            platform_host=env.get("DIALTONE_PLATFORM_HOST") or "localhost",
+            platform_addresses=_list(env.get("DIALTONE_PLATFORM_ADDRESSES")),
+            hostname_fee=_micros(env.get("DIALTONE_HOSTNAME_FEE")),
+            trusted_proxies=_list(env.get("DIALTONE_TRUSTED_PROXIES")),
+            logo_max_bytes=_int(env, "DIALTONE_LOGO_MAX_BYTES", 256 * 1024),
+            logo_max_pixels=_int(env, "DIALTONE_LOGO_MAX_PIXELS", 2048),
         )

@@ -1,6 +1,7 @@
 """Every ORM model, imported so that ``Base.metadata`` knows all tables."""
 
 from api.models.audit import AuditEvent
+from api.models.brands import Brand, CacheStamp, Hostname
 from api.models.calls import BlacklistEntry, Call, CallRollup, ClientNumber, SubAccount
 from api.models.ledger import Account, LedgerEntry, Posting
 from api.models.rating import Package, PackageOverride, Rate, RateDeck
@@ -12,10 +13,13 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "BlacklistEntry",
+    "Brand",
+    "CacheStamp",
     "Call",
     "CallRollup",
     "Client",
     "ClientNumber",
+    "Hostname",
     "LedgerEntry",
     "Package",
     "PackageOverride",
