@@ -51,6 +51,16 @@ class Settings:
     sip_realm: str = "dialtone"  # the SIP digest realm of sub-accounts' HA1
     max_call_seconds: int = 14400  # the longest call an authorization ever allows
     switch_key: str = ""  # a platform-wide operator credential for switches; empty: disabled
+    # PayPal IPN: where messages are verified (posted back) and where the top-up form posts;
+    # sandbox messages (test_ipn=1) are accepted, and verified at the sandbox, only when on
+    paypal_ipn_url: str = "https://ipnpb.paypal.com/cgi-bin/webscr"
+    paypal_sandbox_ipn_url: str = "https://ipnpb.sandbox.paypal.com/cgi-bin/webscr"
+    paypal_form_url: str = "https://www.paypal.com/cgi-bin/webscr"
+    paypal_sandbox_form_url: str = "https://www.sandbox.paypal.com/cgi-bin/webscr"
+    paypal_sandbox: bool = False
+    paypal_ipn_timeout_seconds: int = 30
+    paypal_ipn_max_attempts: int = 12  # verification attempts before a message is given up
+    worker_interval_seconds: int = 30  # how often `dialtone worker` looks for due work
     platform_host: str = "localhost"  # the operator's own host, served with its default brand
     platform_addresses: tuple[str, ...] = ()  # public IPs a custom hostname's A record names
     hostname_fee: int = 0  # micros, in the reseller's currency, charged once per hostname
@@ -78,6 +88,18 @@ class Settings:
             sip_realm=env.get("DIALTONE_SIP_REALM") or "dialtone",
             max_call_seconds=_int(env, "DIALTONE_MAX_CALL_SECONDS", 14400),
             switch_key=env.get("DIALTONE_SWITCH_KEY") or "",
+            paypal_ipn_url=env.get("DIALTONE_PAYPAL_IPN_URL") or cls.paypal_ipn_url,
+            paypal_sandbox_ipn_url=(
+                env.get("DIALTONE_PAYPAL_SANDBOX_IPN_URL") or cls.paypal_sandbox_ipn_url
+            ),
+            paypal_form_url=env.get("DIALTONE_PAYPAL_FORM_URL") or cls.paypal_form_url,
+            paypal_sandbox_form_url=(
+                env.get("DIALTONE_PAYPAL_SANDBOX_FORM_URL") or cls.paypal_sandbox_form_url
+            ),
+            paypal_sandbox=_bool(env.get("DIALTONE_PAYPAL_SANDBOX")),
+            paypal_ipn_timeout_seconds=_int(env, "DIALTONE_PAYPAL_IPN_TIMEOUT_SECONDS", 30),
+            paypal_ipn_max_attempts=_int(env, "DIALTONE_PAYPAL_IPN_MAX_ATTEMPTS", 12),
+            worker_interval_seconds=_int(env, "DIALTONE_WORKER_INTERVAL_SECONDS", 30),
             platform_host=env.get("DIALTONE_PLATFORM_HOST") or "localhost",
             platform_addresses=_list(env.get("DIALTONE_PLATFORM_ADDRESSES")),
             hostname_fee=_micros(env.get("DIALTONE_HOSTNAME_FEE")),

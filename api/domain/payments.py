@@ -103,7 +103,7 @@ async def _commission_legs(
     return [Leg(reseller_acc, sign * commission), Leg(operator_acc, -sign * commission)]
 
 
-async def _post(
+async def post_movement(
     session: AsyncSession,
     actor: Actor,
     *,
@@ -118,10 +118,12 @@ async def _post(
     legs_for: Callable[[], Awaitable[list[Leg]]],
     reverses_id: int | None = None,
     check: Callable[[], Awaitable[None]] | None = None,
+    scope: str | None = None,
 ) -> Movement:
     """Shared shape of every movement: replay check, then the movement's own ``check`` (so
-    that a replay answers as the first time did), legs, post, status rule, audit."""
-    idem = Idempotency.of(idem_scope(actor), key, operation, params)
+    that a replay answers as the first time did), legs, post, status rule, audit. Keys live
+    in the actor's namespace (:func:`idem_scope`) unless ``scope`` names another one."""
+    idem = Idempotency.of(scope or idem_scope(actor), key, operation, params)
     existing = await ledger.find_replay(session, idem)
     if existing is not None:
         return Movement(existing, True, reseller, client)
@@ -196,7 +198,7 @@ async def reseller_deposit(
             Leg(await operator_account(session, "deposits", reseller.currency), -micros),
         ]
 
-    return await _post(
+    return await post_movement(
         session,
         actor,
         operation="reseller_deposit",
@@ -233,7 +235,7 @@ async def reseller_adjust(
             Leg(await operator_account(session, "adjustments", reseller.currency), -micros),
         ]
 
-    return await _post(
+    return await post_movement(
         session,
         actor,
         operation="reseller_adjust",
@@ -309,7 +311,7 @@ async def _fund_client(
             *await _commission_legs(session, reseller, reseller_acc, micros, +1),
         ]
 
-    return await _post(
+    return await post_movement(
         session,
         actor,
         operation=kind,
@@ -340,7 +342,7 @@ async def client_charge(
             payee = await reseller_book_account(session, reseller, "sales")
         return [Leg(client_acc, -micros), Leg(payee, micros)]
 
-    return await _post(
+    return await post_movement(
         session,
         actor,
         operation="client_charge",
@@ -390,7 +392,7 @@ async def client_refund(
             *await _commission_legs(session, reseller, reseller_acc, micros, -1),
         ]
 
-    return await _post(
+    return await post_movement(
         session,
         actor,
         operation="client_refund",

@@ -4,6 +4,7 @@ from api.models.audit import AuditEvent
 from api.models.brands import Brand, CacheStamp, Hostname
 from api.models.calls import BlacklistEntry, Call, CallRollup, ClientNumber, SubAccount
 from api.models.ledger import Account, LedgerEntry, Posting
+from api.models.paypal import Deposit, PaypalIpnMessage
 from api.models.rating import Package, PackageOverride, Rate, RateDeck
 from api.models.tenants import Client, Reseller
 from api.models.users import ApiToken, User, UserSession
@@ -19,10 +20,12 @@ __all__ = [
     "CallRollup",
     "Client",
     "ClientNumber",
+    "Deposit",
     "Hostname",
     "LedgerEntry",
     "Package",
     "PackageOverride",
+    "PaypalIpnMessage",
     "Posting",
     "Rate",
     "RateDeck",
