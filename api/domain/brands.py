@@ -28,20 +28,22 @@ class PaypalSettings:
     amounts: tuple[int, ...]  # whole units of ``currency``
 
 
-async def paypal_settings(session: AsyncSession, reseller_id: int) -> PaypalSettings | None:
-    """The reseller's PayPal settings, or None while it has no receiver email set."""
+async def paypal_settings(session: AsyncSession, reseller_id: int | None) -> PaypalSettings | None:
+    """The reseller's PayPal settings (``None``: the operator's default brand's, which
+    commission-model clients pay), or None while it has no receiver email set."""
+    owner = Brand.reseller_id.is_(None) if reseller_id is None else Brand.reseller_id == reseller_id
     row = (
         await session.execute(
             select(Brand.paypal_receiver_email, Brand.paypal_currency, Brand.paypal_amounts)
-            .where(Brand.reseller_id == reseller_id)
+            .where(owner)
             .where(Brand.paypal_receiver_email != "")
         )
     ).first()
     if row is None:
         return None
-    currency = row.paypal_currency or await session.scalar(
-        select(Reseller.currency).where(Reseller.id == reseller_id)
-    )
+    currency = row.paypal_currency
+    if not currency and reseller_id is not None:
+        currency = await session.scalar(select(Reseller.currency).where(Reseller.id == reseller_id))
     return PaypalSettings(row.paypal_receiver_email, currency, tuple(row.paypal_amounts or ()))
 
 

@@ -35,6 +35,27 @@ Posting rules (X the amount, c = commission_pct % of X, rounded once half-up):
   it names): markup: client:M -X, reseller:N:receipts +X. Commission: client:M -X,
   reseller:N +X, and the commission earned on X is clawed back: reseller:N -c,
   operator:commission +c.
+
+Deposits from outside (``api.domain.deposits``: PayPal IPN, PayPal Checkout). Who receives the
+money decides the other side:
+
+* markup: the client pays the reseller (its own PayPal receiver email, in the reseller's
+  currency): client:M +X, reseller:N:receipts -X, as a manual payment. The reseller's balance
+  with the operator is untouched.
+* commission: the client's balance is held by the operator, so the client pays the operator
+  directly (the operator's default brand's PayPal receiver email, in the reseller's currency):
+  client:M +X, operator:client_payments:CUR -X, and the reseller earns its commission in the
+  same entry: reseller:N +c, operator:commission -c. (Were the reseller paid instead, its
+  balance would have to fund the client, and a payment PayPal already took could bounce on
+  the reseller's floor.)
+* a reseller pays the operator (card top-up of its own balance): reseller:N +X,
+  operator:deposits -X, as an operator deposit.
+* refund or reversal of a deposit (never more than is left of it): the same legs with the
+  signs turned, and no floor (the money is already gone; the client's status rule applies).
+  The commission moves in proportion: what the reseller keeps of c is
+  ``round(c × (X - taken back) / X)``, so taking a payment back in parts claws back exactly c.
+* canceled reversal (never more than reversals of that deposit took, net): the deposit's legs
+  again for that amount, with the commission earned back by the same proportion.
 """
 
 from __future__ import annotations
