@@ -5,6 +5,7 @@ from api.models.brands import Brand, CacheStamp, Hostname
 from api.models.calls import BlacklistEntry, Call, CallRollup, ClientNumber, SubAccount
 from api.models.ledger import Account, LedgerEntry, Posting
 from api.models.paypal import Deposit, PaypalIpnMessage
+from api.models.paypal_checkout import PaypalCredentials, PaypalEvent, PaypalOrder
 from api.models.rating import Package, PackageOverride, Rate, RateDeck
 from api.models.tenants import Client, Reseller
 from api.models.users import ApiToken, User, UserSession
@@ -25,7 +26,10 @@ __all__ = [
     "LedgerEntry",
     "Package",
     "PackageOverride",
+    "PaypalCredentials",
+    "PaypalEvent",
     "PaypalIpnMessage",
+    "PaypalOrder",
     "Posting",
     "Rate",
     "RateDeck",
