@@ -47,7 +47,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, insert, select
+from sqlalchemy import Select, any_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,50 +119,54 @@ def _reject(report: IngestReport, row: int, message: str) -> None:
     report.issues.append(RowIssue(row, message))
 
 
-async def _existing_call_ids(session: AsyncSession, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    if session.get_bind().dialect.name == "postgresql":  # one array parameter, any length
-        column = Call.call_id
-        stmt = select(column).where(column == any_(bindparam("ids", type_=ARRAY(String))))
-        found.update(await session.scalars(stmt, {"ids": ids}))
-        return found
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        found.update(await session.scalars(select(Call.call_id).where(Call.call_id.in_(chunk))))
+async def _where_in(session: AsyncSession, stmt: Select, column: Any, values: list) -> list:
+    """The rows of ``stmt`` whose ``column`` is one of ``values``: one array parameter on
+    PostgreSQL (any length, one plan), chunks of ``IN`` lists elsewhere."""
+    if not values:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam("values", type_=ARRAY(column.type))
+        return list(await session.execute(stmt.where(column == any_(array)), {"values": values}))
+    found: list = []
+    for start in range(0, len(values), CHUNK):
+        found.extend(await session.execute(stmt.where(column.in_(values[start : start + CHUNK]))))
     return found
+
+
+async def _existing_call_ids(session: AsyncSession, ids: list[str]) -> set[str]:
+    return {row[0] for row in await _where_in(session, select(Call.call_id), Call.call_id, ids)}
 
 
 async def _callers(
     session: AsyncSession, actor: Actor, records: list[tuple[int, CallRecord]]
 ) -> tuple[dict[str, _Caller], dict[str, _Caller]]:
     """Sub-accounts by username and client numbers by number, of the batch, in scope."""
-    usernames = sorted({r.sub_account for _, r in records if r.sub_account})
-    numbers = sorted(
-        {n for _, r in records if r.a_number for n in (r.a_number, _digits(r.a_number)) if n}
-    )
+    usernames = {r.sub_account for _, r in records if r.sub_account}
+    numbers = {n for _, r in records if r.a_number for n in (r.a_number, _digits(r.a_number)) if n}
     scoped = None if actor.is_operator else actor.reseller_id
-    by_username: dict[str, _Caller] = {}
-    for start in range(0, len(usernames), CHUNK):
-        stmt = select(
-            SubAccount.username,
-            SubAccount.client_id,
-            SubAccount.reseller_id,
-            SubAccount.id,
-            SubAccount.package_id,
-        ).where(SubAccount.username.in_(usernames[start : start + CHUNK]))
-        if scoped is not None:
-            stmt = stmt.where(SubAccount.reseller_id == scoped)
-        for username, client_id, reseller_id, sub_id, package_id in await session.execute(stmt):
-            by_username[username] = _Caller(client_id, reseller_id, sub_id, package_id)
-    by_number: dict[str, _Caller] = {}
-    for start in range(0, len(numbers), CHUNK):
-        stmt = select(ClientNumber.number, ClientNumber.client_id, ClientNumber.reseller_id).where(
-            ClientNumber.number.in_(numbers[start : start + CHUNK])
+    subs = select(
+        SubAccount.username,
+        SubAccount.client_id,
+        SubAccount.reseller_id,
+        SubAccount.id,
+        SubAccount.package_id,
+    )
+    owners = select(ClientNumber.number, ClientNumber.client_id, ClientNumber.reseller_id)
+    if scoped is not None:
+        subs = subs.where(SubAccount.reseller_id == scoped)
+        owners = owners.where(ClientNumber.reseller_id == scoped)
+    by_username = {
+        username: _Caller(client_id, reseller_id, sub_id, package_id)
+        for username, client_id, reseller_id, sub_id, package_id in await _where_in(
+            session, subs, SubAccount.username, sorted(usernames)
         )
-        if scoped is not None:
-            stmt = stmt.where(ClientNumber.reseller_id == scoped)
-        for number, client_id, reseller_id in await session.execute(stmt):
-            by_number[number] = _Caller(client_id, reseller_id, None, None)
+    }
+    by_number = {
+        number: _Caller(client_id, reseller_id, None, None)
+        for number, client_id, reseller_id in await _where_in(
+            session, owners, ClientNumber.number, sorted(numbers)
+        )
+    }
     return by_username, by_number
 
 
@@ -222,7 +226,7 @@ async def ingest(
     seen: set[str] = set()
     for row, item in records:
         report.received += 1
-        if isinstance(item, str):
+        if item.__class__ is str:
             _reject(report, row, item)
             continue
         if item.call_id in seen:
@@ -236,18 +240,20 @@ async def ingest(
     if not good:
         return report
 
-    existing = await _existing_call_ids(session, [r.call_id for _, r in good])
-    fresh: list[tuple[int, CallRecord]] = []
-    for row, record in good:
-        if record.call_id in existing:
-            report.duplicates += 1
-            report.issues.append(
-                RowIssue(row, f"duplicate call id {record.call_id} (already ingested)", True)
-            )
-        else:
-            fresh.append((row, record))
-    if not fresh:
-        return report
+    existing = await _existing_call_ids(session, list(seen))
+    fresh = good
+    if existing:
+        fresh = []
+        for row, record in good:
+            if record.call_id in existing:
+                report.duplicates += 1
+                report.issues.append(
+                    RowIssue(row, f"duplicate call id {record.call_id} (already ingested)", True)
+                )
+            else:
+                fresh.append((row, record))
+        if not fresh:
+            return report
 
     by_username, by_number = await _callers(session, actor, fresh)
     client_ids = {c.client_id for c in (*by_username.values(), *by_number.values())}
@@ -270,42 +276,56 @@ async def ingest(
         {c.package_id for c in (*by_username.values(),) if c.package_id}
         | {c.package_id for c in clients.values() if c.package_id},
     )
-    rows_by_client: dict[int, list[tuple]] = defaultdict(list)
-    rate = _BatchRater(pricer).rate
+    rows: list[int] = []
+    matched: list[tuple[CallRecord, _Caller, Client, Reseller]] = []
     for row, record in fresh:
         caller = _match(record, by_username, by_number)
         client = clients.get(caller.client_id) if caller else None
         if caller is None or client is None:
-            who = record.sub_account or record.a_number
-            _reject(report, row, f"unknown caller {who}")
+            _reject(report, row, f"unknown caller {record.sub_account or record.a_number}")
             continue
-        values = rate(record, caller, client, resellers[client.reseller_id])
+        rows.append(row)
+        matched.append((record, caller, client, resellers[client.reseller_id]))
+    rows_by_client: dict[int, list[tuple]] = defaultdict(list)
+    for row, (_, caller, _, _), values in zip(
+        rows, matched, _BatchRater(pricer).rate_many(matched), strict=True
+    ):
         if values.__class__ is str:
             _reject(report, row, values)
-            continue
-        rows_by_client[client.id].append(values)
+        else:
+            rows_by_client[caller.client_id].append(values)
 
-    entry_ids = await _post(session, actor, clients, resellers, rows_by_client, report)
-    for client_id, rows in rows_by_client.items():
-        client = clients[client_id]
-        reseller = resellers[client.reseller_id]
-        totals = report.totals.setdefault(reseller.currency, CurrencyTotals(reseller.currency))
-        totals.calls += len(rows)
-        totals.seconds += sum(v[_BILLSEC] for v in rows)
-        totals.cost += sum(v[_COST] for v in rows)
-        totals.sell += sum(v[_SELL] for v in rows)
-        report.ingested += len(rows)
+    sums = {client_id: _sums(rows) for client_id, rows in rows_by_client.items()}
+    entry_ids = await _post(session, actor, clients, resellers, rows_by_client, sums, report)
+    for client_id, (calls, seconds, cost, sell) in sums.items():
+        currency = resellers[clients[client_id].reseller_id].currency
+        totals = report.totals.setdefault(currency, CurrencyTotals(currency))
+        totals.calls += calls
+        totals.seconds += seconds
+        totals.cost += cost
+        totals.sell += sell
+        report.ingested += calls
 
     now = utcnow()
-    all_rows = [
+    stored = [
         (*v, entry_ids.get(client_id), now)
         for client_id, rows in rows_by_client.items()
         for v in rows
     ]
-    await _store(session, all_rows)
-    await _roll_up(session, all_rows)
+    await _store(session, stored)
+    await _roll_up(session, stored)
     report.issues.sort(key=lambda issue: issue.row)
     return report
+
+
+def _sums(rows: list[tuple]) -> tuple[int, int, int, int]:
+    """Calls, billed seconds, cost and sell of stored call rows."""
+    seconds = cost = sell = 0
+    for v in rows:
+        seconds += v[_BILLSEC]
+        cost += v[_COST]
+        sell += v[_SELL]
+    return len(rows), seconds, cost, sell
 
 
 # a stored call row: the first 21 columns of ``CALL_COLUMNS`` (entry_id and created_at are
@@ -345,17 +365,46 @@ class _BatchRater:
         self.profiles[client.id] = profile
         return profile
 
-    def rate(
-        self, record: CallRecord, caller: _Caller, client: Client, reseller: Reseller
+    def rate_many(
+        self, calls: list[tuple[CallRecord, _Caller, Client, Reseller]]
+    ) -> list[tuple | str]:
+        """The stored columns of each call, or why it cannot be rated; each deck's rates are
+        looked up for the whole batch at once (``DeckIndex.lookup_many``)."""
+        profiles = self.profiles
+        normalize = rating.normalize_number
+        work: list[tuple[CallRecord, _Caller, tuple, str]] = []
+        by_deck: dict[rating.DeckIndex, list[int]] = {}
+        for record, caller, client, reseller in calls:
+            profile = profiles.get(caller.client_id) or self._profile(client, reseller)
+            number = ""
+            if record.direction != "inbound":
+                number = normalize(record.destination)
+                deck = profile[3]
+                if deck is not None and number:
+                    by_deck.setdefault(deck, []).append(len(work))
+            work.append((record, caller, profile, number))
+        found: list[rating.DeckRate | None] = [None] * len(work)
+        for deck, positions in by_deck.items():
+            hits = deck.lookup_many(
+                [work[i][3] for i in positions], [work[i][0].started_at for i in positions]
+            )
+            for i, hit in zip(positions, hits, strict=True):
+                found[i] = hit
+        rate = self._rate
+        return [rate(*item, cost_rate) for item, cost_rate in zip(work, found, strict=True)]
+
+    def _rate(
+        self,
+        record: CallRecord,
+        caller: _Caller,
+        profile: tuple,
+        number: str,
+        cost_rate: rating.DeckRate | None,
     ) -> tuple | str:
-        client_id = caller.client_id
-        profile = self.profiles.get(client_id) or self._profile(client, reseller)
         reseller_id, currency, commission, deck, package_id, pct = profile
         if record.direction == "inbound":
             return _unrated(record, caller, reseller_id, currency, "inbound")
         destination = record.destination
-        number = rating.normalize_number(destination)
-        cost_rate = deck.lookup(number, record.started_at) if deck is not None and number else None
         if cost_rate is None:
             if record.billsec > 0:
                 if deck is None:
@@ -403,7 +452,7 @@ class _BatchRater:
         return (
             record.call_id,
             reseller_id,
-            client_id,
+            caller.client_id,
             caller.sub_account_id,
             record.direction,
             record.a_number,
@@ -661,25 +710,25 @@ async def _post(
     clients: dict[int, Client],
     resellers: dict[int, Reseller],
     rows_by_client: dict[int, list[tuple]],
+    sums: dict[int, tuple[int, int, int, int]],
     report: IngestReport,
 ) -> dict[int, int]:
-    """One ledger entry per client for its calls of the batch (``ledger.post_many``); the
-    entry id by client id (none for a client whose calls were all free)."""
+    """One ledger entry per client for its calls of the batch (``ledger.post_many``), of the
+    client's ``_sums``; the entry id by client id (none for a client whose calls were all
+    free)."""
     specs: list[ledger.EntrySpec] = []
     posted_clients: list[tuple[Client, str]] = []
-    sums: list[tuple[Client, Reseller, int, int]] = []
-    for client_id, rows in rows_by_client.items():
+    charged: list[tuple[Client, Reseller, int, int]] = []
+    for client_id, (_, _, cost, sell) in sums.items():
         client = clients[client_id]
         reseller = resellers[client.reseller_id]
-        sell = sum(v[_SELL] for v in rows)
-        cost = sum(v[_COST] for v in rows)
         if not sell and (reseller.billing_model == "commission" or not cost):
             continue
-        sums.append((client, reseller, sell, cost))
-    if not sums:
+        charged.append((client, reseller, sell, cost))
+    if not charged:
         return {}
-    book = await _ledger_accounts(session, [c for c, *_ in sums], resellers)
-    for client, reseller, sell, cost in sums:
+    book = await _ledger_accounts(session, [c for c, *_ in charged], resellers)
+    for client, reseller, sell, cost in charged:
         currency = reseller.currency
         client_key = accounts.client_account_key(client.id)
         client_acc = book[client_key]
@@ -771,12 +820,23 @@ async def _store(session: AsyncSession, rows: list[tuple]) -> None:
         await session.execute(insert(Call), chunk)
 
 
-def _upsert(session: AsyncSession):
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+_ROLLUP_KEY = ("reseller_id", "client_id", "day", "direction")
+_ROLLUP_SUMS = ("calls", "seconds", "cost", "sell")
+
+
+def _adding_to_rollups(stmt: Any) -> Any:
+    """``stmt``, an insert into ``call_rollups``, adding to the totals of a row that exists."""
+    table = CallRollup.__table__
+    return stmt.on_conflict_do_update(
+        index_elements=list(_ROLLUP_KEY),
+        set_={name: table.c[name] + stmt.excluded[name] for name in _ROLLUP_SUMS},
+    )
 
 
 async def _roll_up(session: AsyncSession, rows: list[tuple]) -> None:
+    """Add the calls to their rollups (in key order, so that two batches never deadlock): one
+    ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE`` on PostgreSQL, an executemany
+    of the same upsert elsewhere."""
     sums: dict[tuple[int, int, Any, str], list[int]] = {}
     for v in rows:
         started: datetime = v[_STARTED]
@@ -790,29 +850,17 @@ async def _roll_up(session: AsyncSession, rows: list[tuple]) -> None:
         acc[3] += v[_SELL]
     if not sums:
         return
-    values = [
-        {
-            "reseller_id": rid,
-            "client_id": cid,
-            "day": day,
-            "direction": direction,
-            "calls": n,
-            "seconds": seconds,
-            "cost": cost,
-            "sell": sell,
-        }
-        for (rid, cid, day, direction), (n, seconds, cost, sell) in sorted(sums.items())
-    ]
-    dialect_insert = _upsert(session)
-    stmt = dialect_insert(CallRollup)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["reseller_id", "client_id", "day", "direction"],
-        set_={
-            "calls": CallRollup.calls + stmt.excluded.calls,
-            "seconds": CallRollup.seconds + stmt.excluded.seconds,
-            "cost": CallRollup.cost + stmt.excluded.cost,
-            "sell": CallRollup.sell + stmt.excluded.sell,
-        },
-    )
+    names = (*_ROLLUP_KEY, *_ROLLUP_SUMS)
+    values = [(*key, *acc) for key, acc in sorted(sums.items())]
+    table = CallRollup.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = [bindparam(name, type_=ARRAY(table.c[name].type)) for name in names]
+        source = func.unnest(*arrays).table_valued(*names).render_derived()
+        stmt = postgresql.insert(table).from_select(names, select(*source.c))
+        columns = dict(zip(names, map(list, zip(*values, strict=True)), strict=True))
+        await session.execute(_adding_to_rollups(stmt), columns)
+        return
+    stmt = _adding_to_rollups(sqlite.insert(table))
     for start in range(0, len(values), CHUNK):
-        await session.execute(stmt, values[start : start + CHUNK])
+        chunk = values[start : start + CHUNK]
+        await session.execute(stmt, [dict(zip(names, v, strict=True)) for v in chunk])

@@ -33,10 +33,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.domain.errors import invalid
@@ -108,9 +107,9 @@ _FREESWITCH_NO_ANSWER = frozenset(
 _CHANNEL = re.compile(r"^(?:SIP|PJSIP|IAX2)/([^-/@;]+)")
 
 
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One finished call as a switch reported it, before matching and rating."""
+class CallRecord(NamedTuple):
+    """One finished call as a switch reported it, before matching and rating (a named tuple:
+    a file import makes millions of them)."""
 
     call_id: str
     destination: str
@@ -141,16 +140,20 @@ def timezone_named(name: str | None) -> tzinfo:
 
 
 # --- field readers ------------------------------------------------------------------------------
+# Each takes what a file or a request gave (text, or already a number or a moment) and checks it;
+# the common case (clean text) is tried first, since a file import reads millions of rows.
 
 
 def _seconds(name: str, value: Any) -> int:
-    if isinstance(value, bool):
+    if value.__class__ is str and value.isdecimal():
+        seconds = int(value)
+    elif isinstance(value, bool):
         raise RecordError(f"{name} must be a whole number of seconds")
-    if isinstance(value, int):
+    elif isinstance(value, int):
         seconds = value
     else:
         text = str(value if value is not None else "").strip()
-        if not text.isdigit():
+        if not text.isdecimal():
             raise RecordError(f"{name} must be a whole number of seconds, not {text!r}")
         seconds = int(text)
     if seconds < 0 or seconds > MAX_SECONDS:
@@ -166,7 +169,7 @@ def _stamp(name: str, value: Any, zone: tzinfo) -> datetime:
         if not text:
             raise RecordError(f"{name} is missing")
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text)  # also reads a trailing Z as UTC
         except ValueError:
             raise RecordError(f"{name} is not a date and time: {text!r}") from None
     if moment.tzinfo is None:
@@ -175,18 +178,19 @@ def _stamp(name: str, value: Any, zone: tzinfo) -> datetime:
 
 
 def _text(name: str, value: Any, max_len: int, *, required: bool = False) -> str:
-    text = str(value if value is not None else "").strip()
-    if required and not text:
-        raise RecordError(f"{name} is missing")
+    text = value.strip() if value.__class__ is str else str(value or "").strip()
+    if not text:
+        if required:
+            raise RecordError(f"{name} is missing")
+        return text
     if len(text) > max_len:
         raise RecordError(f"{name} is longer than {max_len} characters")
-    if text and not text.isprintable():
+    if not text.isprintable():
         raise RecordError(f"{name} contains control characters")
     return text
 
 
 def _record(
-    *,
     call_id: Any,
     destination: Any,
     started_at: datetime,
@@ -208,20 +212,27 @@ def _record(
     if username is None and not a_num:
         raise RecordError("the caller is missing: give a sub_account or an a_number")
     return CallRecord(
-        call_id=_text("call_id", call_id, MAX_CALL_ID, required=True),
-        destination=_text("destination", destination, MAX_NUMBER, required=True),
-        started_at=started_at,
-        duration=duration_s,
-        billsec=billsec_s,
-        disposition=disposition,
-        direction=direction,
-        sub_account=username,
-        a_number=a_num,
+        _text("call_id", call_id, MAX_CALL_ID, required=True),
+        _text("destination", destination, MAX_NUMBER, required=True),
+        started_at,
+        duration_s,
+        billsec_s,
+        disposition,
+        direction,
+        username,
+        a_num,
     )
+
+
+# each disposition word as given, ours or Asterisk's, to ours (anything else is normalized first)
+_DISPOSITION_WORDS = {**{d: d for d in DISPOSITIONS}, **_ASTERISK_DISPOSITIONS}
 
 
 def disposition_named(value: Any) -> str:
     """Our disposition for ours or Asterisk's words (``answered``, ``NO ANSWER``, …)."""
+    found = _DISPOSITION_WORDS.get(value) if value.__class__ is str else None
+    if found is not None:
+        return found
     text = str(value or "").strip()
     lowered = text.lower().replace(" ", "_")
     if lowered in DISPOSITIONS:
@@ -233,6 +244,8 @@ def disposition_named(value: Any) -> str:
 
 
 def direction_named(value: Any) -> str:
+    if value in DIRECTIONS:
+        return value
     text = str(value or "outbound").strip().lower() or "outbound"
     if text not in DIRECTIONS:
         raise RecordError(f"direction must be outbound or inbound, not {text!r}")
@@ -242,15 +255,15 @@ def direction_named(value: Any) -> str:
 def record_from_mapping(row: Mapping[str, Any], zone: tzinfo = UTC) -> CallRecord:
     """A record from named fields: the generic CSV, the JSON of ``/switch/cdrs``, GraphQL."""
     return _record(
-        call_id=row.get("call_id"),
-        destination=row.get("destination"),
-        started_at=_stamp("started_at", row.get("started_at"), zone),
-        duration=row.get("duration"),
-        billsec=row.get("billsec", 0),
-        disposition=disposition_named(row.get("disposition")),
-        direction=direction_named(row.get("direction")),
-        sub_account=row.get("sub_account"),
-        a_number=row.get("a_number") or "",
+        row.get("call_id"),
+        row.get("destination"),
+        _stamp("started_at", row.get("started_at"), zone),
+        row.get("duration"),
+        row.get("billsec", 0),
+        disposition_named(row.get("disposition")),
+        direction_named(row.get("direction")),
+        row.get("sub_account"),
+        row.get("a_number") or "",
     )
 
 
@@ -260,33 +273,48 @@ def channel_username(channel: str) -> str | None:
     return match.group(1) if match else None
 
 
+_AST = {name: i for i, name in enumerate(ASTERISK_COLUMNS)}
+_A_SRC, _A_DST, _A_CHANNEL, _A_START = _AST["src"], _AST["dst"], _AST["channel"], _AST["start"]
+_A_DURATION, _A_BILLSEC, _A_DISPOSITION = _AST["duration"], _AST["billsec"], _AST["disposition"]
+_A_UNIQUEID = _AST["uniqueid"]
+
+
 def asterisk_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
     if len(fields) < 17:
         raise RecordError(
             f"expected at least 17 columns (…, amaflags, uniqueid), found {len(fields)}"
         )
-    row = dict(zip(ASTERISK_COLUMNS, fields, strict=False))
-    username = channel_username(row["channel"])
-    if username is None and not row["src"].strip():
-        raise RecordError(f"no sub-account in channel {row['channel']!r} and no src")
+    channel = fields[_A_CHANNEL]
+    username = channel_username(channel)
+    if username is None and not fields[_A_SRC].strip():
+        raise RecordError(f"no sub-account in channel {channel!r} and no src")
     return _record(
-        call_id=row["uniqueid"],
-        destination=row["dst"],
-        started_at=_stamp("start", row["start"], zone),
-        duration=row["duration"],
-        billsec=row["billsec"],
-        disposition=disposition_named(row["disposition"]),
+        fields[_A_UNIQUEID],
+        fields[_A_DST],
+        _stamp("start", fields[_A_START], zone),
+        fields[_A_DURATION],
+        fields[_A_BILLSEC],
+        disposition_named(fields[_A_DISPOSITION]),
         sub_account=username,
-        a_number=row["src"],
+        a_number=fields[_A_SRC],
     )
+
+
+_FS = {name: i for i, name in enumerate(FREESWITCH_COLUMNS)}
+_F_NUMBER, _F_DESTINATION, _F_START = (
+    _FS["caller_id_number"],
+    _FS["destination_number"],
+    _FS["start_stamp"],
+)
+_F_DURATION, _F_BILLSEC, _F_CAUSE = _FS["duration"], _FS["billsec"], _FS["hangup_cause"]
+_F_UUID, _F_ACCOUNTCODE = _FS["uuid"], _FS["accountcode"]
 
 
 def freeswitch_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
     if len(fields) < 13:
         raise RecordError(f"expected 15 columns (the default template), found {len(fields)}")
-    row = dict(zip(FREESWITCH_COLUMNS, fields, strict=False))
-    billsec = _seconds("billsec", row["billsec"])
-    cause = row["hangup_cause"].strip().upper()
+    billsec = _seconds("billsec", fields[_F_BILLSEC])
+    cause = fields[_F_CAUSE].strip().upper()
     if billsec > 0:
         disposition = "answered"
     elif cause == "USER_BUSY":
@@ -295,27 +323,27 @@ def freeswitch_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
         disposition = "no_answer"
     else:
         disposition = "failed"
+    number = fields[_F_NUMBER]
     return _record(
-        call_id=row["uuid"],
-        destination=row["destination_number"],
-        started_at=_stamp("start_stamp", row["start_stamp"], zone),
-        duration=row["duration"],
-        billsec=billsec,
-        disposition=disposition,
-        sub_account=row["accountcode"].strip() or row["caller_id_number"],
-        a_number=row["caller_id_number"],
+        fields[_F_UUID],
+        fields[_F_DESTINATION],
+        _stamp("start_stamp", fields[_F_START], zone),
+        fields[_F_DURATION],
+        billsec,
+        disposition,
+        sub_account=fields[_F_ACCOUNTCODE].strip() or number,
+        a_number=number,
     )
 
 
 # --- file readers -------------------------------------------------------------------------------
 
 
-def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
-    """CSV rows with the file line each starts on; a line the csv module refuses is an error."""
-    numbered = _Numbered(lines)
-    reader = csv.reader(numbered, strict=True)
+def _csv_rows(reader: Any) -> Iterator[tuple[int, list[str] | str]]:
+    """The rows of a ``csv.reader`` with the file line each starts on (a quoted field may span
+    lines); a line the csv module refuses is an error, a blank one is skipped."""
     while True:
-        start = numbered.line + 1
+        start = reader.line_num + 1
         try:
             fields = next(reader)
         except StopIteration:
@@ -323,70 +351,82 @@ def _csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
         except csv.Error as exc:
             yield start, f"not valid CSV: {exc}"
             continue
-        if not fields or all(not f.strip() for f in fields):
-            continue
-        yield start, fields
+        if fields and (fields[0].strip() or any(f.strip() for f in fields)):
+            yield start, fields
 
 
-class _Numbered:
-    def __init__(self, lines: Iterable[str]):
-        self._lines = iter(lines)
-        self.line = 0
-
-    def __iter__(self) -> _Numbered:
-        return self
-
-    def __next__(self) -> str:
-        value = next(self._lines)
-        self.line += 1
-        return value
-
-
-def _read_fixed(lines: Iterable[str], reader, zone: tzinfo) -> Iterator[Parsed]:
-    for line, fields in _csv_rows(lines):
-        if isinstance(fields, str):
+def _read_rows(
+    rows: Iterable[tuple[int, list[str] | str]], reader: Callable[[list[str]], CallRecord]
+) -> Iterator[Parsed]:
+    for line, fields in rows:
+        if fields.__class__ is str:
             yield line, fields
             continue
         try:
-            yield line, reader(fields, zone)
+            record = reader(fields)
         except RecordError as exc:
             yield line, str(exc)
+            continue
+        yield line, record
+
+
+def _csv(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
+    return _csv_rows(csv.reader(lines, strict=True))
 
 
 def read_asterisk(lines: Iterable[str], zone: tzinfo = UTC) -> Iterator[Parsed]:
-    return _read_fixed(lines, asterisk_record, zone)
+    return _read_rows(_csv(lines), lambda fields: asterisk_record(fields, zone))
 
 
 def read_freeswitch(lines: Iterable[str], zone: tzinfo = UTC) -> Iterator[Parsed]:
-    return _read_fixed(lines, freeswitch_record, zone)
+    return _read_rows(_csv(lines), lambda fields: freeswitch_record(fields, zone))
 
 
 GENERIC_REQUIRED = ("call_id", "destination", "started_at", "duration", "disposition")
+GENERIC_OPTIONAL = ("billsec", "direction", "sub_account", "a_number")
+
+
+def _generic_record(header: list[str], zone: tzinfo) -> Callable[[list[str]], CallRecord]:
+    """The reader of one row under ``header`` (the fields of ``record_from_mapping``, taken by
+    position: of a column named twice, the last)."""
+    at = {name: i for i, name in enumerate(header)}
+    call_id, destination, started_at, duration, disposition = (at[c] for c in GENERIC_REQUIRED)
+    billsec, direction, sub_account, a_number = (at.get(c) for c in GENERIC_OPTIONAL)
+    width = len(header)
+
+    def reader(fields: list[str]) -> CallRecord:
+        if len(fields) != width:
+            raise RecordError(f"expected {width} columns as in the header, found {len(fields)}")
+        return _record(
+            fields[call_id],
+            fields[destination],
+            _stamp("started_at", fields[started_at], zone),
+            fields[duration],
+            0 if billsec is None else fields[billsec],
+            disposition_named(fields[disposition]),
+            "outbound" if direction is None else direction_named(fields[direction]),
+            None if sub_account is None else fields[sub_account],
+            "" if a_number is None else fields[a_number],
+        )
+
+    return reader
 
 
 def read_generic(lines: Iterable[str], zone: tzinfo = UTC) -> Iterator[Parsed]:
-    rows = _csv_rows(lines)
-    header: list[str] | None = None
+    rows = _csv(lines)
     for line, fields in rows:
-        if isinstance(fields, str):
+        if fields.__class__ is str:
             yield line, fields
             continue
-        if header is None:
-            header = [f.strip().lower().lstrip("\ufeff") for f in fields]
-            missing = [c for c in GENERIC_REQUIRED if c not in header]
-            if "sub_account" not in header and "a_number" not in header:
-                missing.append("sub_account or a_number")
-            if missing:
-                yield line, "the header lacks the column(s) " + ", ".join(missing)
-                return
-            continue
-        if len(fields) != len(header):
-            yield line, f"expected {len(header)} columns as in the header, found {len(fields)}"
-            continue
-        try:
-            yield line, record_from_mapping(dict(zip(header, fields, strict=True)), zone)
-        except RecordError as exc:
-            yield line, str(exc)
+        header = [f.strip().lower().lstrip("\ufeff") for f in fields]
+        missing = [c for c in GENERIC_REQUIRED if c not in header]
+        if "sub_account" not in header and "a_number" not in header:
+            missing.append("sub_account or a_number")
+        if missing:
+            yield line, "the header lacks the column(s) " + ", ".join(missing)
+            return
+        yield from _read_rows(rows, _generic_record(header, zone))
+        return
 
 
 READERS = {

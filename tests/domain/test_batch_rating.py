@@ -117,7 +117,7 @@ def test_batch_rating_equals_the_reference_on_many_calls():
         for client_id, reseller in enumerate(resellers * 20, start=1)
     ]
     by_id = {r.id: r for r in resellers}
-    checked = 0
+    batch = []
     for i in range(30_000):
         client = rng.choice(clients)
         reseller = by_id[client.reseller_id]
@@ -139,17 +139,29 @@ def test_batch_rating_equals_the_reference_on_many_calls():
             sub_account="u",
             a_number="1555",
         )
-        expected = calls._rate_reference(pricer, record, caller, client, reseller)
-        got = rater.rate(record, caller, client, reseller)
-        if isinstance(expected, str):
-            assert got == expected
-            continue
-        assert dict(zip(calls.CALL_COLUMNS, got, strict=False)) == expected
-        assert (
-            got[calls.CALL_COLUMNS.index("sell_rate")].as_tuple()
-            == expected["sell_rate"].as_tuple()
-        )
-        checked += 1
+        batch.append((record, caller, client, reseller))
+    # rated as batches (of the same calls at any moments, then of calls all in effect now)
+    checked = 0
+    for part in (batch[:10_000], batch[10_000:20_000], _recent(batch[20_000:])):
+        for item, got in zip(part, rater.rate_many(part), strict=True):
+            expected = calls._rate_reference(pricer, *item)
+            if isinstance(expected, str):
+                assert got == expected
+                continue
+            assert dict(zip(calls.CALL_COLUMNS, got, strict=False)) == expected
+            assert (
+                got[calls.CALL_COLUMNS.index("sell_rate")].as_tuple()
+                == expected["sell_rate"].as_tuple()
+            )
+            checked += 1
     assert checked > 15_000
     # prices were remembered (and reused by the later calls of the same deck rates)
     assert pricer.decks[1].memo and any(p.memo for p in pricer.packages.values())
+
+
+def _recent(batch):
+    """The same calls, all after the deck's newest row: the batch lookup's own path."""
+    return [
+        (record._replace(started_at=T0 + timedelta(days=20, seconds=n)), *rest)
+        for n, (record, *rest) in enumerate(batch)
+    ]
