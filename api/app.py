@@ -20,6 +20,7 @@ from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.resolvers.context import Context
 from api.schema import build_schema
 from api.settings import Settings
+from webhooks import paypal_ipn
 
 
 def bearer_token(request: Request) -> str | None:
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/switch/authorize", switch.authorize_endpoint, methods=["POST"]),
             Route("/switch/cdrs", exports.switch_cdrs, methods=["POST"]),
             Route("/exports/calls.csv", exports.calls_csv, methods=["GET"]),
+            Route("/webhooks/paypal/ipn", paypal_ipn.ipn_endpoint, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -1,4 +1,4 @@
-"""The ``dialtone`` command: serve, migrate, demo, create-operator.
+"""The ``dialtone`` command: serve, migrate, demo, create-operator, worker, rates, calls.
 
 Settings come from ``DIALTONE_*`` environment variables (``api.settings``). Errors a user can
 cause (a duplicate email, a short password) print one line to stderr and exit with status 2.
@@ -259,6 +259,36 @@ async def cmd_rates_import(
     return 0 if result.imported else 1
 
 
+async def cmd_worker(settings: Settings, *, once: bool, out: TextIO) -> int:
+    """Run the worker's jobs (``api.worker``): one round with ``once``, else until stopped.
+    Rounds that did something print one line: ``worker: paypal-ipn=2``."""
+    import logging
+
+    from api import worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    def report(done: dict[str, int]) -> None:
+        print("worker: " + " ".join(f"{name}={count}" for name, count in done.items()), file=out)
+        out.flush()
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        if once:
+            done = await worker.run_once(sessions, settings)
+            report(done)
+            return 1 if any(count < 0 for count in done.values()) else 0
+        print(
+            f"worker: running {', '.join(job.name for job in worker.JOBS)} every "
+            f"{settings.worker_interval_seconds} s (Ctrl-C stops)",
+            file=out,
+        )
+        out.flush()
+        await worker.run_forever(sessions, settings, report=report)
+        return 0
+
+    return await _with_sessions(settings, work)
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -303,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     rates_import.add_argument("file", help="the CSV file (header row first)")
     rates_import.add_argument("--deck", required=True, help="the deck's name (created if new)")
     rates_import.add_argument("--currency", help="a new deck's currency (default USD)")
+
+    worker_cmd = sub.add_parser(
+        "worker", help="run background jobs (PayPal IPN verification retries, ...)"
+    )
+    worker_cmd.add_argument("--once", action="store_true", help="run one round and exit")
 
     calls_cmd = sub.add_parser("calls", help="calls (CDRs)")
     calls_sub = calls_cmd.add_subparsers(dest="calls_command", required=True, metavar="ACTION")
@@ -357,6 +392,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             validation.email("email", args.email, required=True)  # before asking for a password
             password = _read_password(args.password)
             return asyncio.run(cmd_create_operator(settings, args.email, password, out))
+        if args.command == "worker":
+            return asyncio.run(cmd_worker(settings, once=args.once, out=out))
         if args.command == "calls" and args.calls_command == "import":
             from api.cli_calls import cmd_calls_import
 

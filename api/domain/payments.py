@@ -53,7 +53,7 @@ money decides the other side:
 * refund or reversal of a deposit (never more than is left of it): the same legs with the
   signs turned, and no floor (the money is already gone; the client's status rule applies).
   The commission moves in proportion: what the reseller keeps of c is
-  ``round(c × (X - taken back) / X)``, so taking a payment back in parts claws back exactly c.
+  ``round(c * (X - taken back) / X)``, so taking a payment back in parts claws back exactly c.
 * canceled reversal (never more than reversals of that deposit took, net): the deposit's legs
   again for that amount, with the commission earned back by the same proportion.
 """

@@ -55,7 +55,10 @@ class FakePayPal:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-paypal", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-paypal",
+            daemon=True,
         )
         for path in (IPN_PATH, SANDBOX_IPN_PATH):
             self.route("POST", path, self._ipn)

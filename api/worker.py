@@ -1,0 +1,85 @@
+"""``dialtone worker``: work that runs on its own, outside requests.
+
+The worker is a list of jobs (:data:`JOBS`). Each round runs every job once with the same
+"now"; a job does what is due at that time and says how much it did. A job that fails is
+logged and the others still run; the next round tries it again. Any number of workers may run
+at once: jobs claim their work with row locks and status checks.
+
+Jobs today: ``paypal-ipn`` verifies and processes PayPal IPN messages whose verification could
+not complete (``api.domain.paypal_ipn.retry_due``). Recurring charges and outbound events join
+the list later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.domain import paypal_ipn
+from api.models.base import utcnow
+from api.settings import Settings
+
+log = logging.getLogger("dialtone.worker")
+
+JobRun = Callable[[async_sessionmaker[AsyncSession], Settings, datetime], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: JobRun  # (sessions, settings, now) -> how many things it did
+    description: str = ""
+
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        "paypal-ipn",
+        paypal_ipn.retry_due,
+        "verify PayPal IPN messages again whose verification could not complete",
+    ),
+)
+
+
+async def run_once(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    jobs: tuple[Job, ...] = JOBS,
+) -> dict[str, int]:
+    """One round of every job; returns what each did (-1: it failed, and was logged)."""
+    now = now or utcnow()
+    done: dict[str, int] = {}
+    for job in jobs:
+        try:
+            done[job.name] = await job.run(sessions, settings, now)
+        except Exception:
+            log.exception("worker job %s failed", job.name)
+            done[job.name] = -1
+    return done
+
+
+async def run_forever(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    report: Callable[[dict[str, int]], None] | None = None,
+) -> None:
+    """Rounds every ``DIALTONE_WORKER_INTERVAL_SECONDS`` until ``stop`` is set; a round that
+    did something is followed by another at once."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        done = await run_once(sessions, settings)
+        if report is not None and any(done.values()):
+            report(done)
+        if any(count > 0 for count in done.values()):
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.worker_interval_seconds)
