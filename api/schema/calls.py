@@ -3,7 +3,7 @@ Assembled as ``CallsQuery`` / ``CallsMutation`` (bases in schema.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
+from strawberry.types.arguments import InputContext
 
 from api import models
 from api.domain import reports
@@ -225,6 +226,27 @@ class CallInput:
 @strawberry.input(description="A batch of finished calls (at most 1,000).")
 class CallsIngestInput:
     calls: list[CallInput] = strawberry.field(description="The calls, rows numbered from 1.")
+
+
+def _ingest_input(
+    cls: type[CallsIngestInput], value: Mapping[str, Any], context: InputContext
+) -> CallsIngestInput:
+    """The batch built straight from the values graphql-core coerced. Every field of a
+    ``CallInput`` is a scalar or an enum, already of its Python type with its default filled
+    in, which strawberry's conversion would only copy, field by field, for each call."""
+    graphql_name = context.config.name_converter.from_field
+    python_names = {
+        graphql_name(f): f.python_name for f in CallInput.__strawberry_definition__.fields
+    }
+    return cls(
+        calls=[
+            CallInput(**{python_names[k]: v for k, v in call.items()}) for call in value["calls"]
+        ]
+    )
+
+
+# strawberry's hook for input types that build their own value
+CallsIngestInput.__strawberry_definition__.from_input = _ingest_input
 
 
 @strawberry.type(description="A call of the batch that was skipped, and why.")

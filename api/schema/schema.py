@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -15,10 +17,12 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 
 from api.domain.errors import DomainError
 from api.resolvers import audit, auth, clients, payments, resellers
 from api.resolvers.context import Info
+from api.schema.brands import BrandsMutation, BrandsQuery
 from api.schema.callers import CallersMutation, CallersQuery
 from api.schema.calls import CallsMutation, CallsQuery
 from api.schema.common import Connection
@@ -35,6 +39,7 @@ from api.schema.payloads import (
     ResellerPayload,
     UserPayload,
 )
+from api.schema.paypal_ipn import PaypalIpnQuery
 from api.schema.rates import RatesMutation, RatesQuery
 from api.schema.types import ApiToken, AuditEvent, Client, LedgerEntry, Reseller, Viewer
 from api.settings import Settings
@@ -136,29 +141,56 @@ class FoundationMutation:
 
 # Each area adds its own Query/Mutation class to these bases.
 @strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
-class Query(FoundationQuery, CallersQuery, CallsQuery, RatesQuery):
+class Query(FoundationQuery, CallersQuery, CallsQuery, RatesQuery, BrandsQuery, PaypalIpnQuery):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(FoundationMutation, CallersMutation, CallsMutation, RatesMutation):
+class Mutation(FoundationMutation, CallersMutation, CallsMutation, RatesMutation, BrandsMutation):
     pass
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    """Hide unexpected errors; show GraphQL's own and our expected ones."""
+    """Hide unexpected errors; show GraphQL's own (a variable's invalid value wraps the
+    GraphQL error that says why) and our expected ones."""
     original = error.original_error
-    return original is not None and not isinstance(original, DomainError)
+    return original is not None and not isinstance(original, DomainError | GraphQLError)
+
+
+def _read_datetime(value: object) -> object:
+    """ISO 8601 read by the standard library (a thirtieth of dateutil's time: a batch of
+    calls has a thousand); what it cannot read (``24:00``, ordinal dates, ...) goes to
+    strawberry's own parser, which also words the errors."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return DateTimeDefinition.parse_value(value)
+
+
+DateTime = strawberry.scalar(
+    name=DateTimeDefinition.name,
+    description=DateTimeDefinition.description,
+    serialize=DateTimeDefinition.serialize,
+    parse_value=_read_datetime,
+)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    # The limits' rules are made once: each limiter makes new rule classes, and the
+    # validation cache is keyed by the rules, so a limiter per request would miss it.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        scalar_overrides={datetime: DateTime},
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: MaskErrors(should_mask_error=_should_mask),
             # the same documents come again and again: parse and validate each one once

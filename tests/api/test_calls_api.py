@@ -8,13 +8,18 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from graphql import parse
+from graphql.execution.values import get_variable_values
 from sqlalchemy import select
+from strawberry.types.arguments import InputContext
 
 from api.db import transaction
 from api.domain import calls
 from api.domain.actors import SYSTEM
 from api.domain.cdr_formats import CallRecord
-from api.models import Client, Package, Rate, RateDeck, Reseller, SubAccount
+from api.models import Call, Client, ClientNumber, Package, Rate, RateDeck, Reseller, SubAccount
+from api.schema import schema
+from api.schema.calls import CallDirection, CallInput, CallsIngestInput
 from tests.api.conftest import gid
 from tests.factories import assert_ledger_consistent, client_balance
 
@@ -133,6 +138,119 @@ async def test_calls_ingest_reports_counts_rows_and_totals(gql, world, sessions)
     body = await gql(INGEST, {"calls": batch[:1]}, token=world.api_token)
     assert body["data"]["callsIngest"]["duplicates"] == 1
     assert body["data"]["callsIngest"]["ingested"] == 0
+
+
+async def test_calls_ingest_reads_every_field_and_default(gql, world, sessions):
+    await rate_world(sessions, world)
+    async with transaction(sessions) as s:
+        s.add(
+            ClientNumber(
+                reseller_id=world.acme_id, client_id=world.acme_client_id, number="442000000001"
+            )
+        )
+    required = {"destination": "12125550100", "duration": 9, "disposition": "NO_ANSWER"}
+    batch = [
+        # only the required fields: billsec 0, outbound, by sub-account
+        {"callId": "f-1", "subAccount": ALICE_SIP, "startedAt": "2024-03-01T10:00:00Z", **required},
+        # by A-number, inbound, a stamp with an offset
+        {
+            **required,
+            "callId": "f-2",
+            "aNumber": "442000000001",
+            "direction": "INBOUND",
+            "startedAt": "2024-03-01T12:00:00+02:00",
+        },
+        # answered, a stamp without an offset (UTC), and 24:00 (the next midnight)
+        {
+            **call_input("f-3", billsec=30),
+            "subAccount": None,
+            "aNumber": "442000000001",
+            "startedAt": "2024-03-01T10:00:00",
+        },
+        {**call_input("f-4"), "startedAt": "2024-03-01T24:00:00+00:00"},
+    ]
+    body = await gql(INGEST, {"calls": batch}, token=world.api_token)
+    assert body["data"]["callsIngest"]["ingested"] == 4, body
+    # the same batch written inline in the document reads the same
+    inline = (
+        'mutation { callsIngest(input: {calls: [{callId: "f-5", subAccount: "alice-sip", '
+        'startedAt: "2024-03-01T10:00:00Z", destination: "12125550100", duration: 9, '
+        "disposition: NO_ANSWER}]}) { ingested rowErrors { message } } }"
+    )
+    body = await gql(inline, token=world.api_token)
+    assert body["data"]["callsIngest"] == {"ingested": 1, "rowErrors": []}, body
+
+    async with sessions() as s:
+        rows = {c.call_id: c for c in (await s.scalars(select(Call))).all()}
+    sub_account_id = rows["f-1"].sub_account_id
+    assert sub_account_id is not None
+    ten = datetime(2024, 3, 1, 10, tzinfo=UTC)
+    expected = {
+        "f-1": (ten, "outbound", 9, 0, "no_answer", sub_account_id, ""),
+        "f-2": (ten, "inbound", 9, 0, "no_answer", None, "442000000001"),
+        "f-3": (ten, "outbound", 32, 30, "answered", None, "442000000001"),
+        "f-4": (
+            datetime(2024, 3, 2, tzinfo=UTC),
+            "outbound",
+            29,
+            27,
+            "answered",
+            sub_account_id,
+            "",
+        ),
+        "f-5": (ten, "outbound", 9, 0, "no_answer", sub_account_id, ""),
+    }
+    stored = {
+        k: (
+            c.started_at,
+            c.direction,
+            c.duration,
+            c.billsec,
+            c.disposition,
+            c.sub_account_id,
+            c.a_number,
+        )
+        for k, c in rows.items()
+    }
+    assert stored == expected
+    assert {c.client_id for c in rows.values()} == {world.acme_client_id}
+
+
+def test_a_batch_is_built_as_strawberry_would_build_each_call():
+    # given the values graphql-core coerced for a full call and one with only its required fields
+    full = {**call_input("c-1"), "aNumber": "15550100", "direction": "INBOUND"}
+    minimal = {k: v for k, v in call_input("c-2").items() if k not in ("billsec", "subAccount")}
+    document = parse(INGEST)
+    coerced = get_variable_values(
+        schema._schema, document.definitions[0].variable_definitions, {"calls": [full, minimal]}
+    ).coerced["calls"]
+    context = InputContext(
+        info=None,
+        config=schema.config,
+        scalar_registry=schema.schema_converter.scalar_registry,
+        path=("input",),
+    )
+    # when the batch is built from them at once
+    batch = CallsIngestInput.__strawberry_definition__.from_input(
+        CallsIngestInput, {"calls": coerced}, context
+    )
+    # then each call equals strawberry's own field by field conversion
+    each = [context.convert(call, CallInput, "calls", i) for i, call in enumerate(coerced)]
+    assert batch.calls == each
+    assert batch.calls[1].billsec == 0 and batch.calls[1].sub_account is None
+    assert batch.calls[0].direction is CallDirection.INBOUND
+
+
+async def test_a_call_with_a_bad_stamp_or_enum_is_refused_by_graphql(gql, world, sessions):
+    await rate_world(sessions, world)
+    for bad in ({"startedAt": "yesterday"}, {"startedAt": 1709287200}, {"direction": "SIDEWAYS"}):
+        body = await gql(INGEST, {"calls": [{**call_input("b-1"), **bad}]}, token=world.api_token)
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert "$calls" in error["message"], error
+    # a DateTime argument elsewhere reads the same way
+    body = await gql(CALLS, {"from": "not a date"}, token=world.api_token)
+    assert "DateTime" in body["errors"][0]["message"]
 
 
 async def test_calls_ingest_limits_and_permissions(gql, world, sessions):

@@ -1,5 +1,5 @@
-"""The API's limits and guard rails: query depth, aliases, page size, cursors, keyset
-pagination, masking of unexpected errors, and GraphiQL only in debug."""
+"""The API's limits and guard rails: query depth, aliases, validation once per document, page
+size, cursors, keyset pagination, masking of unexpected errors, and GraphiQL only in debug."""
 
 from __future__ import annotations
 
@@ -66,6 +66,25 @@ async def test_more_aliases_than_the_limit_are_refused(gql, settings, world):
     refused = await gql(aliased(limit + 1), token=world.tokens["acme"])
     assert refused.get("data") is None
     assert "alias" in errors_text(refused).lower()
+
+
+async def test_a_document_is_validated_once(gql, world, monkeypatch):
+    import strawberry.schema.schema as strawberry_schema
+
+    validated = []
+    validate = strawberry_schema.validate
+
+    def counting(schema, document, rules, *args, **kwargs):
+        validated.append(document)
+        return validate(schema, document, rules, *args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counting)
+    # when the same document (with the depth and alias limits) comes three times
+    for _ in range(3):
+        body = await gql("{ validatedOnce: viewer { kind } }", token=world.tokens["acme"])
+        assert body["data"] == {"validatedOnce": {"kind": "reseller_user"}}
+    # then it is validated the first time only
+    assert len(validated) == 1
 
 
 async def test_page_size_is_capped_at_500(gql, world):
