@@ -20,7 +20,7 @@ from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.resolvers.context import Context
 from api.schema import build_schema
 from api.settings import Settings
-from webhooks import paypal_ipn
+from webhooks import paypal_events, paypal_ipn
 
 
 def bearer_token(request: Request) -> str | None:
@@ -106,6 +106,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/switch/cdrs", exports.switch_cdrs, methods=["POST"]),
             Route("/exports/calls.csv", exports.calls_csv, methods=["GET"]),
             Route("/webhooks/paypal/ipn", paypal_ipn.ipn_endpoint, methods=["POST"]),
+            Route("/webhooks/paypal/events", paypal_events.events_endpoint, methods=["POST"]),
+            Route("/webhooks/paypal/return", paypal_events.return_endpoint, methods=["GET"]),
+            Route("/webhooks/paypal/cancel", paypal_events.cancel_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -13,6 +13,12 @@ from api import money
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dialtone.db"
 DEV_SECRET = "dialtone-development-secret-change-me"
+PAYPAL_CERT_ORIGINS = (
+    "https://api.paypal.com",
+    "https://api-m.paypal.com",
+    "https://api.sandbox.paypal.com",
+    "https://api-m.sandbox.paypal.com",
+)
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -60,6 +66,13 @@ class Settings:
     paypal_sandbox: bool = False
     paypal_ipn_timeout_seconds: int = 30
     paypal_ipn_max_attempts: int = 12  # verification attempts before a message is given up
+    # PayPal REST (Checkout): the Orders v2 API, and where webhook signing certificates may
+    # be fetched from (origins) and must chain to (a PEM bundle of roots; certifi's if empty)
+    paypal_api_url: str = "https://api-m.paypal.com"
+    paypal_sandbox_api_url: str = "https://api-m.sandbox.paypal.com"
+    paypal_api_timeout_seconds: int = 20
+    paypal_cert_origins: tuple[str, ...] = PAYPAL_CERT_ORIGINS
+    paypal_cert_roots: str = ""
     worker_interval_seconds: int = 30  # how often `dialtone worker` looks for due work
     platform_host: str = "localhost"  # the operator's own host, served with its default brand
     platform_addresses: tuple[str, ...] = ()  # public IPs a custom hostname's A record names
@@ -99,6 +112,15 @@ class Settings:
             paypal_sandbox=_bool(env.get("DIALTONE_PAYPAL_SANDBOX")),
             paypal_ipn_timeout_seconds=_int(env, "DIALTONE_PAYPAL_IPN_TIMEOUT_SECONDS", 30),
             paypal_ipn_max_attempts=_int(env, "DIALTONE_PAYPAL_IPN_MAX_ATTEMPTS", 12),
+            paypal_api_url=env.get("DIALTONE_PAYPAL_API_URL") or cls.paypal_api_url,
+            paypal_sandbox_api_url=(
+                env.get("DIALTONE_PAYPAL_SANDBOX_API_URL") or cls.paypal_sandbox_api_url
+            ),
+            paypal_api_timeout_seconds=_int(env, "DIALTONE_PAYPAL_API_TIMEOUT_SECONDS", 20),
+            paypal_cert_origins=(
+                _list(env.get("DIALTONE_PAYPAL_CERT_ORIGINS")) or PAYPAL_CERT_ORIGINS
+            ),
+            paypal_cert_roots=env.get("DIALTONE_PAYPAL_CERT_ROOTS") or "",
             worker_interval_seconds=_int(env, "DIALTONE_WORKER_INTERVAL_SECONDS", 30),
             platform_host=env.get("DIALTONE_PLATFORM_HOST") or "localhost",
             platform_addresses=_list(env.get("DIALTONE_PLATFORM_ADDRESSES")),

@@ -6,7 +6,9 @@ logged and the others still run; the next round tries it again. Any number of wo
 at once: jobs claim their work with row locks and status checks.
 
 Jobs today: ``paypal-ipn`` verifies and processes PayPal IPN messages whose verification could
-not complete (``api.domain.paypal_ipn.retry_due``). Recurring charges and outbound events join
+not complete (``api.domain.paypal_ipn.retry_due``); ``paypal-checkout`` does the same for PayPal
+webhook events whose signing certificate could not be fetched
+(``api.domain.paypal_checkout.retry_due``). Recurring charges and outbound events join
 the list later.
 """
 
@@ -21,7 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.domain import paypal_ipn
+from api.domain import paypal_checkout, paypal_ipn
 from api.models.base import utcnow
 from api.settings import Settings
 
@@ -42,6 +44,11 @@ JOBS: tuple[Job, ...] = (
         "paypal-ipn",
         paypal_ipn.retry_due,
         "verify PayPal IPN messages again whose verification could not complete",
+    ),
+    Job(
+        "paypal-checkout",
+        paypal_checkout.retry_due,
+        "verify PayPal webhook events again whose signing certificate could not be fetched",
     ),
 )
 

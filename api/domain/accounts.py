@@ -160,6 +160,20 @@ async def get_reseller(session: AsyncSession, actor: Actor, reseller_id: int) ->
     return reseller
 
 
+async def acting_reseller(
+    session: AsyncSession, actor: Actor, reseller_id: int | None, permission: str
+) -> Reseller | None:
+    """The reseller whose settings the actor acts on: a reseller user's own, or the one the
+    operator names (None: the operator's own settings). Another reseller is not found."""
+    actor.require(permission)
+    if actor.is_operator:
+        return None if reseller_id is None else await get_reseller(session, actor, reseller_id)
+    own = actor.reseller_id if actor.client_id is None else None
+    if own is None or reseller_id not in (None, own):
+        raise not_found("reseller", "resellerId")
+    return await get_reseller(session, actor, own)
+
+
 def resellers_query(actor: Actor) -> Select:
     """Resellers the actor may list: all for the operator, its own for a reseller."""
     stmt = select(Reseller)

@@ -24,6 +24,7 @@ OPERATOR_PERMISSIONS = frozenset(
         "calls:write",
         "reports:read",
         "audit:read",
+        "paypal:manage",
     }
 )
 RESELLER_OWNER_PERMISSIONS = frozenset(
@@ -35,13 +36,15 @@ RESELLER_OWNER_PERMISSIONS = frozenset(
         "reports:read",
         "audit:read",
         "tokens:manage",
+        "paypal:manage",
     }
 )
 RESELLER_STAFF_PERMISSIONS = frozenset(
     {"clients:read", "clients:write", "payments:write", "reports:read"}
 )
 CLIENT_PERMISSIONS = frozenset({"self:read"})
-TOKEN_SCOPES = frozenset(RESELLER_OWNER_PERMISSIONS - {"tokens:manage"})
+# Credentials (API tokens, the PayPal REST app) are managed by people, never by a token.
+TOKEN_SCOPES = frozenset(RESELLER_OWNER_PERMISSIONS - {"tokens:manage", "paypal:manage"})
 
 ROLE_PERMISSIONS = {
     "operator": OPERATOR_PERMISSIONS,

@@ -15,6 +15,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    PROVIDER_REFUSED = "PROVIDER_REFUSED"  # a payment provider said no (declined, bad app)
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"  # a payment provider could not be reached
 
 
 class DomainError(Exception):

@@ -47,10 +47,11 @@ OWNER_PERMISSIONS = [
     "clients:read",
     "clients:write",
     "payments:write",
+    "paypal:manage",
     "reports:read",
     "tokens:manage",
 ]
-TOKEN_SCOPES = [p for p in OWNER_PERMISSIONS if p != "tokens:manage"]
+TOKEN_SCOPES = [p for p in OWNER_PERMISSIONS if p not in ("tokens:manage", "paypal:manage")]
 
 
 def sha256(text: str) -> str:
@@ -514,6 +515,7 @@ async def test_viewer_reports_the_kind_and_permissions_of_every_caller(gql, worl
                 "clients:read",
                 "clients:write",
                 "payments:write",
+                "paypal:manage",
                 "reports:read",
                 "reseller_balance:write",
                 "resellers:read",

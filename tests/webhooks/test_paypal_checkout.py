@@ -1,0 +1,466 @@
+"""PayPal Checkout end to end: orders made at a real local HTTP server playing PayPal's REST
+API, the payer's return to the real app, webhook deliveries signed by a test certificate
+authority, and the money checked in the ledger after each."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from api import worker
+from api.app import create_app
+from api.db import transaction
+from api.domain import paypal_checkout, paypal_credentials, secrets
+from api.domain.actors import SYSTEM, Actor
+from api.domain.errors import DomainError
+from api.models import Deposit, PaypalCredentials, PaypalEvent, PaypalOrder
+from api.models.base import utcnow
+from tests.factories import (
+    assert_ledger_consistent,
+    balance_of,
+    client_actor,
+    client_balance,
+    make_client,
+    make_reseller,
+    reseller_actor,
+    reseller_balance,
+)
+from tests.webhooks.paypal_certs import TestAuthority
+from tests.webhooks.paypal_rest import CERT_PATH, FakeRest
+
+U = 1_000_000
+ACME_APP = ("acme-app", "acme-secret-1", "WHACME1")
+OPERATOR_APP = ("operator-app", "operator-secret-1", "WHOPERATOR1")
+
+
+@pytest.fixture(scope="session")
+def authority() -> TestAuthority:
+    return TestAuthority()
+
+
+@dataclasses.dataclass
+class Shop:
+    """Acme (markup) with its PayPal app, Globex (commission 10 %) without one, the operator's
+    app, a client of each, and the app PayPal talks to."""
+
+    settings: Any
+    app: Any
+    rest: FakeRest
+    sessions: Any
+    acme: Any
+    globex: Any
+    alice: Any  # Acme's client
+    gina: Any  # Globex's client
+
+    def http(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app)
+        return httpx.AsyncClient(transport=transport, base_url="https://acme.test")
+
+    async def deliver(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        async with self.http() as http:
+            return await http.post("/webhooks/paypal/events", content=body, headers=headers)
+
+    async def event(self, event_type: str, resource: dict, **kw: Any) -> httpx.Response:
+        webhook_id = kw.pop("webhook_id", ACME_APP[2])
+        return await self.deliver(
+            *self.rest.delivery(event_type, resource, webhook_id=webhook_id, **kw)
+        )
+
+    async def order(self, actor: Actor, amount: str = "25", **kw: Any) -> PaypalOrder:
+        return await paypal_checkout.create_order(
+            self.sessions, actor, self.settings, amount=amount, **kw
+        )
+
+    async def come_back(self, order: PaypalOrder) -> httpx.Response:
+        """The payer approves at PayPal and is sent back to the return URL."""
+        self.rest.approve(order.paypal_id)
+        async with self.http() as http:
+            return await http.get("/webhooks/paypal/return", params={"token": order.paypal_id})
+
+    async def balances(self) -> dict[str, int]:
+        async with self.sessions() as s:
+            await assert_ledger_consistent(s)
+            return {
+                "alice": await client_balance(s, self.alice),
+                "gina": await client_balance(s, self.gina),
+                "acme": await reseller_balance(s, self.acme),
+                "globex": await reseller_balance(s, self.globex),
+                "receipts": await balance_of(s, f"reseller:{self.acme.id}:receipts"),
+                "operator_deposits": await balance_of(s, "operator:deposits:USD"),
+            }
+
+    async def events(self) -> list[PaypalEvent]:
+        async with self.sessions() as s:
+            return list(await s.scalars(select(PaypalEvent).order_by(PaypalEvent.id)))
+
+    async def reload(self, order: PaypalOrder) -> PaypalOrder:
+        async with self.sessions() as s:
+            found = await s.get(PaypalOrder, order.id)
+            assert found is not None
+            return found
+
+
+@pytest.fixture
+async def shop(sessions, settings, paypal, authority, tmp_path):
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(authority.roots_pem())
+    settings = dataclasses.replace(
+        settings,
+        paypal_api_url=paypal.url,
+        paypal_sandbox_api_url=paypal.url,
+        paypal_cert_origins=(paypal.url,),
+        paypal_cert_roots=str(roots),
+    )
+    rest = FakeRest(paypal, authority)
+    for client_id, secret, _ in (ACME_APP, OPERATOR_APP):
+        rest.add_app(client_id, secret)
+    async with transaction(sessions) as s:
+        acme = await make_reseller(s, name="Acme")
+        globex = await make_reseller(s, "commission", commission_pct="10", name="Globex")
+        alice = await make_client(s, acme, name="Alice")
+        gina = await make_client(s, globex, name="Gina")
+        for owner, (client_id, secret, webhook_id) in ((acme.id, ACME_APP), (None, OPERATOR_APP)):
+            await paypal_credentials.set_credentials(
+                s,
+                SYSTEM,
+                owner,
+                {"client_id": client_id, "client_secret": secret, "webhook_id": webhook_id},
+                settings=settings,
+            )
+    app = create_app(settings)
+    yield Shop(settings, app, rest, sessions, acme, globex, alice, gina)
+    await app.state.engine.dispose()
+
+
+# --- a client tops up ---------------------------------------------------------------------------
+
+
+async def test_a_client_pays_its_reseller_and_is_credited_on_return(shop):
+    # given Alice asks for a 25.00 top-up
+    order = await shop.order(client_actor(shop.alice))
+    assert order.payee == f"reseller:{shop.acme.id}" and order.status == "PAYER_ACTION_REQUIRED"
+    made = shop.rest.orders[order.paypal_id]
+    assert made["app"] == ACME_APP[0] and made["amount"] == {
+        "currency_code": "USD",
+        "value": "25.00",
+    }
+    assert made["custom_id"] == order.reference and order.approve_url.endswith(order.paypal_id)
+    context = made["request"]["payment_source"]["paypal"]["experience_context"]
+    assert context["return_url"] == "https://localhost/webhooks/paypal/return"
+    # when she approves and comes back
+    response = await shop.come_back(order)
+    # then the capture is credited to her in Acme's books and she is sent to her portal
+    assert response.status_code == 303
+    assert response.headers["location"] == "https://localhost/?topup=completed"
+    order = await shop.reload(order)
+    assert order.status == "COMPLETED" and order.capture_id
+    balances = await shop.balances()
+    assert balances["alice"] == 25 * U and balances["receipts"] == -25 * U
+    assert balances["acme"] == 0
+    # and the webhook of that capture, coming after, changes nothing
+    capture = shop.rest.orders[order.paypal_id]["capture"]
+    answer = await shop.event("PAYMENT.CAPTURE.COMPLETED", capture)
+    assert answer.status_code == 200 and answer.text == "duplicate"
+    assert await shop.balances() == balances
+
+
+async def test_a_capture_delivered_five_times_at_once_is_credited_once(shop):
+    # given an order PayPal captured while our own capture call's answer was lost
+    order = await shop.order(client_actor(shop.alice), "40")
+    shop.rest.approve(order.paypal_id)
+    capture = shop.rest.capture(order.paypal_id)
+    delivery = shop.rest.delivery("PAYMENT.CAPTURE.COMPLETED", capture, webhook_id=ACME_APP[2])
+    # when its webhook is delivered five times concurrently
+    answers = await asyncio.gather(*(shop.deliver(*delivery) for _ in range(5)))
+    # then every delivery is stored and answered 200, and the money lands once
+    assert [a.status_code for a in answers] == [200] * 5
+    statuses = sorted(e.status for e in await shop.events())
+    assert statuses == ["duplicate"] * 4 + ["processed"]
+    assert (await shop.balances())["alice"] == 40 * U
+    async with shop.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Deposit)) == 1
+    # and the payer's late return finds the order settled
+    response = await shop.come_back(order)
+    assert response.headers["location"].endswith("topup=completed")
+    assert (await shop.balances())["alice"] == 40 * U
+
+
+async def test_a_commission_client_pays_the_operator_and_its_reseller_earns_commission(shop):
+    # given Globex (commission 10 %) has no app of its own: its client pays the operator's
+    order = await shop.order(client_actor(shop.gina), "100")
+    assert order.payee == "operator"
+    assert shop.rest.orders[order.paypal_id]["app"] == OPERATOR_APP[0]
+    # when Gina pays
+    await shop.come_back(order)
+    # then she is credited and Globex earns 10.00 in the same entry
+    balances = await shop.balances()
+    assert balances["gina"] == 100 * U and balances["globex"] == 10 * U
+    # and a refund of half claws back half the commission
+    capture = shop.rest.orders[order.paypal_id]["capture"]
+    refund = shop.rest.refund_resource(capture, "50.00")
+    answer = await shop.event(
+        "PAYMENT.CAPTURE.REFUNDED", refund, webhook_id=OPERATOR_APP[2], resource_type="refund"
+    )
+    assert answer.text == "processed"
+    balances = await shop.balances()
+    assert balances["gina"] == 50 * U and balances["globex"] == 5 * U
+
+
+async def test_a_reseller_tops_up_its_own_balance_by_card(shop):
+    # given Acme's owner asks for 200.00 on its own balance
+    order = await shop.order(reseller_actor(shop.acme), "200")
+    assert order.client_id is None and order.payee == "operator"
+    # when it pays by card at PayPal and comes back
+    response = await shop.come_back(order)
+    # then its balance with the operator grows, as an operator deposit
+    assert response.headers["location"].endswith("topup=completed")
+    balances = await shop.balances()
+    assert balances["acme"] == 200 * U and balances["operator_deposits"] == -200 * U
+
+
+# --- refunds, reversals, declines ---------------------------------------------------------------
+
+
+async def _paid(shop, amount: str = "30") -> tuple[PaypalOrder, dict]:
+    order = await shop.order(client_actor(shop.alice), amount)
+    await shop.come_back(order)
+    return order, shop.rest.orders[order.paypal_id]["capture"]
+
+
+async def test_refunds_never_take_more_than_the_capture(shop):
+    _, capture = await _paid(shop, "30")
+    refund = shop.rest.refund_resource(capture, "10.00")
+    answers = [
+        await shop.event("PAYMENT.CAPTURE.REFUNDED", refund, resource_type="refund"),
+        await shop.event("PAYMENT.CAPTURE.REFUNDED", refund, resource_type="refund"),
+    ]
+    assert [a.text for a in answers] == ["processed", "duplicate"]
+    assert (await shop.balances())["alice"] == 20 * U
+    # a refund beyond what is left is flagged and moves nothing
+    too_much = shop.rest.refund_resource(capture, "25.00")
+    answer = await shop.event("PAYMENT.CAPTURE.REFUNDED", too_much, resource_type="refund")
+    assert answer.status_code == 200 and answer.text == "flagged"
+    assert "only 20.00 of that payment is left" in (await shop.events())[-1].reason
+    assert (await shop.balances())["alice"] == 20 * U
+    # a reversal of the rest takes it all back
+    reversal = shop.rest.refund_resource(capture, "20.00")
+    answer = await shop.event("PAYMENT.CAPTURE.REVERSED", reversal, resource_type="refund")
+    assert answer.text == "processed"
+    balances = await shop.balances()
+    assert balances["alice"] == 0 and balances["receipts"] == 0
+    # and nothing is left for another one
+    again = shop.rest.refund_resource(capture, "0.01")
+    assert (await shop.event("PAYMENT.CAPTURE.REFUNDED", again, resource_type="refund")).text == (
+        "flagged"
+    )
+
+
+async def test_a_capture_shaped_reversal_takes_back_the_capture(shop):
+    _, capture = await _paid(shop, "30")
+    answer = await shop.event("PAYMENT.CAPTURE.REVERSED", {**capture, "status": "REVERSED"})
+    assert answer.text == "processed"
+    assert (await shop.balances())["alice"] == 0
+    async with shop.sessions() as s:
+        external = await s.scalars(select(Deposit.external_id).order_by(Deposit.id))
+        assert list(external) == [capture["id"], f"{capture['id']}-reversal"]
+
+
+@pytest.mark.parametrize("event_type", ["PAYMENT.CAPTURE.DECLINED", "PAYMENT.CAPTURE.DENIED"])
+async def test_declined_and_denied_captures_move_nothing(shop, event_type):
+    # given a capture PayPal holds as pending when the payer comes back
+    order = await shop.order(client_actor(shop.alice), "15")
+    shop.rest.capture_status = "PENDING"
+    response = await shop.come_back(order)
+    assert response.headers["location"].endswith("topup=pending")
+    assert (await shop.balances())["alice"] == 0
+    # when PayPal declines (or denies) it
+    capture = shop.rest.orders[order.paypal_id]["capture"]
+    status = event_type.rsplit(".", 1)[1]
+    answer = await shop.event(event_type, {**capture, "status": status})
+    # then the order says so and no money moved
+    assert answer.status_code == 200 and answer.text == "processed"
+    assert (await shop.reload(order)).status == status
+    assert (await shop.balances())["alice"] == 0
+    # and a late COMPLETED of another capture id is not ours
+    other = {**capture, "id": "CAPOTHER123", "status": "COMPLETED"}
+    answer = await shop.event("PAYMENT.CAPTURE.COMPLETED", other)
+    assert answer.text in ("ignored", "flagged")
+    assert (await shop.balances())["alice"] == 0
+
+
+async def test_a_pending_capture_is_credited_when_it_completes(shop):
+    order = await shop.order(client_actor(shop.alice), "15")
+    shop.rest.capture_status = "PENDING"
+    await shop.come_back(order)
+    capture = shop.rest.orders[order.paypal_id]["capture"]
+    answer = await shop.event("PAYMENT.CAPTURE.COMPLETED", {**capture, "status": "COMPLETED"})
+    assert answer.text == "processed"
+    assert (await shop.reload(order)).status == "COMPLETED"
+    assert (await shop.balances())["alice"] == 15 * U
+
+
+async def test_an_approved_order_whose_payer_never_came_back_is_captured(shop):
+    order = await shop.order(client_actor(shop.alice), "12")
+    shop.rest.approve(order.paypal_id)
+    resource = {"id": order.paypal_id, "status": "APPROVED", "intent": "CAPTURE"}
+    answer = await shop.event("CHECKOUT.ORDER.APPROVED", resource, resource_type="checkout-order")
+    assert answer.text == "processed"
+    assert (await shop.reload(order)).status == "COMPLETED"
+    assert (await shop.balances())["alice"] == 12 * U
+
+
+# --- signatures -----------------------------------------------------------------------------------
+
+
+async def _completed_delivery(shop, **kw: Any) -> tuple[bytes, dict[str, str]]:
+    order = await shop.order(client_actor(shop.alice), "20")
+    shop.rest.approve(order.paypal_id)
+    capture = shop.rest.capture(order.paypal_id)
+    kw.setdefault("webhook_id", ACME_APP[2])
+    return shop.rest.delivery("PAYMENT.CAPTURE.COMPLETED", capture, **kw)
+
+
+async def _refused(shop, response: httpx.Response, reason: str) -> None:
+    assert response.status_code == 400 and response.text == "rejected"
+    [event] = await shop.events()
+    assert event.status == "rejected" and reason in event.reason, event.reason
+    assert (await shop.balances())["alice"] == 0
+
+
+async def test_a_tampered_body_is_refused(shop):
+    body, headers = await _completed_delivery(shop)
+    tampered = body.replace(b'"20.00"', b'"2000.00"')
+    assert tampered != body
+    await _refused(shop, await shop.deliver(tampered, headers), "the signature does not match")
+
+
+async def test_an_event_signed_for_another_webhook_is_refused(shop):
+    body, headers = await _completed_delivery(shop, webhook_id="WHSOMEBODYELSE")
+    await _refused(shop, await shop.deliver(body, headers), "the signature does not match")
+
+
+async def test_a_missing_signature_is_refused(shop):
+    body, headers = await _completed_delivery(shop)
+    del headers["PAYPAL-TRANSMISSION-SIG"]
+    await _refused(shop, await shop.deliver(body, headers), "missing PAYPAL-TRANSMISSION-SIG")
+
+
+async def test_a_certificate_from_a_foreign_host_is_never_fetched(shop):
+    foreign = "http://127.0.0.2:9" + CERT_PATH + "good"
+    body, headers = await _completed_delivery(shop, cert_url=foreign)
+    await _refused(shop, await shop.deliver(body, headers), "is not PayPal's")
+    off_path = shop.rest.fake.url + "/elsewhere/good.pem"
+    body, headers = await _completed_delivery(shop, cert_url=off_path)
+    answer = await shop.deliver(body, headers)
+    assert answer.status_code == 400
+    assert shop.rest.fake.received("/elsewhere/good.pem") == []
+
+
+@pytest.mark.parametrize(
+    ("cert", "reason"),
+    [
+        ("expired", "not valid at validation time"),
+        ("foreign", "the certificate does not verify"),
+        ("misnamed", "not issued to PayPal's message signer"),
+    ],
+)
+async def test_a_certificate_that_does_not_verify_is_refused(shop, cert, reason):
+    body, headers = await _completed_delivery(shop, cert=cert)
+    await _refused(shop, await shop.deliver(body, headers), reason)
+
+
+async def test_a_certificate_that_cannot_be_fetched_is_retried_by_the_worker(shop):
+    # given a delivery whose certificate PayPal cannot serve right now
+    missing = shop.rest.fake.url + CERT_PATH + "later"
+    body, headers = await _completed_delivery(shop, cert_url=missing)
+    answer = await shop.deliver(body, headers)
+    assert answer.status_code == 503
+    [event] = await shop.events()
+    assert event.status == "retry" and (await shop.balances())["alice"] == 0
+    # when it can, and the worker runs
+    shop.rest.serve_certificate("later")
+    done = await worker.run_once(shop.sessions, shop.settings, now=utcnow())
+    # then the event is verified and credited
+    assert done["paypal-checkout"] == 1
+    [event] = await shop.events()
+    assert event.status == "processed" and (await shop.balances())["alice"] == 20 * U
+
+
+async def test_an_event_about_no_order_of_ours_is_kept_and_ignored(shop):
+    capture = {"id": "CAPNOTOURS", "amount": {"currency_code": "USD", "value": "5.00"}}
+    answer = await shop.event("PAYMENT.CAPTURE.COMPLETED", capture)
+    assert answer.status_code == 200 and answer.text == "ignored"
+    [event] = await shop.events()
+    assert event.event_type == "PAYMENT.CAPTURE.COMPLETED" and event.body.startswith(b"{")
+
+
+# --- orders and apps ------------------------------------------------------------------------------
+
+
+async def test_orders_need_an_app_a_valid_amount_and_a_payer_in_scope(shop):
+    async with transaction(shop.sessions) as s:
+        await paypal_credentials.delete_credentials(s, SYSTEM, shop.acme.id)
+    with pytest.raises(DomainError, match="has not set up PayPal Checkout"):
+        await shop.order(client_actor(shop.alice))
+    with pytest.raises(DomainError, match="2 decimal places"):
+        await shop.order(client_actor(shop.gina), "10.001")
+    with pytest.raises(DomainError, match="client not found"):
+        await shop.order(reseller_actor(shop.acme), client_id=shop.gina.id)
+    with pytest.raises(DomainError, match="client not found"):
+        await shop.order(client_actor(shop.alice), client_id=shop.gina.id)
+    assert shop.rest.orders == {}
+
+
+async def test_paypal_refusing_the_app_is_reported(shop):
+    shop.rest.apps[ACME_APP[0]] = "rotated-at-paypal"
+    with pytest.raises(DomainError, match="refused the REST app") as caught:
+        await shop.order(client_actor(shop.alice))
+    assert caught.value.code.value == "PROVIDER_REFUSED"
+
+
+async def test_a_capture_before_approval_changes_nothing(shop):
+    order = await shop.order(client_actor(shop.alice))
+    with pytest.raises(DomainError, match="not approved this order yet"):
+        await paypal_checkout.capture(
+            shop.sessions, client_actor(shop.alice), shop.settings, order.id
+        )
+    assert (await shop.reload(order)).status == "PAYER_ACTION_REQUIRED"
+    with pytest.raises(DomainError, match="not found"):
+        await paypal_checkout.capture(
+            shop.sessions, client_actor(shop.gina), shop.settings, order.id
+        )
+
+
+async def test_the_client_secret_is_stored_encrypted(shop):
+    async with shop.sessions() as s:
+        row = await s.scalar(
+            select(PaypalCredentials).where(PaypalCredentials.owner == f"reseller:{shop.acme.id}")
+        )
+    assert ACME_APP[1] not in row.secret_encrypted
+    assert secrets.decrypt(shop.settings.secret_key, row.secret_encrypted) == ACME_APP[1]
+    # kept as it is when an update leaves it out
+    async with transaction(shop.sessions) as s:
+        await paypal_credentials.set_credentials(
+            s,
+            reseller_actor(shop.acme),
+            None,
+            {"client_id": "acme-app-2", "webhook_id": "WHACME2"},
+            settings=shop.settings,
+        )
+        row = await paypal_credentials.find(s, f"reseller:{shop.acme.id}")
+        assert paypal_credentials.rest_app(row, shop.settings).secret == ACME_APP[1]
+    # and a sandbox app is refused while sandbox is off
+    with pytest.raises(DomainError, match="sandbox"):
+        async with transaction(shop.sessions) as s:
+            await paypal_credentials.set_credentials(
+                s,
+                reseller_actor(shop.acme),
+                None,
+                {"client_id": "x", "webhook_id": "y", "sandbox": True},
+                settings=shop.settings,
+            )
