@@ -153,17 +153,15 @@ def _signature(secret_key: str, client_id: int) -> str:
 
 
 async def payee(session: AsyncSession, reseller: Reseller) -> PaypalSettings | None:
-    """Where this reseller's clients pay, in what currency, and the amounts offered: the
-    reseller's own PayPal (markup), or the operator's with the reseller's amounts
-    (commission). None while the one paid has no PayPal receiver set."""
-    own = await brands.paypal_settings(session, reseller.id)
+    """Where this reseller's clients pay, and the amounts offered: the reseller's own PayPal
+    settings (markup), or the operator's, in the reseller's currency (commission). None while
+    the one paid has no PayPal receiver set."""
     if reseller.billing_model != "commission":
-        return own
+        return await brands.paypal_settings(session, reseller.id)
     operator = await brands.paypal_settings(session, None)
     if operator is None:
         return None
-    amounts = own.amounts if own is not None and own.amounts else operator.amounts
-    return PaypalSettings(operator.receiver_email, reseller.currency, amounts)
+    return PaypalSettings(operator.receiver_email, reseller.currency, operator.amounts)
 
 
 # --- 1. receive -----------------------------------------------------------------------------------
@@ -495,6 +493,22 @@ class TopUpForm:
     notify_url: str
     return_url: str
     item_name: str
+
+    def hidden_fields(self) -> list[tuple[str, str]]:
+        """The form's fields by PayPal's names ("Buy Now" button variables), all but
+        ``amount``, which the client picks from ``amounts``."""
+        return [
+            ("cmd", "_xclick"),
+            ("business", self.receiver_email),
+            ("currency_code", self.currency),
+            ("item_name", self.item_name),
+            ("custom", self.custom),
+            ("notify_url", self.notify_url),
+            ("return", self.return_url),
+            ("cancel_return", self.return_url),
+            ("no_shipping", "1"),
+            ("charset", "utf-8"),
+        ]
 
 
 async def top_up_form(session: AsyncSession, settings: Settings, actor: Actor) -> TopUpForm | None:
