@@ -272,6 +272,9 @@ async def cmd_worker(settings: Settings, *, once: bool, out: TextIO) -> int:
         print("worker: " + " ".join(f"{name}={count}" for name, count in done.items()), file=out)
         out.flush()
 
+    if await _current_revision(settings) is None:
+        raise CommandError("the database has no tables yet: run `dialtone migrate`")
+
     async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
         if once:
             done = await worker.run_once(sessions, settings)
