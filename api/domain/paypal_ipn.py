@@ -326,7 +326,6 @@ class Flag(Exception):
 async def _process(
     session: AsyncSession, settings: Settings, message: PaypalIpnMessage, now: datetime
 ) -> None:
-    fields = fields_of(message.raw, message.charset)
     status = message.payment_status
     try:
         if status == "Completed":
@@ -334,7 +333,7 @@ async def _process(
         elif status in ("Refunded", "Reversed", "Canceled_Reversal"):
             outcome = await _correction(session, message)
         elif status == "Pending":
-            why = fields.get("pending_reason", "") or "unknown"
+            why = fields_of(message.raw, message.charset).get("pending_reason") or "unknown"
             outcome = ("pending", f"PayPal holds the payment ({why}); its Completed credits it")
         else:
             outcome = ("ignored", f"payment status {status or '(none)'!r} moves no money")
