@@ -13,9 +13,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+import branding
 from api import exports, switch
 from api.db import create_engine, session_factory
 from api.domain import auth
+from api.domain.dns import Resolver
 from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.resolvers.context import Context
 from api.schema import build_schema
@@ -34,7 +36,13 @@ class DialtoneGraphQL(GraphQL):
     the session cookie (then POSTs must carry the matching X-CSRF-Token header)."""
 
     def __init__(self, schema: Any, settings: Settings, sessions: Any) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.debug else None)
+        # Multipart requests (file uploads) are safe to accept: a cookie-authenticated POST of
+        # any content type needs the X-CSRF-Token header (CSRFGuard).
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.debug else None,
+            multipart_uploads_enabled=True,
+        )
         self.settings = settings
         self.sessions = sessions
 
@@ -87,7 +95,10 @@ async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, dns_resolver: Resolver | None = None
+) -> Starlette:
+    """The app; ``dns_resolver`` checks custom hostnames' DNS (default: the system's)."""
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database_url, echo=settings.echo_sql)
     sessions = session_factory(engine)
@@ -105,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/switch/authorize", switch.authorize_endpoint, methods=["POST"]),
             Route("/switch/cdrs", exports.switch_cdrs, methods=["POST"]),
             Route("/exports/calls.csv", exports.calls_csv, methods=["GET"]),
+            *branding.routes(),
             Route("/webhooks/paypal/ipn", paypal_ipn.ipn_endpoint, methods=["POST"]),
             Route("/webhooks/paypal/events", paypal_events.events_endpoint, methods=["POST"]),
             Route("/webhooks/paypal/return", paypal_events.return_endpoint, methods=["GET"]),
@@ -115,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.branding = branding.Branding(settings, engine, dns_resolver)
     return app
 
 

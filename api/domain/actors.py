@@ -24,6 +24,8 @@ OPERATOR_PERMISSIONS = frozenset(
         "calls:write",
         "reports:read",
         "audit:read",
+        "brand:read",
+        "brand:write",
         "paypal:manage",
     }
 )
@@ -36,11 +38,13 @@ RESELLER_OWNER_PERMISSIONS = frozenset(
         "reports:read",
         "audit:read",
         "tokens:manage",
+        "brand:read",
+        "brand:write",
         "paypal:manage",
     }
 )
 RESELLER_STAFF_PERMISSIONS = frozenset(
-    {"clients:read", "clients:write", "payments:write", "reports:read"}
+    {"clients:read", "clients:write", "payments:write", "reports:read", "brand:read"}
 )
 CLIENT_PERMISSIONS = frozenset({"self:read"})
 # Credentials (API tokens, the PayPal REST app) are managed by people, never by a token.

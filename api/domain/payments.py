@@ -15,6 +15,7 @@ reseller:N:sales       markup: what the reseller charged its clients
 operator:deposits:CUR  money the operator received from resellers
 operator:adjustments:CUR  the operator's corrections to reseller balances
 operator:commission:CUR   commissions the operator paid to commission-model resellers
+operator:hostname_fees:CUR  the one-time fees resellers paid for custom hostnames
 =====================  ==============================================================
 
 Posting rules (X the amount, c = commission_pct % of X, rounded once half-up):
@@ -56,6 +57,13 @@ money decides the other side:
   ``round(c * (X - taken back) / X)``, so taking a payment back in parts claws back exactly c.
 * canceled reversal (never more than reversals of that deposit took, net): the deposit's legs
   again for that amount, with the commission earned back by the same proportion.
+
+Fees a reseller pays the operator:
+
+* custom hostname (``api.domain.brands``; the price in settings, in the reseller's currency,
+  charged once when the hostname is ordered, keyed by the hostname's id): reseller:N -X
+  (floor 0: refused with nothing changed when the balance does not cover it),
+  operator:hostname_fees:CUR +X.
 """
 
 from __future__ import annotations
@@ -456,6 +464,42 @@ async def _check_refundable(
             f"only {money.format_amount(left)} of that payment is left to refund",
             "amount",
         )
+
+
+# --- fees a reseller pays the operator ---------------------------------------------------------
+
+
+async def hostname_fee(
+    session: AsyncSession, actor: Actor, reseller: Reseller, hostname_id: int, amount: int
+) -> Movement:
+    """Charge the one-time fee of a custom hostname to the reseller's balance."""
+
+    async def legs() -> list[Leg]:
+        return [
+            Leg(
+                await accounts.reseller_account(session, reseller),
+                -amount,
+                floor=0,
+                floor_message="the reseller's balance does not cover the hostname fee "
+                f"of {money.format_amount(amount)} {reseller.currency}",
+            ),
+            Leg(await operator_account(session, "hostname_fees", reseller.currency), amount),
+        ]
+
+    return await post_movement(
+        session,
+        actor,
+        operation="hostname_fee",
+        params={"reseller": reseller.id, "hostname": hostname_id, "amount": amount},
+        key=str(hostname_id),
+        scope="hostname_fee",
+        reseller=reseller,
+        client=None,
+        kind="hostname_fee",
+        amount=amount,
+        memo=f"hostname {hostname_id}",
+        legs_for=legs,
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------

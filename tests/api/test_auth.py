@@ -43,6 +43,8 @@ PAYMENT = (
 
 OWNER_PERMISSIONS = [
     "audit:read",
+    "brand:read",
+    "brand:write",
     "calls:write",
     "clients:read",
     "clients:write",
@@ -511,6 +513,8 @@ async def test_viewer_reports_the_kind_and_permissions_of_every_caller(gql, worl
             None,
             [
                 "audit:read",
+                "brand:read",
+                "brand:write",
                 "calls:write",
                 "clients:read",
                 "clients:write",
@@ -527,7 +531,7 @@ async def test_viewer_reports_the_kind_and_permissions_of_every_caller(gql, worl
             "reseller_user",
             "staff@acme.test",
             "Acme",
-            ["clients:read", "clients:write", "payments:write", "reports:read"],
+            ["brand:read", "clients:read", "clients:write", "payments:write", "reports:read"],
         ),
         "acme_client": ("client_user", "client@acme.test", "Acme", ["self:read"]),
         "api_token": ("api_token", None, "Acme", TOKEN_SCOPES),
