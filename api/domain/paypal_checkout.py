@@ -31,7 +31,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db import transaction
@@ -96,9 +96,7 @@ def _gateway(
 ) -> Gateway:
     return Gateway(
         PaypalRest(live_url=api_url, sandbox_url=sandbox_api_url, timeout=timeout),
-        CertificateCache(
-            origins=origins, roots=paypal_signatures.load_roots(roots), timeout=timeout
-        ),
+        CertificateCache(origins=origins, roots=roots, timeout=timeout),
     )
 
 
@@ -222,17 +220,24 @@ async def create_order(
 # --- reading ----------------------------------------------------------------------------------
 
 
-def may_see(actor: Actor, order: PaypalOrder) -> bool:
+def orders_query(actor: Actor, *, client_id: int | None = None) -> Select:
+    """Orders the actor may see: a client user's own; its tenant's for reseller users and
+    tokens that read clients or take payments; all for the operator."""
+    stmt = select(PaypalOrder)
     if actor.client_id is not None:
-        return order.client_id == actor.client_id
-    if not (actor.can("clients:read") or actor.can("payments:write")):
-        return False
-    return actor.sees_reseller(order.reseller_id)
+        stmt = stmt.where(PaypalOrder.client_id == actor.client_id)
+    elif not (actor.can("clients:read") or actor.can("payments:write")):
+        return stmt.where(false())
+    elif not actor.is_operator:
+        stmt = stmt.where(PaypalOrder.reseller_id == actor.reseller_id)
+    if client_id is not None:
+        stmt = stmt.where(PaypalOrder.client_id == client_id)
+    return stmt
 
 
 async def get_order(session: AsyncSession, actor: Actor, order_id: int) -> PaypalOrder:
-    order = await session.get(PaypalOrder, order_id)
-    if order is None or not may_see(actor, order):
+    order = await session.scalar(orders_query(actor).where(PaypalOrder.id == order_id))
+    if order is None:
         raise not_found("PayPal order")
     return order
 

@@ -110,12 +110,10 @@ class PaypalRest:
         *,
         live_url: str,
         sandbox_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 20.0,
     ) -> None:
         self.live_url = live_url.rstrip("/")
         self.sandbox_url = sandbox_url.rstrip("/")
-        self.transport = transport
         self.timeout = timeout
         self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
 
@@ -123,7 +121,7 @@ class PaypalRest:
         return self.sandbox_url if app.sandbox else self.live_url
 
     def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=self.transport, timeout=self.timeout)
+        return httpx.AsyncClient(timeout=self.timeout)
 
     async def _token(self, http: httpx.AsyncClient, app: RestApp, *, fresh: bool = False) -> str:
         key = (self.base_url(app), app.client_id, hashlib.sha256(app.secret.encode()).hexdigest())

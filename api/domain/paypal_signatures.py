@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import warnings
 import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -39,6 +40,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 from cryptography.x509.oid import NameOID
 
@@ -96,13 +98,15 @@ def signed_message(transmission: Transmission, webhook_id: str, body: bytes) -> 
 
 
 @lru_cache(maxsize=4)
-def load_roots(path: str) -> tuple[x509.Certificate, ...]:
-    """The trusted root certificates in a PEM bundle; certifi's bundle when ``path`` is empty."""
+def trust_store(path: str) -> verification.Store:
+    """The trusted roots of a PEM bundle; certifi's bundle when ``path`` is empty."""
     if not path:
         import certifi
 
         path = certifi.where()
-    return tuple(x509.load_pem_x509_certificates(Path(path).read_bytes()))
+    with warnings.catch_warnings():  # public bundles hold a few roots with odd serial numbers
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return verification.Store(x509.load_pem_x509_certificates(Path(path).read_bytes()))
 
 
 def _leaf_names(cert: x509.Certificate) -> set[str]:
@@ -122,13 +126,11 @@ class CertificateCache:
         self,
         *,
         origins: tuple[str, ...],
-        roots: tuple[x509.Certificate, ...],
-        transport: httpx.AsyncBaseTransport | None = None,
+        roots: str = "",
         timeout: float = 10.0,
     ) -> None:
         self.origins = frozenset(_origin(o) for o in origins)
-        self.store = verification.Store(list(roots))
-        self.transport = transport
+        self.roots = roots  # a PEM bundle's path; certifi's when empty
         self.timeout = timeout
         self._chains: OrderedDict[str, list[x509.Certificate]] = OrderedDict()
 
@@ -155,9 +157,7 @@ class CertificateCache:
 
     async def _fetch(self, url: str) -> list[x509.Certificate]:
         try:
-            async with httpx.AsyncClient(
-                transport=self.transport, timeout=self.timeout, follow_redirects=False
-            ) as http:
+            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as http:
                 response = await http.get(url)
         except httpx.HTTPError as exc:
             raise CertificateUnavailable(f"fetching the certificate failed: {exc!r}") from None
@@ -177,7 +177,7 @@ class CertificateCache:
         leaf, *intermediates = chain
         verifier = (
             verification.PolicyBuilder()
-            .store(self.store)
+            .store(trust_store(self.roots))
             .time(now)
             .extension_policies(
                 ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(),

@@ -31,9 +31,19 @@ async def run(
     action: Callable[[AsyncSession, Actor], Awaitable[dict[str, Any]]],
 ) -> P:
     """Run ``action`` in one transaction; its dict becomes the payload's fields."""
-    try:
+
+    async def in_transaction() -> dict[str, Any]:
         async with info.context.write() as session:
-            fields = await action(session, info.context.actor)
+            return await action(session, info.context.actor)
+
+    return await attempt(payload, in_transaction())
+
+
+async def attempt(payload: type[P], work: Awaitable[dict[str, Any]]) -> P:
+    """Await domain work that runs its own transactions (a call to an outside service comes
+    between them); its dict becomes the payload's fields, expected failures its errors."""
+    try:
+        fields = await work
     except (DomainError, DomainErrors) as exc:
         return payload(errors=user_errors(exc))  # type: ignore[call-arg]
     return payload(errors=[], **fields)  # type: ignore[call-arg]

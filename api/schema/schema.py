@@ -39,6 +39,7 @@ from api.schema.payloads import (
     ResellerPayload,
     UserPayload,
 )
+from api.schema.paypal_checkout import PaypalCheckoutMutation, PaypalCheckoutQuery
 from api.schema.paypal_ipn import PaypalIpnQuery
 from api.schema.rates import RatesMutation, RatesQuery
 from api.schema.types import ApiToken, AuditEvent, Client, LedgerEntry, Reseller, Viewer
@@ -141,12 +142,27 @@ class FoundationMutation:
 
 # Each area adds its own Query/Mutation class to these bases.
 @strawberry.type(description="Everything that can be read. Lists are scoped to the viewer.")
-class Query(FoundationQuery, CallersQuery, CallsQuery, RatesQuery, BrandsQuery, PaypalIpnQuery):
+class Query(
+    FoundationQuery,
+    CallersQuery,
+    CallsQuery,
+    RatesQuery,
+    BrandsQuery,
+    PaypalIpnQuery,
+    PaypalCheckoutQuery,
+):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(FoundationMutation, CallersMutation, CallsMutation, RatesMutation, BrandsMutation):
+class Mutation(
+    FoundationMutation,
+    CallersMutation,
+    CallsMutation,
+    RatesMutation,
+    BrandsMutation,
+    PaypalCheckoutMutation,
+):
     pass
 
 

@@ -1,0 +1,79 @@
+"""The walk's operations for PayPal Checkout: REST apps and top-up orders."""
+
+from __future__ import annotations
+
+from api.db import transaction
+from api.domain import paypal_credentials
+from api.domain.actors import SYSTEM
+from api.models import PaypalCredentials, PaypalOrder
+from api.settings import Settings
+from tests.api.conftest import gid
+from tests.conftest import TEST_SECRET_KEY
+
+SNAPSHOT_MODELS = (PaypalCredentials, PaypalOrder)
+APP_ID = "acmeWalkPaypalApp"
+APP_SECRET = "acmeWalkPaypalSecret"
+WEBHOOK_ID = "ACMEWALKWEBHOOK"
+ORDER_ID = "ACMEWALKORDER01"
+
+PAYLOAD = "errors { code field message }"
+ORDER = "id paypalOrderId status amount { amount } approveUrl captureId client { name }"
+
+QUERIES = {
+    "paypalCredentials": (
+        "query($r: ID!) { mine: paypalCredentials { paypalClientId webhookId resellerId }"
+        " theirs: paypalCredentials(resellerId: $r) { paypalClientId webhookId resellerId } }"
+    ),
+    "paypalOrders": (
+        "query($c: ID!, $po: ID!) { all: paypalOrders { edges { node { " + ORDER + " } } }"
+        " theirs: paypalOrders(clientId: $c) { edges { node { id paypalOrderId } } }"
+        " n: node(id: $po) { id ... on PaypalOrder { paypalOrderId approveUrl } } }"
+    ),
+}
+
+MUTATIONS = {
+    "paypalCredentialsSet": (
+        'mutation($r: ID!) { paypalCredentialsSet(input: {paypalClientId: "evil",'
+        ' paypalClientSecret: "evil", webhookId: "EVIL", resellerId: $r})'
+        f" {{ credentials {{ paypalClientId }} {PAYLOAD} }} }}"
+    ),
+    "paypalCredentialsDelete": (
+        "mutation($r: ID!) { paypalCredentialsDelete(input: {resellerId: $r})"
+        f" {{ deleted {PAYLOAD} }} }}"
+    ),
+    "paypalOrderCreate": (
+        'mutation($c: ID!) { paypalOrderCreate(input: {clientId: $c, amount: "10"})'
+        f" {{ order {{ {ORDER} }} {PAYLOAD} }} }}"
+    ),
+    "paypalOrderCapture": (
+        f"mutation($po: ID!) {{ paypalOrderCapture(input: {{id: $po}}) {{ order {{ {ORDER} }}"
+        f" {PAYLOAD} }} }}"
+    ),
+}
+
+
+async def prepare(sessions, world) -> tuple[dict, list[str]]:
+    """Acme's PayPal app, and an order of Alice's awaiting her approval."""
+    settings = Settings(secret_key=TEST_SECRET_KEY)
+    async with transaction(sessions) as s:
+        await paypal_credentials.set_credentials(
+            s,
+            SYSTEM,
+            world.acme_id,
+            {"client_id": APP_ID, "client_secret": APP_SECRET, "webhook_id": WEBHOOK_ID},
+            settings=settings,
+        )
+        order = PaypalOrder(
+            paypal_id=ORDER_ID,
+            reference="acmewalkreference",
+            reseller_id=world.acme_id,
+            client_id=world.acme_client_id,
+            payee=paypal_credentials.owner_key(world.acme_id),
+            amount=10_000_000,
+            currency="USD",
+            status="APPROVED",
+            approve_url=f"https://paypal.test/checkoutnow?token={ORDER_ID}",
+        )
+        s.add(order)
+    variables = {"po": gid("PaypalOrder", order.id)}
+    return variables, [APP_ID, APP_SECRET, WEBHOOK_ID, ORDER_ID, *variables.values()]
