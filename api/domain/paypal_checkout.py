@@ -313,6 +313,12 @@ async def _apply_capture(
         return None
     if found.currency != order.currency:
         raise invalid("currency", f"captured in {found.currency}, the order is in {order.currency}")
+    reseller = await session.get(Reseller, order.reseller_id)
+    client = await session.get(Client, order.client_id) if order.client_id else None
+    assert reseller is not None
+    if payee_for(reseller, client) != order.payee:
+        # the posting rules would credit it against an app that was not paid
+        raise invalid("payee", "the reseller's billing model changed since the order was made")
     order.status = "COMPLETED"
     await session.flush()
     return await deposits.credit(
@@ -379,17 +385,17 @@ async def process_event(
         webhook_id, headers, body = row.webhook_id, json.loads(event.headers), event.body
 
     outcome = await _verify(settings, webhook_id, headers, body, event.attempts)
-    if outcome is None:
-        async with transaction(sessions) as session:
+    # act on it, and record what became of it, in one transaction
+    async with transaction(sessions) as session:
+        event = await session.get(PaypalEvent, event_id, with_for_update=True)
+        assert event is not None
+        if outcome is None:
             order = await _locked(session, order.id)
             try:
                 async with session.begin_nested():
                     outcome = await _act(session, order, data)
             except DomainError as exc:
                 outcome = Outcome("flagged", exc.message)
-    async with transaction(sessions) as session:
-        event = await session.get(PaypalEvent, event_id, with_for_update=True)
-        assert event is not None
         _settle(event, outcome)
     if outcome.capture_after:
         # when PayPal cannot capture now, the payer's return or the mutation does it later

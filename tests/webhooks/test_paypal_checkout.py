@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from api import worker
 from api.app import create_app
 from api.db import transaction
-from api.domain import paypal_checkout, paypal_credentials, secrets
+from api.domain import accounts, paypal_checkout, paypal_credentials, secrets
 from api.domain.actors import SYSTEM, Actor
 from api.domain.errors import DomainError
 from api.models import Deposit, PaypalCredentials, PaypalEvent, PaypalOrder
@@ -464,3 +464,18 @@ async def test_the_client_secret_is_stored_encrypted(shop):
                 {"client_id": "x", "webhook_id": "y", "sandbox": True},
                 settings=shop.settings,
             )
+
+
+async def test_a_capture_is_not_credited_against_an_app_that_was_not_paid(shop):
+    # given Alice's order is paid into Acme's app, then Acme moves to the commission model
+    order = await shop.order(client_actor(shop.alice), "10")
+    async with transaction(shop.sessions) as s:
+        await accounts.update_reseller(s, SYSTEM, shop.acme.id, {"billing_model": "commission"})
+    # when she comes back, and the capture's webhook arrives
+    response = await shop.come_back(order)
+    capture = shop.rest.orders[order.paypal_id]["capture"]
+    answer = await shop.event("PAYMENT.CAPTURE.COMPLETED", capture)
+    # then nothing is credited and the event is flagged for a person
+    assert response.headers["location"].endswith("topup=failed")
+    assert answer.text == "flagged" and "billing model changed" in (await shop.events())[0].reason
+    assert (await shop.balances())["alice"] == 0
