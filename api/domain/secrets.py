@@ -1,4 +1,4 @@
-"""Secrets of who calls: sub-accounts' SIP secrets and clients' PINs.
+"""Secrets kept at rest: sub-accounts' SIP secrets, clients' PINs, PayPal client secrets.
 
 SIP secrets. A sub-account's secret is generated here (strong random) and shown once. It is kept
 two ways so that a switch can be provisioned later either way:
@@ -14,6 +14,9 @@ two ways so that a switch can be provisioned later either way:
 
 Changing ``DIALTONE_SECRET_KEY`` makes the stored secrets unreadable (reset them); HA1 values keep
 working.
+
+PayPal REST apps' client secrets (``api.domain.paypal_credentials``) are encrypted the same way
+and are never shown again.
 
 PINs are stored only as ``HMAC-SHA256(secret_key, pin)``: a keyed digest, so a PIN can be looked
 up by its digest (``Client.pin_digest`` is unique) but a database leak alone does not reveal it.
