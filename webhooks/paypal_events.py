@@ -17,12 +17,13 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from api.domain import paypal_checkout
 from api.domain.errors import DomainError
+from webhooks import read_body
 
 ANSWERS = {"rejected": 400, "retry": 503, "failed": 503}
 
 
 async def events_endpoint(request: Request) -> Response:
-    body = await _body(request)
+    body = await read_body(request, paypal_checkout.MAX_EVENT_BYTES)
     if body is None:
         return PlainTextResponse("too large", status_code=413)
     event = await paypal_checkout.receive_event(
@@ -57,13 +58,3 @@ async def cancel_endpoint(request: Request) -> Response:
 
 def _back(base: str, outcome: str) -> RedirectResponse:
     return RedirectResponse(f"{base}/?topup={outcome}", status_code=303)
-
-
-async def _body(request: Request) -> bytes | None:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > paypal_checkout.MAX_EVENT_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -13,10 +13,11 @@ from starlette.responses import PlainTextResponse
 
 from api.db import transaction
 from api.domain import paypal_ipn
+from webhooks import read_body
 
 
 async def ipn_endpoint(request: Request) -> PlainTextResponse:
-    raw = await _body(request)
+    raw = await read_body(request, paypal_ipn.MAX_BODY_BYTES)
     if raw is None:
         return PlainTextResponse("message too large", status_code=413)
     if not raw.strip():
@@ -32,14 +33,3 @@ async def ipn_endpoint(request: Request) -> PlainTextResponse:
     if status in paypal_ipn.WAITING:
         task = BackgroundTask(paypal_ipn.verify_and_process, sessions, settings, message_id)
     return PlainTextResponse("", status_code=200, background=task)
-
-
-async def _body(request: Request) -> bytes | None:
-    """The body, or None when it is larger than any real IPN message."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > paypal_ipn.MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
