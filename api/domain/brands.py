@@ -37,18 +37,19 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import idna
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
 from api.domain import accounts, audit, images, payments, stamps
 from api.domain import validation as v
-from api.domain.actors import Actor
-from api.domain.dns import Resolver
+from api.domain.actors import SYSTEM, Actor
+from api.domain.dns import Resolver, SystemResolver
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.models import Brand, Hostname, Reseller
 from api.models.base import utcnow
@@ -77,6 +78,7 @@ LOGO_AUDIT_FIELDS = ("logo_type", "logo_width", "logo_height", "logo_sha256")
 HOSTNAME_AUDIT_FIELDS = ("host", "status", "activated_by", "dns_addresses")
 MAX_PAYPAL_AMOUNTS = 12
 MAX_PAYPAL_AMOUNT = 100_000  # whole units
+DNS_RECHECK_EVERY = timedelta(minutes=10)  # how often the worker looks at a pending hostname
 
 HEX_COLOR_RE = re.compile(r"^#(?:[0-9a-f]{3}|[0-9a-f]{6})$")
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -203,24 +205,6 @@ class BrandOwner:
         return self.reseller.id if self.reseller else None
 
 
-async def _owner(
-    session: AsyncSession, actor: Actor, reseller_id: int | None, permission: str
-) -> Reseller | None:
-    """The reseller whose brand the actor acts on: its own, or the one the operator names
-    (None: the operator's own brand)."""
-    actor.require(permission)
-    if actor.is_operator:
-        return (
-            None
-            if reseller_id is None
-            else await accounts.get_reseller(session, actor, reseller_id)
-        )
-    own = actor.reseller_id if actor.client_id is None else None
-    if own is None or reseller_id not in (None, own):
-        raise not_found("reseller", "resellerId")
-    return await accounts.get_reseller(session, actor, own)
-
-
 def _owned_by(reseller_id: int | None):
     """The condition for a reseller's brand row, or the operator's (None)."""
     return Brand.reseller_id.is_(None) if reseller_id is None else Brand.reseller_id == reseller_id
@@ -245,14 +229,14 @@ async def _brand_for_write(session: AsyncSession, reseller: Reseller | None) -> 
 
 
 async def read_brand(session: AsyncSession, actor: Actor, reseller_id: int | None) -> BrandOwner:
-    reseller = await _owner(session, actor, reseller_id, "brand:read")
+    reseller = await accounts.acting_reseller(session, actor, reseller_id, "brand:read")
     return BrandOwner(reseller, await _brand_row(session, reseller.id if reseller else None))
 
 
 async def update_brand(
     session: AsyncSession, actor: Actor, reseller_id: int | None, data: dict[str, Any]
 ) -> BrandOwner:
-    reseller = await _owner(session, actor, reseller_id, "brand:write")
+    reseller = await accounts.acting_reseller(session, actor, reseller_id, "brand:write")
     fields = _clean_brand(data, reseller)
     brand = await _brand_for_write(session, reseller)
     await audit.apply_changes(
@@ -277,7 +261,7 @@ async def set_logo(
     settings: Settings,
 ) -> BrandOwner:
     """Replace the logo with an uploaded image, or remove it (``content`` None)."""
-    reseller = await _owner(session, actor, reseller_id, "brand:write")
+    reseller = await accounts.acting_reseller(session, actor, reseller_id, "brand:write")
     fields: dict[str, Any] = {
         "logo": None,
         "logo_type": "",
@@ -437,7 +421,7 @@ async def order_hostname(
     session: AsyncSession, actor: Actor, reseller_id: int | None, host: str, *, settings: Settings
 ) -> Hostname:
     """Order a custom hostname: pending, its fee charged to the reseller's balance."""
-    reseller = await _owner(session, actor, reseller_id, "brand:write")
+    reseller = await accounts.acting_reseller(session, actor, reseller_id, "brand:write")
     if reseller is None:
         raise invalid("resellerId", "the operator must name the reseller")
     name = normalise_host("host", host)
@@ -545,22 +529,34 @@ async def check_dns(
         return await record_dns_check(session, actor, hostname_id, addresses, settings=settings)
 
 
-async def check_pending_hostnames(
+async def recheck_due(
     sessions: async_sessionmaker[AsyncSession],
-    actor: Actor,
-    *,
-    resolver: Resolver,
     settings: Settings,
+    now: datetime,
+    *,
+    resolver: Resolver | None = None,
 ) -> int:
-    """Check every pending hostname's DNS (a recurring job); returns how many became active."""
+    """Check the DNS of every pending hostname not checked in the last ``DNS_RECHECK_EVERY``
+    (a worker job); returns how many became active."""
+    resolver = resolver or SystemResolver()
     async with sessions() as session:
-        pending = list(
-            await session.scalars(select(Hostname.id).where(Hostname.status == "pending"))
+        due = list(
+            await session.scalars(
+                select(Hostname.id)
+                .where(Hostname.status == "pending")
+                .where(
+                    or_(
+                        Hostname.dns_checked_at.is_(None),
+                        Hostname.dns_checked_at <= now - DNS_RECHECK_EVERY,
+                    )
+                )
+                .order_by(Hostname.id)
+            )
         )
     activated = 0
-    for hostname_id in pending:
+    for hostname_id in due:
         hostname = await check_dns(
-            sessions, actor, hostname_id, resolver=resolver, settings=settings
+            sessions, SYSTEM, hostname_id, resolver=resolver, settings=settings
         )
         activated += hostname.status == "active"
     return activated
