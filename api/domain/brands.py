@@ -37,19 +37,18 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import idna
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
 from api.domain import accounts, audit, images, payments, stamps
 from api.domain import validation as v
-from api.domain.actors import SYSTEM, Actor
-from api.domain.dns import Resolver, SystemResolver
+from api.domain.actors import Actor
+from api.domain.dns import Resolver
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.models import Brand, Hostname, Reseller
 from api.models.base import utcnow
@@ -78,7 +77,6 @@ LOGO_AUDIT_FIELDS = ("logo_type", "logo_width", "logo_height", "logo_sha256")
 HOSTNAME_AUDIT_FIELDS = ("host", "status", "activated_by", "dns_addresses")
 MAX_PAYPAL_AMOUNTS = 12
 MAX_PAYPAL_AMOUNT = 100_000  # whole units
-DNS_RECHECK_EVERY = timedelta(minutes=10)  # how often the worker looks at a pending hostname
 
 HEX_COLOR_RE = re.compile(r"^#(?:[0-9a-f]{3}|[0-9a-f]{6})$")
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -529,34 +527,22 @@ async def check_dns(
         return await record_dns_check(session, actor, hostname_id, addresses, settings=settings)
 
 
-async def recheck_due(
+async def check_pending_hostnames(
     sessions: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    now: datetime,
+    actor: Actor,
     *,
-    resolver: Resolver | None = None,
+    resolver: Resolver,
+    settings: Settings,
 ) -> int:
-    """Check the DNS of every pending hostname not checked in the last ``DNS_RECHECK_EVERY``
-    (a worker job); returns how many became active."""
-    resolver = resolver or SystemResolver()
+    """Check every pending hostname's DNS (a recurring job); returns how many became active."""
     async with sessions() as session:
-        due = list(
-            await session.scalars(
-                select(Hostname.id)
-                .where(Hostname.status == "pending")
-                .where(
-                    or_(
-                        Hostname.dns_checked_at.is_(None),
-                        Hostname.dns_checked_at <= now - DNS_RECHECK_EVERY,
-                    )
-                )
-                .order_by(Hostname.id)
-            )
+        pending = list(
+            await session.scalars(select(Hostname.id).where(Hostname.status == "pending"))
         )
     activated = 0
-    for hostname_id in due:
+    for hostname_id in pending:
         hostname = await check_dns(
-            sessions, SYSTEM, hostname_id, resolver=resolver, settings=settings
+            sessions, actor, hostname_id, resolver=resolver, settings=settings
         )
         activated += hostname.status == "active"
     return activated
