@@ -66,6 +66,16 @@ CAPTURE_EVENTS = {
     "PAYMENT.CAPTURE.DENIED": "DENIED",
 }
 DEBIT_EVENTS = {"PAYMENT.CAPTURE.REFUNDED": "refund", "PAYMENT.CAPTURE.REVERSED": "reversal"}
+EVENT_STATUSES = (
+    "received",
+    "retry",
+    "failed",
+    "rejected",
+    "ignored",
+    "processed",
+    "duplicate",
+    "flagged",
+)
 MAX_EVENT_BYTES = 256 * 1024
 RETRY_ATTEMPTS = 20  # certificate fetches before an event is given up (PayPal redelivers too)
 
@@ -553,6 +563,28 @@ def _moved(result: deposits.DepositResult) -> Outcome:
     if result.replayed:
         return Outcome("duplicate", "this money had moved already", result.deposit.id)
     return Outcome("processed", "", result.deposit.id)
+
+
+def events_query(actor: Actor, *, status: str | None = None) -> Select:
+    """Webhook deliveries the actor may read: all (operator), those about its orders (reseller
+    users and tokens that read clients), none (others)."""
+    stmt = select(PaypalEvent)
+    if actor.client_id is not None or not actor.can("clients:read"):
+        return stmt.where(false())
+    if not actor.is_operator:
+        stmt = stmt.join(PaypalOrder, PaypalOrder.id == PaypalEvent.order_id).where(
+            PaypalOrder.reseller_id == actor.reseller_id
+        )
+    if status is not None:
+        stmt = stmt.where(PaypalEvent.status == status)
+    return stmt
+
+
+async def get_event(session: AsyncSession, actor: Actor, event_id: int) -> PaypalEvent:
+    event = await session.scalar(events_query(actor).where(PaypalEvent.id == event_id))
+    if event is None:
+        raise not_found("PayPal webhook event")
+    return event
 
 
 # --- the worker -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from strawberry import relay
 from api.domain import paypal_checkout, paypal_credentials
 from api.domain.actors import Actor
 from api.domain.errors import DomainError
+from api.models import PaypalEvent as EventRow
 from api.models import PaypalOrder as OrderRow
 from api.resolvers.context import Info
 from api.resolvers.mutations import attempt, node_pk, run
@@ -20,10 +21,12 @@ from api.schema.paypal_checkout import (
     PaypalCredentialsDeletePayload,
     PaypalCredentialsPayload,
     PaypalCredentialsSetInput,
+    PaypalEventStatus,
     PaypalOrder,
     PaypalOrderCaptureInput,
     PaypalOrderCreateInput,
     PaypalOrderPayload,
+    PaypalWebhookEvent,
 )
 
 
@@ -59,6 +62,26 @@ async def paypal_orders(
         first=first,
         after=after,
         to_node=PaypalOrder.from_model,
+        newest_first=True,
+    )
+
+
+async def paypal_webhook_events(
+    info: Info,
+    first: First = None,
+    after: After = None,
+    status: Annotated[PaypalEventStatus | None, described("Only events in this status.")] = None,
+) -> Connection[PaypalWebhookEvent]:
+    stmt = paypal_checkout.events_query(
+        info.context.actor, status=status.value if status is not None else None
+    )
+    return await paginate(
+        info,
+        stmt,
+        EventRow.id,
+        first=first,
+        after=after,
+        to_node=PaypalWebhookEvent.from_model,
         newest_first=True,
     )
 

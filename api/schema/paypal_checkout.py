@@ -27,6 +27,16 @@ PaypalOrderStatus = strawberry.enum(
         "DECLINED, DENIED, FAILED or VOIDED (no money moved)."
     ),
 )
+PaypalEventStatus = strawberry.enum(
+    Enum("PaypalEventStatus", {s.upper(): s for s in checkout_domain.EVENT_STATUSES}),
+    description=(
+        "What became of a webhook delivery: RECEIVED and RETRY (its certificate could not be "
+        "fetched yet) wait; REJECTED (not PayPal's: see reason), FAILED (never verified), "
+        "IGNORED (nothing to do, or about no order of ours), DUPLICATE (its money had moved "
+        "already) and FLAGGED (verified but refused: see reason) moved no money; PROCESSED "
+        "did what it said."
+    ),
+)
 PaypalPayee = strawberry.enum(
     Enum("PaypalPayee", {"OPERATOR": "operator", "RESELLER": "reseller"}),
     description="Whose PayPal app is paid: the operator's or the reseller's own.",
@@ -106,6 +116,43 @@ class PaypalOrder(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         return await _resolve_scoped(cls, info, node_ids, checkout_domain.get_order)
+
+
+@strawberry.type(description="A webhook delivery from PayPal as it was received, and its fate.")
+class PaypalWebhookEvent(relay.Node):
+    id: relay.NodeID[int]
+    received_at: datetime = strawberry.field(description="When it arrived (UTC).")
+    event_id: str = strawberry.field(description="PayPal's id of the event (WH-…).")
+    event_type: str = strawberry.field(description="E.g. PAYMENT.CAPTURE.COMPLETED.")
+    status: PaypalEventStatus = strawberry.field(description="What became of it.")
+    reason: str = strawberry.field(description="Why it was rejected, flagged or ignored.")
+    attempts: int = strawberry.field(description="Verification attempts made so far.")
+    processed_at: datetime | None = strawberry.field(description="When it was settled (UTC).")
+    body: str = strawberry.field(description="The body as received (JSON).")
+    order_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row) -> PaypalWebhookEvent:
+        return cls(
+            id=row.id,
+            received_at=row.received_at,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            status=PaypalEventStatus(row.status),
+            reason=row.reason,
+            attempts=row.attempts,
+            processed_at=row.processed_at,
+            body=row.body.decode("utf-8", errors="replace"),
+            order_pk=row.order_id,
+        )
+
+    @strawberry.field(description="The global id of the order it is about, when known.")
+    def order_id(self) -> relay.GlobalID | None:
+        return None if self.order_pk is None else relay.GlobalID("PaypalOrder", str(self.order_pk))
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        return await _resolve_scoped(cls, info, node_ids, checkout_domain.get_event)
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -195,6 +242,11 @@ class PaypalCheckoutQuery:
     paypal_orders: Connection[PaypalOrder] = strawberry.field(
         resolver=r.paypal_orders,
         description="PayPal top-up orders the viewer may see, newest first.",
+    )
+    paypal_webhook_events: Connection[PaypalWebhookEvent] = strawberry.field(
+        resolver=r.paypal_webhook_events,
+        description="PayPal webhook deliveries, newest first: all (operator) or those about "
+        "the reseller's orders.",
     )
 
 

@@ -479,3 +479,23 @@ async def test_a_capture_is_not_credited_against_an_app_that_was_not_paid(shop):
     assert response.headers["location"].endswith("topup=failed")
     assert answer.text == "flagged" and "billing model changed" in (await shop.events())[0].reason
     assert (await shop.balances())["alice"] == 0
+
+
+async def test_resellers_read_the_deliveries_about_their_orders(shop):
+    # given a flagged refund of Alice's payment, and a delivery about no order of ours
+    _, capture = await _paid(shop, "10")
+    too_much = shop.rest.refund_resource(capture, "11.00")
+    await shop.event("PAYMENT.CAPTURE.REFUNDED", too_much, resource_type="refund")
+    stray = {"id": "CAPNOTOURS", "amount": {"currency_code": "USD", "value": "5.00"}}
+    await shop.event("PAYMENT.CAPTURE.COMPLETED", stray)
+    # then Acme reads its flagged one, Globex and Alice none, the operator both
+    async with shop.sessions() as s:
+
+        async def seen(actor: Actor, status: str | None = None) -> list[str]:
+            stmt = paypal_checkout.events_query(actor, status=status)
+            return [e.status for e in await s.scalars(stmt.order_by(PaypalEvent.id))]
+
+        assert await seen(reseller_actor(shop.acme), "flagged") == ["flagged"]
+        assert await seen(reseller_actor(shop.globex)) == []
+        assert await seen(client_actor(shop.alice)) == []
+        assert await seen(SYSTEM) == ["flagged", "ignored"]

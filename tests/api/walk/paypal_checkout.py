@@ -5,7 +5,7 @@ from __future__ import annotations
 from api.db import transaction
 from api.domain import paypal_credentials
 from api.domain.actors import SYSTEM
-from api.models import PaypalCredentials, PaypalOrder
+from api.models import PaypalCredentials, PaypalEvent, PaypalOrder
 from api.settings import Settings
 from tests.api.conftest import gid
 from tests.conftest import TEST_SECRET_KEY
@@ -15,6 +15,8 @@ APP_ID = "acmeWalkPaypalApp"
 APP_SECRET = "acmeWalkPaypalSecret"
 WEBHOOK_ID = "ACMEWALKWEBHOOK"
 ORDER_ID = "ACMEWALKORDER01"
+EVENT_ID = "WH-ACMEWALKEVENT"
+EVENT_REASON = "acme walk event reason"
 
 PAYLOAD = "errors { code field message }"
 ORDER = "id paypalOrderId status amount { amount } approveUrl captureId client { name }"
@@ -28,6 +30,11 @@ QUERIES = {
         "query($c: ID!, $po: ID!) { all: paypalOrders { edges { node { " + ORDER + " } } }"
         " theirs: paypalOrders(clientId: $c) { edges { node { id paypalOrderId } } }"
         " n: node(id: $po) { id ... on PaypalOrder { paypalOrderId approveUrl } } }"
+    ),
+    "paypalWebhookEvents": (
+        "query($pe: ID!) { all: paypalWebhookEvents { edges { node { id eventId reason body"
+        " orderId } } } flagged: paypalWebhookEvents(status: FLAGGED) { edges { node { id } } }"
+        " n: node(id: $pe) { id ... on PaypalWebhookEvent { eventId reason } } }"
     ),
 }
 
@@ -53,7 +60,7 @@ MUTATIONS = {
 
 
 async def prepare(sessions, world) -> tuple[dict, list[str]]:
-    """Acme's PayPal app, and an order of Alice's awaiting her approval."""
+    """Acme's PayPal app, an order of Alice's awaiting her approval, and a flagged event."""
     settings = Settings(secret_key=TEST_SECRET_KEY)
     async with transaction(sessions) as s:
         await paypal_credentials.set_credentials(
@@ -75,5 +82,16 @@ async def prepare(sessions, world) -> tuple[dict, list[str]]:
             approve_url=f"https://paypal.test/checkoutnow?token={ORDER_ID}",
         )
         s.add(order)
-    variables = {"po": gid("PaypalOrder", order.id)}
-    return variables, [APP_ID, APP_SECRET, WEBHOOK_ID, ORDER_ID, *variables.values()]
+        await s.flush()
+        event = PaypalEvent(
+            body=b'{"id": "' + EVENT_ID.encode() + b'"}',
+            event_id=EVENT_ID,
+            event_type="PAYMENT.CAPTURE.REFUNDED",
+            order_id=order.id,
+            status="flagged",
+            reason=EVENT_REASON,
+        )
+        s.add(event)
+    variables = {"po": gid("PaypalOrder", order.id), "pe": gid("PaypalWebhookEvent", event.id)}
+    markers = [APP_ID, APP_SECRET, WEBHOOK_ID, ORDER_ID, EVENT_ID, EVENT_REASON]
+    return variables, [*markers, *variables.values()]
