@@ -389,6 +389,8 @@ async def process_event(
         if order is None:
             return _settle(event, Outcome("ignored", "not about an order of ours (unverified)"))
         event.order_id = order.id
+        if order.sandbox and not settings.paypal_sandbox:
+            return _settle(event, Outcome("rejected", "sandbox events are refused here"))
         row = await paypal_credentials.find(session, order.payee)
         if row is None:
             return _settle(event, Outcome("rejected", "no PayPal app to verify it with"))

@@ -499,3 +499,31 @@ async def test_resellers_read_the_deliveries_about_their_orders(shop):
         assert await seen(reseller_actor(shop.globex)) == []
         assert await seen(client_actor(shop.alice)) == []
         assert await seen(SYSTEM) == ["flagged", "ignored"]
+
+
+async def test_sandbox_orders_work_only_while_sandbox_is_on(shop):
+    # given a sandbox installation where Acme uses a sandbox app
+    on = dataclasses.replace(shop.settings, paypal_sandbox=True)
+    async with transaction(shop.sessions) as s:
+        await paypal_credentials.set_credentials(
+            s,
+            SYSTEM,
+            shop.acme.id,
+            {"client_id": ACME_APP[0], "webhook_id": ACME_APP[2], "sandbox": True},
+            settings=on,
+        )
+    order = await paypal_checkout.create_order(
+        shop.sessions, client_actor(shop.alice), on, amount="8"
+    )
+    assert order.sandbox
+    shop.rest.approve(order.paypal_id)
+    capture = shop.rest.capture(order.paypal_id)
+    # when sandbox is turned off, its events and captures are refused
+    answer = await shop.event("PAYMENT.CAPTURE.COMPLETED", capture)
+    assert answer.status_code == 400 and "sandbox" in (await shop.events())[0].reason
+    with pytest.raises(DomainError, match="sandbox"):
+        await paypal_checkout.capture_order(shop.sessions, shop.settings, order)
+    assert (await shop.balances())["alice"] == 0
+    # and while it is on, they are credited
+    await paypal_checkout.process_event(shop.sessions, on, (await shop.events())[0].id)
+    assert (await shop.balances())["alice"] == 8 * U
