@@ -10,17 +10,37 @@ were refused and none landed; 2 for a user error (unreadable file, unknown zone 
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
-from api.db import transaction
+from api.db import is_sqlite, transaction
 from api.settings import Settings
 
 DEFAULT_BATCH = 5000
+IN_FLIGHT = 2  # batches ingested at once, each in its own transaction
 MAX_BATCH = 50_000
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """An import keeps a few batches of rows alive at a time, millions of objects over a file:
+    the garbage collector's generations fill far more often than it finds garbage. For the
+    time of the import, the collector runs less often and never scans what existed before."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 async def cmd_calls_import(
@@ -54,13 +74,57 @@ async def cmd_calls_import(
         show = progress_printer(err)
         rows = cdr_formats.read(fmt, handle, zone)
 
-        async def work(sessions: async_sessionmaker[AsyncSession]) -> None:
-            while chunk := list(itertools.islice(rows, batch)):
-                async with transaction(sessions) as session:
-                    report.merge(await calls.ingest(session, SYSTEM, chunk))
-                show(min(chunk[-1][0], total), total, "lines")
+        def take() -> list[cdr_formats.Parsed]:
+            return list(itertools.islice(rows, batch))
 
-        await _with_sessions(settings, work)
+        # SQLite has one writer at a time: a second batch would only wait for the lock
+        in_flight = 1 if is_sqlite(settings.database_url) else IN_FLIGHT
+        pending: dict[int, set[str]] = {}  # call ids of the batches not committed yet
+        shown = 0
+
+        async def one(chunk: list[cdr_formats.Parsed], sessions) -> None:
+            nonlocal shown
+            earlier = set().union(*pending.values())
+            key = id(chunk)
+            pending[key] = {r.call_id for _, r in chunk if r.__class__ is not str}
+            try:
+                async with transaction(sessions) as session:
+                    report.merge(await calls.ingest(session, SYSTEM, chunk, pending=earlier))
+            finally:
+                del pending[key]
+            shown = max(shown, min(chunk[-1][0], total))
+            show(shown, total, "lines")
+
+        async def work(sessions: async_sessionmaker[AsyncSession]) -> None:
+            # the next batch is read in a thread; IN_FLIGHT batches are ingested at once (one
+            # is rated while another's calls are being stored)
+            upcoming = asyncio.ensure_future(asyncio.to_thread(take))
+            running: set[asyncio.Task] = set()
+
+            async def settle(room: int) -> set[asyncio.Task]:
+                left = running
+                while len(left) > room:
+                    done, left = await asyncio.wait(left, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # a batch's error stops the import
+                return left
+
+            try:
+                room = 0  # the first batch alone: it fills the caches (deck, ledger accounts)
+                while chunk := await upcoming:
+                    upcoming = asyncio.ensure_future(asyncio.to_thread(take))
+                    running = await settle(room)
+                    running.add(asyncio.ensure_future(one(chunk, sessions)))
+                    room = in_flight - 1
+                running = await settle(0)
+            finally:
+                for task in running:
+                    task.cancel()
+                # before the file closes
+                await asyncio.gather(upcoming, *running, return_exceptions=True)
+
+        with _fewer_collections():
+            await _with_sessions(settings, work)
     for issue in sorted(report.issues, key=lambda i: i.row):
         print(f"{path}:{issue.row}: {issue.message}", file=err)
     print(

@@ -39,9 +39,11 @@ whole; delivering it again then reports every call as a duplicate.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -55,12 +57,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.domain import accounts, ledger, rating
 from api.domain.actors import Actor
 from api.domain.cdr_formats import CallRecord
+from api.domain.errors import DomainError, ErrorCode
 from api.domain.ledger import Idempotency, Leg
 from api.domain.payments import operator_account, reseller_book_account
 from api.models import Account, Call, CallRollup, Client, ClientNumber, Reseller, SubAccount
 from api.models.base import utcnow
 
 CHUNK = 1000
+RATE_SLICE = 2000  # calls rated at a time, between which other tasks of the event loop run
 IDEM_SCOPE = "calls"
 _RATE_PLACES = Decimal("0.000001")
 
@@ -218,8 +222,12 @@ async def ingest(
     session: AsyncSession,
     actor: Actor,
     records: Iterable[tuple[int, CallRecord | str]],
+    *,
+    pending: AbstractSet[str] = frozenset(),
 ) -> IngestReport:
-    """Ingest one batch in the caller's transaction (see the module docstring)."""
+    """Ingest one batch in the caller's transaction (see the module docstring). ``pending``:
+    the call ids of earlier batches of the same delivery whose transactions have not committed
+    yet, taken as already ingested."""
     actor.require("calls:write")
     report = IngestReport()
     good: list[tuple[int, CallRecord]] = []
@@ -240,7 +248,7 @@ async def ingest(
     if not good:
         return report
 
-    existing = await _existing_call_ids(session, list(seen))
+    existing = await _existing_call_ids(session, list(seen)) | (seen & pending)
     fresh = good
     if existing:
         fresh = []
@@ -287,16 +295,19 @@ async def ingest(
         rows.append(row)
         matched.append((record, caller, client, resellers[client.reseller_id]))
     rows_by_client: dict[int, list[tuple]] = defaultdict(list)
-    for row, (_, caller, _, _), values in zip(
-        rows, matched, _BatchRater(pricer).rate_many(matched), strict=True
-    ):
-        if values.__class__ is str:
-            _reject(report, row, values)
-        else:
-            rows_by_client[caller.client_id].append(values)
+    rater = _BatchRater(pricer)
+    for start in range(0, len(matched), RATE_SLICE):
+        part = matched[start : start + RATE_SLICE]
+        for row, (_, caller, _, _), values in zip(
+            rows[start : start + RATE_SLICE], part, rater.rate_many(part), strict=True
+        ):
+            if values.__class__ is str:
+                _reject(report, row, values)
+            else:
+                rows_by_client[caller.client_id].append(values)
+        await asyncio.sleep(0)  # let other work on this event loop go on between slices
 
     sums = {client_id: _sums(rows) for client_id, rows in rows_by_client.items()}
-    entry_ids = await _post(session, actor, clients, resellers, rows_by_client, sums, report)
     for client_id, (calls, seconds, cost, sell) in sums.items():
         currency = resellers[clients[client_id].reseller_id].currency
         totals = report.totals.setdefault(currency, CurrencyTotals(currency))
@@ -306,13 +317,27 @@ async def ingest(
         totals.sell += sell
         report.ingested += calls
 
-    now = utcnow()
-    stored = [
-        (*v, entry_ids.get(client_id), now)
-        for client_id, rows in rows_by_client.items()
-        for v in rows
-    ]
-    await _store(session, stored)
+    specs, payers = await _entries(session, clients, resellers, rows_by_client, sums)
+    async with ledger.posting_many(session, specs, actor) as posted:
+        if None in posted:
+            raise DomainError(
+                ErrorCode.CONFLICT, "these calls were delivered concurrently; send them again"
+            )
+        entry_ids = {
+            client.id: entry_id for (client, _), entry_id in zip(payers, posted, strict=True)
+        }
+        now = utcnow()
+        stored = [
+            (*v, entry_ids.get(client_id), now)
+            for client_id, rows in rows_by_client.items()
+            for v in rows
+        ]
+        await _store(session, stored)
+    for client, account in payers:  # the balances moved when the block above ended
+        status = client.status
+        await accounts.apply_balance_status(session, actor, client, account.balance)
+        if client.status != status and client.status == "suspended":
+            report.suspended_client_ids.append(client.id)
     await _roll_up(session, stored)
     report.issues.sort(key=lambda issue: issue.row)
     return report
@@ -704,20 +729,17 @@ async def _ledger_accounts(
     return found
 
 
-async def _post(
+async def _entries(
     session: AsyncSession,
-    actor: Actor,
     clients: dict[int, Client],
     resellers: dict[int, Reseller],
     rows_by_client: dict[int, list[tuple]],
     sums: dict[int, tuple[int, int, int, int]],
-    report: IngestReport,
-) -> dict[int, int]:
-    """One ledger entry per client for its calls of the batch (``ledger.post_many``), of the
-    client's ``_sums``; the entry id by client id (none for a client whose calls were all
-    free)."""
+) -> tuple[list[ledger.EntrySpec], list[tuple[Client, Account]]]:
+    """One ledger entry per client for its calls of the batch, of the client's ``_sums`` (the
+    posting rules of the module docstring), with the client and its ledger account; none for a
+    client whose calls were all free."""
     specs: list[ledger.EntrySpec] = []
-    posted_clients: list[tuple[Client, str]] = []
     charged: list[tuple[Client, Reseller, int, int]] = []
     for client_id, (_, _, cost, sell) in sums.items():
         client = clients[client_id]
@@ -726,12 +748,12 @@ async def _post(
             continue
         charged.append((client, reseller, sell, cost))
     if not charged:
-        return {}
+        return [], []
     book = await _ledger_accounts(session, [c for c, *_ in charged], resellers)
+    payers: list[tuple[Client, Account]] = []
     for client, reseller, sell, cost in charged:
         currency = reseller.currency
-        client_key = accounts.client_account_key(client.id)
-        client_acc = book[client_key]
+        client_acc = book[accounts.client_account_key(client.id)]
         operator_sales = book[f"operator:sales:{currency}"]
         if reseller.billing_model == "commission":
             legs = [Leg(client_acc, -sell), Leg(operator_sales, sell)]
@@ -756,22 +778,8 @@ async def _post(
                 memo=f"{len(rows)} call{'s' if len(rows) != 1 else ''}",
             )
         )
-        posted_clients.append((client, client_key))
-    posted = await ledger.post_many(session, specs, actor)
-    if any(entry_id is None for entry_id in posted):
-        from api.domain.errors import DomainError, ErrorCode
-
-        raise DomainError(
-            ErrorCode.CONFLICT, "these calls were delivered concurrently; send them again"
-        )
-    entry_ids: dict[int, int] = {}
-    for (client, client_key), entry_id in zip(posted_clients, posted, strict=True):
-        status = client.status
-        await accounts.apply_balance_status(session, actor, client, book[client_key].balance)
-        if client.status != status and client.status == "suspended":
-            report.suspended_client_ids.append(client.id)
-        entry_ids[client.id] = entry_id
-    return entry_ids
+        payers.append((client, client_acc))
+    return specs, payers
 
 
 CALL_COLUMNS = (

@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,21 +200,40 @@ class EntrySpec:
 async def post_many(
     session: AsyncSession, entries: list[EntrySpec], actor: Actor
 ) -> list[int | None]:
+    """Write many balanced entries at once (see :func:`posting_many`); the id of each new entry,
+    ``None`` for a replay."""
+    async with posting_many(session, entries, actor) as ids:
+        return ids
+
+
+@asynccontextmanager
+async def posting_many(
+    session: AsyncSession, entries: list[EntrySpec], actor: Actor
+) -> AsyncIterator[list[int | None]]:
     """Write many balanced entries at once, with the same rules as :func:`post` (one entry
     each, postings summing to zero, cached balances moved in the same transaction, idempotency
-    by the unique key) in a constant number of statements: the entries in one insert, the
-    balance changes summed per account and applied in account id order (one executemany, so two
-    batches never deadlock), the postings in one insert.
+    by the unique key) in a constant number of statements, around the caller's block::
 
-    Returns the id of each new entry. Entries whose legs have a floor, and a batch in which
-    some idempotency key was used before, go through :func:`post` one by one instead; an entry
-    that was a replay then gets ``None``. The accounts of the legs get their new balances."""
+        async with ledger.posting_many(session, specs, actor) as entry_ids:
+            ...  # write the rows that name the entries
+
+    The entries are inserted (one statement) before the block, which gets the id of each; when
+    the block ends, the balance changes, summed per account, are applied in account id order
+    (one executemany, so two batches never deadlock) and the postings written (one insert), so
+    the accounts' rows are locked for the end of the transaction only. The entries, the block's
+    writes and the postings are one savepoint: a block that raises leaves none of them.
+
+    Entries whose legs have a floor, and a batch in which some idempotency key was used before,
+    go through :func:`post` one by one before the block instead; an entry that was a replay
+    then gets ``None``. The accounts of the legs get their new balances."""
     if not entries:
-        return []
+        yield []
+        return
     for spec in entries:
         _check_balanced(spec.legs, spec.currency)
     if any(leg.floor is not None for spec in entries for leg in spec.legs):
-        return await _post_each(session, entries, actor)
+        yield await _post_each(session, entries, actor)
+        return
     for spec in entries:
         validate_key(spec.idem.key)
     label = actor.label[:320]
@@ -235,12 +256,26 @@ async def post_many(
         for spec in entries
     ]
     stmt = insert(LedgerEntry).returning(LedgerEntry.id, sort_by_parameter_order=True)
+    savepoint = await session.begin_nested()
     try:
-        async with session.begin_nested():
-            ids = list((await session.execute(stmt, rows)).scalars())
+        ids: list[int | None] = list((await session.execute(stmt, rows)).scalars())
     except IntegrityError:
-        return await _post_each(session, entries, actor)
+        await savepoint.rollback()
+        yield await _post_each(session, entries, actor)
+        return
+    try:
+        yield ids
+        await _move_balances(session, entries, ids)
+    except BaseException:
+        await savepoint.rollback()
+        raise
+    await savepoint.commit()
 
+
+async def _move_balances(
+    session: AsyncSession, entries: list[EntrySpec], ids: list[int | None]
+) -> None:
+    """The postings of entries already inserted, and their accounts' cached balances."""
     deltas: dict[int, int] = defaultdict(int)
     holders: dict[int, Account] = {}  # one of each account object (by identity)
     postings = []
@@ -273,7 +308,6 @@ async def post_many(
         set_committed_value(account_row, "balance", balances[account_row.id])
     if postings:
         await session.execute(insert(Posting), postings)
-    return ids
 
 
 async def _post_each(

@@ -189,6 +189,22 @@ async def test_duplicates_within_and_across_batches_are_skipped(sessions):
         await assert_ledger_consistent(s)
 
 
+async def test_calls_of_a_batch_still_in_flight_are_duplicates(sessions):
+    async with transaction(sessions) as s:
+        _, client, _ = await markup_world(s)
+        alice = f"alice{client.id}"
+    # when a batch carries a call that an earlier, uncommitted batch of the delivery stores
+    async with transaction(sessions) as s:
+        report = await calls.ingest(
+            s, SYSTEM, rows(call("p-1", alice), call("p-2", alice)), pending={"p-1", "p-9"}
+        )
+    # then that call is reported as already ingested and the rest lands
+    assert (report.ingested, report.duplicates) == (1, 1)
+    assert [(i.row, i.message) for i in report.issues] == [
+        (1, "duplicate call id p-1 (already ingested)")
+    ]
+
+
 async def test_bad_rows_are_reported_and_the_rest_lands(sessions):
     async with transaction(sessions) as s:
         _, client, _ = await markup_world(s)
@@ -403,3 +419,36 @@ async def test_cli_import_of_a_freeswitch_file_in_batches(sessions, settings):
     out = io.StringIO()
     await cmd_calls_import(settings, path, "freeswitch-csv", None, 5000, out=out, err=io.StringIO())
     assert "0 ingested, 6 duplicates, 3 rejected" in out.getvalue()
+
+
+async def test_cli_import_reports_a_call_repeated_by_a_batch_in_flight_beside_it(
+    sessions, settings, tmp_path
+):
+    import io
+
+    from api.cli_calls import cmd_calls_import
+
+    # given Alice and a file whose batches of two repeat calls of the batch before them
+    async with transaction(sessions) as s:
+        _, client, _ = await markup_world(s)
+        alice = f"alice{client.id}"
+    ids = ["f-1", "f-2", "f-3", "f-4", "f-3", "f-5", "f-4", "f-6"]
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "call_id,sub_account,destination,started_at,duration,billsec,disposition\n"
+        + "".join(f"{i},{alice},442071234567,2024-03-01T10:00:00Z,30,27,answered\n" for i in ids)
+    )
+    out, err = io.StringIO(), io.StringIO()
+    # when it is imported two lines a transaction (on PostgreSQL, two batches at once)
+    status = await cmd_calls_import(settings, str(path), "generic-csv", None, 2, out=out, err=err)
+    # then each call lands once, and the later line of each pair is the duplicate
+    assert status == 0
+    assert "calls import: 6 ingested, 2 duplicates, 0 rejected, of 8 rows" in out.getvalue()
+    assert [line for line in err.getvalue().splitlines() if line.startswith(str(path))] == [
+        f"{path}:6: duplicate call id f-3 (already ingested)",
+        f"{path}:8: duplicate call id f-4 (already ingested)",
+    ]
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Call)) == 6
+        assert await client_balance(s, client) == 10_000_000 - 6 * 6_000
+        await assert_ledger_consistent(s)

@@ -201,6 +201,59 @@ async def test_a_bad_idempotency_key_is_refused(sessions, key):
     assert err.value.field == "idempotencyKey"
 
 
+# --- many entries at once ----------------------------------------------------------------------
+
+
+def _spec(r_acc, c_acc, micros: int, key: str) -> ledger.EntrySpec:
+    return ledger.EntrySpec(
+        kind="test",
+        currency="USD",
+        amount=micros,
+        legs=[Leg(c_acc, -micros), Leg(r_acc, micros)],
+        idem=_idem(key, amount=micros),
+    )
+
+
+async def test_posting_many_moves_the_balances_when_its_block_ends(sessions):
+    reseller, client = await _two_accounts(sessions)
+    key = uuid.uuid4().hex
+    async with transaction(sessions) as s:
+        r_acc, c_acc = await _accounts(s, reseller, client)
+        specs = [_spec(r_acc, c_acc, n * M, f"{key}-{n}") for n in (1, 2)]
+        # when two entries are posted around a block
+        async with ledger.posting_many(s, specs, SYSTEM) as ids:
+            # then inside it the entries exist and no balance moved yet
+            assert len(ids) == 2 and None not in ids
+            assert await client_balance(s, client) == 0
+        # and after it both moved, each entry with its own postings
+        assert c_acc.balance == -3 * M
+        assert await client_balance(s, client) == -3 * M
+        assert await reseller_balance(s, reseller) == 103 * M
+        await assert_ledger_consistent(s)
+    # and posting them again replays them: nothing moves, no new entry id
+    async with transaction(sessions) as s:
+        r_acc, c_acc = await _accounts(s, reseller, client)
+        specs = [_spec(r_acc, c_acc, n * M, f"{key}-{n}") for n in (1, 2)]
+        assert await ledger.post_many(s, specs, SYSTEM) == [None, None]
+    assert (await _snapshot(sessions, reseller, client))[:2] == (103 * M, -3 * M)
+
+
+async def test_a_block_that_fails_leaves_no_entry_of_posting_many(sessions):
+    reseller, client = await _two_accounts(sessions)
+    before = await _snapshot(sessions, reseller, client)
+    async with transaction(sessions) as s:
+        r_acc, c_acc = await _accounts(s, reseller, client)
+        specs = [_spec(r_acc, c_acc, M, uuid.uuid4().hex)]
+        # when the block raises and the caller carries on with its transaction
+        with pytest.raises(RuntimeError):
+            async with ledger.posting_many(s, specs, SYSTEM):
+                raise RuntimeError("the rows naming the entries could not be written")
+    # then the entries went with the block: nothing moved
+    assert await _snapshot(sessions, reseller, client) == before
+    async with sessions() as s:
+        await assert_ledger_consistent(s)
+
+
 # --- random sequences of movements -----------------------------------------------------------
 
 OPS = ("deposit", "transfer", "payment", "charge", "refund")
