@@ -86,20 +86,26 @@ def parse_amount(data: dict[str, Any] | None) -> tuple[int, str]:
 
 
 def parse_order(data: dict[str, Any]) -> Order:
-    links = {link.get("rel"): link.get("href", "") for link in data.get("links") or ()}
-    captures = []
-    for unit in data.get("purchase_units") or ():
-        for capture in (unit.get("payments") or {}).get("captures") or ():
-            micros, currency = parse_amount(capture.get("amount"))
-            captures.append(
-                Capture(str(capture["id"]), str(capture.get("status", "")), micros, currency)
+    """An Orders v2 answer: its id, status, approval link and captures."""
+    try:
+        links = {link.get("rel"): link.get("href", "") for link in data.get("links") or ()}
+        captures = tuple(
+            Capture(
+                str(capture["id"]),
+                str(capture.get("status", "")),
+                *parse_amount(capture.get("amount")),
             )
-    return Order(
-        id=str(data["id"]),
-        status=str(data.get("status", "")),
-        approve_url=links.get("payer-action") or links.get("approve") or "",
-        captures=tuple(captures),
-    )
+            for unit in data.get("purchase_units") or ()
+            for capture in (unit.get("payments") or {}).get("captures") or ()
+        )
+        return Order(
+            id=str(data["id"]),
+            status=str(data.get("status", "")),
+            approve_url=links.get("payer-action") or links.get("approve") or "",
+            captures=captures,
+        )
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise PaypalError("PayPal answered an order this code cannot read", status=200) from None
 
 
 class PaypalRest:
@@ -230,7 +236,7 @@ class PaypalRest:
 
 
 def _segment(value: str) -> str:
-    if not value or not value.isalnum():
+    if not (value.isascii() and value.isalnum()):
         raise PaypalError(f"not a PayPal id: {value[:40]!r}")
     return value
 
@@ -248,12 +254,14 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 
 def _error(response: httpx.Response) -> PaypalError:
+    """PayPal's error body: ``{name, details: [{issue, …}]}``; its first issue names it."""
     try:
         data = response.json()
     except ValueError:
-        data = {}
-    details = data.get("details") or [{}] if isinstance(data, dict) else [{}]
-    issue = str(details[0].get("issue", "")) if isinstance(details[0], dict) else ""
-    name = str(data.get("name", "")) if isinstance(data, dict) else ""
-    message = issue or name or f"HTTP {response.status_code}"
+        data = None
+    data = data if isinstance(data, dict) else {}
+    details = data.get("details")
+    first = details[0] if isinstance(details, list) and details else None
+    issue = str(first.get("issue", "")) if isinstance(first, dict) else ""
+    message = issue or str(data.get("name", "")) or f"HTTP {response.status_code}"
     return PaypalError(f"PayPal refused: {message}", status=response.status_code, issue=issue)
