@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.cli_calls import DEFAULT_BATCH
 from api.db import create_engine, session_factory, transaction
 from api.settings import Settings
 
@@ -358,7 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--timezone", help="the zone of the switch's local time stamps (default UTC)"
     )
     calls_import.add_argument(
-        "--batch", type=int, default=5000, help="lines per transaction (default 5000)"
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH,
+        help=f"lines per transaction (default {DEFAULT_BATCH})",
     )
     return parser
 
