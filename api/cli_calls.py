@@ -23,7 +23,7 @@ from api import money
 from api.db import is_sqlite, transaction
 from api.settings import Settings
 
-DEFAULT_BATCH = 5000
+DEFAULT_BATCH = 20_000
 IN_FLIGHT = 2  # batches ingested at once, each in its own transaction
 MAX_BATCH = 50_000
 
