@@ -6,6 +6,7 @@ import hmac
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,7 +16,7 @@ from strawberry.asgi import GraphQL
 
 import branding
 from api import exports, switch
-from api.db import create_engine, session_factory
+from api.db import create_engine, read_only, session_factory
 from api.domain import auth
 from api.domain.dns import Resolver
 from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
@@ -35,7 +36,7 @@ class DialtoneGraphQL(GraphQL):
     """Strawberry's ASGI app with our context: the actor comes from a Bearer token, or from
     the session cookie (then POSTs must carry the matching X-CSRF-Token header)."""
 
-    def __init__(self, schema: Any, settings: Settings, sessions: Any) -> None:
+    def __init__(self, schema: Any, settings: Settings, sessions: Any, engine: AsyncEngine) -> None:
         # Multipart requests (file uploads) are safe to accept: a cookie-authenticated POST of
         # any content type needs the X-CSRF-Token header (CSRFGuard).
         super().__init__(
@@ -45,11 +46,11 @@ class DialtoneGraphQL(GraphQL):
         )
         self.settings = settings
         self.sessions = sessions
+        self.engine = engine
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
-        async with self.sessions() as session, session.begin():
-            actor = await auth.actor_from_token(session, token)
+        actor = await auth.actor_for_request(self.engine, token)
         return Context(
             request=request,
             response=response,
@@ -102,10 +103,12 @@ def create_app(
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database_url, echo=settings.echo_sql)
     sessions = session_factory(engine)
-    graphql = DialtoneGraphQL(build_schema(settings), settings, sessions)
+    read_engine = read_only(engine)
+    graphql = DialtoneGraphQL(build_schema(settings), settings, sessions, engine)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette):
+        await switch.warm_up(read_engine)
         yield
         await engine.dispose()
 
@@ -126,6 +129,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = read_engine
     app.state.sessions = sessions
     app.state.branding = branding.Branding(settings, engine, dns_resolver)
     return app

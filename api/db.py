@@ -4,29 +4,34 @@ SQLite (aiosqlite) is the embedded default, PostgreSQL (asyncpg) is production. 
 transaction starts with ``BEGIN IMMEDIATE`` so that writers serialize instead of failing to upgrade
 a read lock; foreign keys are enforced. PostgreSQL uses its own row locks (DESIGN §4.6).
 
-``read_only_session_factory`` gives sessions for work that never writes (the switch's call
-authorization): on SQLite their transactions start with a plain, deferred ``BEGIN``, so they take
-no write lock and, in WAL mode, read a consistent snapshot beside a writer instead of queueing
-behind it. On PostgreSQL they run in autocommit: no BEGIN / ROLLBACK round trips.
+``read_only`` (and ``read_only_session_factory`` over it) is for work that never writes (the
+switch's call authorization, finding who a token is): on SQLite its transactions start with a
+plain, deferred ``BEGIN``, so they take no write lock and, in WAL mode, read a consistent
+snapshot beside a writer instead of queueing behind it. On PostgreSQL it runs in autocommit: no
+BEGIN / ROLLBACK round trips.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections import namedtuple
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, Select, event
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -52,7 +57,10 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _sqlite_setup(engine)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    # enough pooled connections for a busy worker's requests in flight: an overflow connection
+    # is closed when it is given back, and opening one (TLS negotiation, authentication) costs
+    # more than many authorizations
+    engine = create_async_engine(url, echo=echo, pool_size=20, max_overflow=10)
     _ping_idle_connections(engine)
     return engine
 
@@ -112,18 +120,89 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 READ_ONLY = "dialtone_read_only"
 
 
-def read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for reads only, sharing ``engine``'s pool. On SQLite their transactions begin
-    deferred (no write lock); writing through one may fail with "database is locked" under
-    contention, so never do it."""
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` (sharing its pool) for reads only. On SQLite its transactions begin deferred
+    (no write lock); writing through it may fail with "database is locked" under contention,
+    so never do it. On PostgreSQL it runs in autocommit."""
     options: dict = {READ_ONLY: True}
     if not is_sqlite(str(engine.url)):
         # each statement reads its own snapshot, as under READ COMMITTED, without the round
         # trips of BEGIN and ROLLBACK
         options["isolation_level"] = "AUTOCOMMIT"
-    return async_sessionmaker(
-        engine.execution_options(**options), expire_on_commit=False, autoflush=False
-    )
+    return engine.execution_options(**options)
+
+
+def read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions over :func:`read_only` ``engine``."""
+    return session_factory(read_only(engine))
+
+
+class DriverQuery:
+    """A Core SELECT for a hot read, run straight on the driver's connection: compiled once per
+    dialect, kept prepared per connection by asyncpg (its statement cache), and none of
+    SQLAlchemy's per-execution work, which costs several times the driver's own. ``first``
+    takes an engine (a pooled connection for this one statement, outside any transaction: one
+    statement reads one snapshot, and on SQLite takes no write lock), or a session or
+    connection (then it runs in their transaction).
+
+    Parameters are passed to the driver as they are: use strings and integers. Values come
+    back as SQLAlchemy would give them: through the column types' result processing on SQLite;
+    asyncpg already returns the same Python types (int, str, bool, Decimal, aware datetime)."""
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    async def first(
+        self, db: AsyncEngine | AsyncConnection | AsyncSession, params: dict[str, Any]
+    ) -> Any | None:
+        """The first row (attributes named as the statement's columns), or None."""
+        if isinstance(db, AsyncEngine):
+            compiled = self._for(db.dialect)
+            pooled = await db.raw_connection()
+            try:
+                row = await compiled.fetch(pooled.driver_connection, params)
+            finally:
+                await greenlet_spawn(pooled.close)
+            return row
+        if isinstance(db, AsyncSession):
+            db = await db.connection()
+        compiled = self._for(db.dialect)
+        return await compiled.fetch((await db.get_raw_connection()).driver_connection, params)
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
+        return compiled
+
+
+class _Compiled:
+    """A ``DriverQuery`` for one dialect: its SQL, parameter order and row maker."""
+
+    def __init__(self, statement: Select, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.names = compiled.positiontup or ()
+        self.defaults = compiled.params  # the literal values bound in the statement
+        columns = list(statement.selected_columns)
+        self.make = namedtuple("Row", [c.key for c in columns])._make
+        self.asyncpg = dialect.driver == "asyncpg"
+        self.processors: list[Callable[[Any], Any] | None] = [
+            None if self.asyncpg else c.type.dialect_impl(dialect).result_processor(dialect, None)
+            for c in columns
+        ]
+
+    async def fetch(self, driver: Any, params: dict[str, Any]) -> Any | None:
+        args = [params[n] if n in params else self.defaults[n] for n in self.names]
+        if self.asyncpg:
+            row = await driver.fetchrow(self.sql, *args)
+            return None if row is None else self.make(row)
+        rows = await driver.execute_fetchall(self.sql, args)
+        if not rows:
+            return None
+        processed = zip(self.processors, rows[0], strict=True)
+        return self.make([value if p is None else p(value) for p, value in processed])
 
 
 @asynccontextmanager

@@ -153,8 +153,7 @@ def _per_minute(micros) -> str:
 async def calls_csv(request: Request) -> Response:
     sessions = request.app.state.sessions
     token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
-    async with sessions() as session, session.begin():
-        actor = await auth.actor_from_token(session, token)
+    actor = await auth.actor_for_request(request.app.state.engine, token)
     if not actor.is_authenticated:
         return _error(401, "log in first")
     if actor.client_id is None and not actor.can("reports:read"):
@@ -253,10 +252,10 @@ def report_json(report: calls.IngestReport) -> dict:
 
 
 async def switch_cdrs(request: Request) -> Response:
-    from api.switch import _actor as switch_actor  # the switches' one way to authenticate
+    from api.switch import switch_actor  # the switches' one way to authenticate
 
     sessions = request.app.state.sessions
-    actor = await switch_actor(request, request.app.state.settings, sessions)
+    actor = await switch_actor(request)
     if not isinstance(actor, Actor):
         return actor
     items = _parse_body(await request.body(), request.headers.get("content-type", ""))

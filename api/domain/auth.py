@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.db import read_only
 from api.domain import accounts, audit
 from api.domain import validation as v
 from api.domain.actors import (
@@ -175,12 +176,36 @@ async def logout(session: AsyncSession, actor: Actor) -> bool:
     return True
 
 
-async def actor_from_token(session: AsyncSession, token: str | None) -> Actor:
+async def actor_for_request(engine: AsyncEngine, token: str | None) -> Actor:
     """The actor a bearer token or session cookie stands for; anonymous when it is unknown,
-    expired or revoked."""
+    expired or revoked. Read without a write lock (``read_only``); an API token's
+    ``last_used_at`` is then written, in a short transaction of its own, only when the stored
+    one is older than ``LAST_USED_RESOLUTION``: not a write per request."""
     if not token:
         return ANONYMOUS
     now = utcnow()
+    async with AsyncSession(read_only(engine)) as session:
+        actor, last_used = await _actor_from_token(session, token, now)
+    if actor.token_id is not None and (last_used is None or now - last_used > LAST_USED_RESOLUTION):
+        async with AsyncSession(engine) as session, session.begin():
+            await session.execute(
+                update(ApiToken)
+                .where(
+                    ApiToken.id == actor.token_id,
+                    or_(
+                        ApiToken.last_used_at.is_(None),
+                        ApiToken.last_used_at < now - LAST_USED_RESOLUTION,
+                    ),
+                )
+                .values(last_used_at=now)
+            )
+    return actor
+
+
+async def _actor_from_token(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[Actor, datetime | None]:
+    """The token's actor, and when an API token was last used."""
     digest = hash_token(token)
     if token.startswith(SESSION_PREFIX):
         row = (
@@ -191,22 +216,19 @@ async def actor_from_token(session: AsyncSession, token: str | None) -> Actor:
             )
         ).first()
         if row is None:
-            return ANONYMOUS
+            return ANONYMOUS, None
         user_session, user = row
         if user_session.revoked_at or user_session.expires_at <= now or not user.is_active:
-            return ANONYMOUS
-        return actor_for_user(user, session_id=user_session.id)
+            return ANONYMOUS, None
+        return actor_for_user(user, session_id=user_session.id), None
     if token.startswith(TOKEN_PREFIX):
         api_token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         if api_token is None or api_token.revoked_at is not None:
-            return ANONYMOUS
+            return ANONYMOUS, None
         if api_token.expires_at is not None and api_token.expires_at <= now:
-            return ANONYMOUS
-        if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
-            api_token.last_used_at = now
-            await session.flush()
-        return actor_for_token(api_token)
-    return ANONYMOUS
+            return ANONYMOUS, None
+        return actor_for_token(api_token), api_token.last_used_at
+    return ANONYMOUS, None
 
 
 # --- API tokens --------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Lookup. A deck is held in memory as a dict from prefix to rate, probed longest prefix first,
 starting no longer than the deck's longest prefix (the CGRateS way). Each process caches one
 index per deck together with the deck's ``version``; every use first reads that version (one
-indexed query), so a rate change is seen by the very next authorization or rating on every
-process, never a stale one.
+indexed query, or the caller's own query carries it), so a rate change is seen by the very next
+authorization or rating on every process, never a stale one. One build per deck at a time: the
+callers that miss meanwhile await it (``VersionedCache``). Packages are cached the same way.
 
 Billing (one rule for both sides):
   billed seconds = 0 when unanswered; else at least the first increment, then rounded up to
@@ -24,14 +25,16 @@ Sell price, commission model: the base (cost) rate, plus the client's personal p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from api.domain.prefix_ranges import PrefixRanges
 from api.models import Package, PackageOverride, Rate, RateDeck
@@ -39,6 +42,10 @@ from api.models.base import utcnow
 
 NANPA_KEY = "NANPA"
 NANPA_COUNTRIES = frozenset({"US", "CA"})
+
+T = TypeVar("T")
+# where rates are read from: a session, a connection, or an engine (the switch's lean path)
+Database = AsyncSession | AsyncConnection | AsyncEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,39 +173,80 @@ class DeckIndex:
         return out
 
 
-# keyed by id; the stamp is (version, created_at), so that a deck deleted and made again under
-# the same id (or another database in the same process, as in tests) is never taken for it
-_deck_cache: dict[int, tuple[tuple[int, datetime], DeckIndex]] = {}
+Stamp = tuple[int, datetime]
 
 
-async def deck_index(session: AsyncSession, deck_id: int) -> DeckIndex:
-    """The deck's index, rebuilt only when its version moved since this process built it."""
-    stamp = (
-        await session.execute(
-            select(RateDeck.version, RateDeck.created_at).where(RateDeck.id == deck_id)
-        )
-    ).first()
+class VersionedCache(Generic[T]):
+    """What this process built from the database, per id, for one stamp: ``(version,
+    created_at)`` of the row it was built from, so that a deck or package deleted and made again
+    under the same id (or another database in the same process, as in tests) is never taken for
+    it. A build is single-flight per id: callers that miss while one is under way await it
+    instead of each building the same thing (100,000 prefixes take a second of CPU)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Stamp, T]] = {}
+        self._builds: dict[int, asyncio.Event] = {}
+
+    def get(self, key: int, stamp: Stamp) -> T | None:
+        """What was built for ``key`` at ``stamp``, or None."""
+        hit = self._entries.get(key)
+        return hit[1] if hit is not None and hit[0] == stamp else None
+
+    async def get_or_build(self, key: int, stamp: Stamp, build: Callable[[], Awaitable[T]]) -> T:
+        """What was built for ``key`` at ``stamp``, else ``build()``, once: concurrent callers
+        wait for the build under way (if it fails, one of them tries again)."""
+        while True:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]
+            under_way = self._builds.get(key)
+            if under_way is None:
+                break
+            await under_way.wait()
+        under_way = self._builds[key] = asyncio.Event()
+        try:
+            value = await build()
+            self._entries[key] = (stamp, value)
+        finally:
+            del self._builds[key]
+            under_way.set()
+        return value
+
+
+_decks: VersionedCache[DeckIndex] = VersionedCache()
+_DECK_STAMP = select(RateDeck.version, RateDeck.created_at).where(RateDeck.id == bindparam("id"))
+_DECK_RATES = select(
+    Rate.prefix,
+    Rate.destination,
+    Rate.country,
+    Rate.rate,
+    Rate.connection_fee,
+    Rate.first_increment,
+    Rate.increment,
+    Rate.effective_from,
+).where(Rate.deck_id == bindparam("id"))
+
+
+async def deck_index(db: Database, deck_id: int, stamp: Stamp | None = None) -> DeckIndex:
+    """The deck's index, built again only when its stamp moved since this process built it.
+    ``stamp``: the deck's ``(version, created_at)`` when the caller has read it already (then a
+    cache hit needs no SQL); else it is read here (one indexed query)."""
     if stamp is None:
-        return DeckIndex([])
-    version = (stamp[0], stamp[1])
-    cached = _deck_cache.get(deck_id)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    rows = await session.execute(
-        select(
-            Rate.prefix,
-            Rate.destination,
-            Rate.country,
-            Rate.rate,
-            Rate.connection_fee,
-            Rate.first_increment,
-            Rate.increment,
-            Rate.effective_from,
-        ).where(Rate.deck_id == deck_id)
-    )
-    index = DeckIndex([DeckRate(*row) for row in rows])
-    _deck_cache[deck_id] = (version, index)
-    return index
+        async with _session(db) as session:
+            row = (await session.execute(_DECK_STAMP, {"id": deck_id})).first()
+        if row is None:
+            return DeckIndex([])
+        stamp = (row[0], row[1])
+    index = _decks.get(deck_id, stamp)
+    if index is not None:
+        return index
+
+    async def build() -> DeckIndex:
+        async with _session(db) as session:
+            rows = (await session.execute(_DECK_RATES, {"id": deck_id})).all()
+        return DeckIndex([DeckRate(*row) for row in rows])
+
+    return await _decks.get_or_build(deck_id, stamp, build)
 
 
 def normalize_number(raw: str) -> str:
@@ -315,32 +363,55 @@ class PackagePricing:
         return None, "markup"
 
 
-_package_cache: dict[int, tuple[tuple[int, datetime], PackagePricing]] = {}
+_packages: VersionedCache[PackagePricing | None] = VersionedCache()
+_PACKAGE_STAMP = select(Package.version, Package.created_at).where(Package.id == bindparam("id"))
 
 
-async def package_pricing(session: AsyncSession, package_id: int) -> PackagePricing | None:
-    package = await session.get(Package, package_id, populate_existing=True)
-    if package is None:
-        return None
-    stamp = (package.version, package.created_at)
-    cached = _package_cache.get(package_id)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    overrides = list(
-        await session.scalars(
-            select(PackageOverride).where(PackageOverride.package_id == package_id)
+async def package_pricing(
+    db: Database, package_id: int, stamp: Stamp | None = None
+) -> PackagePricing | None:
+    """The package's pricing (None: no such package), built again only when its stamp moved;
+    ``stamp`` as for :func:`deck_index`."""
+    if stamp is None:
+        async with _session(db) as session:
+            row = (await session.execute(_PACKAGE_STAMP, {"id": package_id})).first()
+        if row is None:
+            return None
+        stamp = (row[0], row[1])
+    pricing = _packages.get(package_id, stamp)
+    if pricing is not None:
+        return pricing
+    return await _packages.get_or_build(package_id, stamp, lambda: _load_pricing(db, package_id))
+
+
+async def _load_pricing(db: Database, package_id: int) -> PackagePricing | None:
+    async with _session(db) as session:
+        package = await session.get(Package, package_id, populate_existing=True)
+        if package is None:
+            return None
+        overrides = list(
+            await session.scalars(
+                select(PackageOverride).where(PackageOverride.package_id == package_id)
+            )
         )
-    )
     prefix = {o.key: o for o in overrides if o.kind == "prefix"}
-    pricing = PackagePricing(
+    return PackagePricing(
         package=package,
         prefix_overrides=prefix,
         country_overrides={o.key: o for o in overrides if o.kind == "country"},
         nanpa=next((o for o in overrides if o.kind == "nanpa"), None),
         max_prefix=max((len(k) for k in prefix), default=0),
     )
-    _package_cache[package_id] = (stamp, pricing)
-    return pricing
+
+
+@asynccontextmanager
+async def _session(db: Database) -> AsyncIterator[AsyncSession]:
+    """A session over ``db``: itself, or one on the connection or engine for as long as needed."""
+    if isinstance(db, AsyncSession):
+        yield db
+        return
+    async with AsyncSession(bind=db) as session:
+        yield session
 
 
 def commission_price(cost: DeckRate, personal_pct: Decimal) -> SellPrice:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.app import create_app
 from api.db import transaction
 from api.domain import auth, callers
 from api.domain.actors import SYSTEM, actor_for_user
-from api.models import Package, Reseller, User
+from api.models import ApiToken, Package, Reseller, User
 from tests.callers_data import make_deck, make_package, set_rate
+from tests.factories import count_statements
 
 SWITCH_KEY = "switch-key-for-tests-0123456789"
 
@@ -97,18 +99,43 @@ async def test_a_package_change_is_answered_at_once(app, world, sessions, settin
 
 
 async def test_an_authorization_reads_beside_an_open_writer(world, sessions, settings):
-    """With the switch key an authorization only reads: on SQLite it takes no write lock, so a
-    writer's open transaction neither blocks it nor shows it its uncommitted change. (An API
-    token may record its last use, a write.)"""
+    """An authorization only reads: on SQLite it takes no write lock, so a writer's open
+    transaction neither blocks it nor shows it its uncommitted change. The same holds with an
+    API token used in the last minute (its last use is written at most once a minute)."""
     deck = await acme_caller(sessions, world, settings)
     app = create_app(dataclasses.replace(settings, switch_key=SWITCH_KEY))
     try:
+        await post(app, CALL, world.api_token)  # the token's use is written now
         async with transaction(sessions) as s:
             await set_rate(s, deck, "44", 20_000)  # written, not yet committed
             assert (await post(app, CALL, SWITCH_KEY)).json()["sell_rate"] == "0.012"
+            assert (await post(app, CALL, world.api_token)).json()["sell_rate"] == "0.012"
         assert (await post(app, CALL, SWITCH_KEY)).json()["sell_rate"] == "0.024"
     finally:
         await app.state.engine.dispose()
+
+
+async def test_an_api_token_records_its_use_at_most_once_a_minute(app, world, sessions, settings):
+    await acme_caller(sessions, world, settings)
+    token = select(ApiToken).where(ApiToken.token_hash == auth.hash_token(world.api_token))
+    # the first use is recorded
+    assert (await post(app, CALL, world.api_token)).status_code == 200
+    async with sessions() as s:
+        first_use = (await s.scalar(token)).last_used_at
+    assert first_use is not None
+    # the next one, within the minute, writes nothing
+    with count_statements(app.state.engine) as statements:
+        assert (await post(app, CALL, world.api_token)).status_code == 200
+    writes = [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "BEGIN IMMEDIATE"))]
+    assert writes == []
+    async with sessions() as s:
+        assert (await s.scalar(token)).last_used_at == first_use
+    # a use older than a minute is recorded again
+    async with transaction(sessions) as s:
+        (await s.scalar(token)).last_used_at = first_use - timedelta(minutes=2)
+    assert (await post(app, CALL, world.api_token)).status_code == 200
+    async with sessions() as s:
+        assert (await s.scalar(token)).last_used_at >= first_use
 
 
 async def test_refusals_carry_their_reason(app, world, sessions, settings):
@@ -141,8 +168,6 @@ async def test_credentials_are_required(app, world, sessions, settings):
 
 async def test_a_token_without_calls_write_is_forbidden(app, world, sessions):
     async with transaction(sessions) as s:
-        from sqlalchemy import select
-
         owner = await s.scalar(select(User).where(User.email == "owner@acme.test"))
         token = await auth.create_api_token(
             s, actor_for_user(owner), name="reads", scopes=["clients:read"]
@@ -155,8 +180,6 @@ async def test_a_token_without_calls_write_is_forbidden(app, world, sessions):
 async def test_another_resellers_token_sees_an_unknown_caller(app, world, sessions, settings):
     await acme_caller(sessions, world, settings)
     async with transaction(sessions) as s:
-        from sqlalchemy import select
-
         owner = await s.scalar(select(User).where(User.email == "owner@globex.test"))
         token = await auth.create_api_token(
             s, actor_for_user(owner), name="switch", scopes=["calls:write"]

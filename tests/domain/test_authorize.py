@@ -6,11 +6,13 @@ from decimal import Decimal
 
 from api.db import transaction
 from api.domain import accounts, callers, payments
+from api.domain import authorize as authorize_module
 from api.domain.actors import SYSTEM
 from api.domain.authorize import Reason, authorize
 from api.models import PackageOverride
 from tests.callers_data import assign_deck, make_deck, make_package, set_rate
 from tests.factories import (
+    count_statements,
     fund_reseller,
     make_client,
     make_reseller,
@@ -312,3 +314,29 @@ async def test_a_package_change_is_seen_by_the_next_authorization(sessions, sett
         row.markup_pct, row.version = Decimal(50), row.version + 1
     d = await ask(sessions, settings, sub_account_username=sub.username, destination="447")
     assert d.sell_rate == Decimal(15_000)
+
+
+async def test_the_callers_row_read_on_the_driver_is_sqlalchemys(engine, sessions, settings):
+    # given a client with a personal percent (a Numeric) and a deck and package (timestamps)
+    _r, _d, _p, client, sub = await world(sessions, settings, model="commission")
+    async with transaction(sessions) as s:
+        (await accounts.get_client(s, SYSTEM, client.id)).personal_rate_pct = Decimal("12.5")
+    params = {"dialled": "447", "calling": "447", "key": sub.username}
+    query = authorize_module._BY_SUB_ACCOUNT
+    # when the caller's row is read on the driver, and through SQLAlchemy
+    fast = await query.first(engine, params)
+    async with engine.connect() as conn:
+        slow = (await conn.execute(query.statement, params)).first()
+    # then it is the same row, value for value and type for type
+    assert fast._asdict() == slow._asdict()
+    assert [type(v) for v in fast] == [type(v) for v in slow]
+    assert fast.id == client.id and fast.personal_rate_pct == Decimal("12.5")
+
+
+async def test_warm_up_builds_the_decks_before_the_first_authorization(engine, sessions, settings):
+    *_, sub = await world(sessions, settings)
+    assert await authorize_module.warm_up(engine) >= 1
+    with count_statements(engine) as statements:
+        d = await ask(sessions, settings, sub_account_username=sub.username, destination="447")
+    assert d.allowed
+    assert not [s for s in statements if "FROM rates" in s]
