@@ -34,12 +34,20 @@ from typing import Any
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api import money
 from api.db import transaction
 from api.domain import accounts, audit, brands, deposits, paypal_credentials, paypal_signatures
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
-from api.domain.paypal_rest import Capture, PaypalError, PaypalRest, amount_value, parse_amount
+from api.domain.paypal_rest import (
+    Capture,
+    PaypalError,
+    PaypalRest,
+    RestApp,
+    amount_value,
+    parse_amount,
+)
 from api.domain.paypal_signatures import CertificateCache, Transmission
 from api.models import Client, PaypalEvent, PaypalOrder, Reseller
 from api.models.base import utcnow
@@ -152,7 +160,7 @@ async def _payer(
     return reseller, client
 
 
-async def _app(session: AsyncSession, payee: str, settings: Settings):
+async def _app(session: AsyncSession, payee: str, settings: Settings) -> RestApp:
     row = await paypal_credentials.find(session, payee)
     if row is None:
         who = "the operator" if payee == paypal_credentials.OPERATOR else "the reseller"
@@ -222,7 +230,11 @@ async def create_order(
             action="paypal_order.created",
             reseller_id=order.reseller_id,
             client_id=order.client_id,
-            after={"paypal_id": order.paypal_id, "amount": micros, "currency": order.currency},
+            after={
+                "paypal_id": order.paypal_id,
+                "amount": money.format_amount(micros),
+                "currency": order.currency,
+            },
         )
     return order
 
