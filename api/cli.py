@@ -86,6 +86,9 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
         workers=workers,
         log_level="info",
         access_log=settings.access_log,
+        # the peer address stays the real one: X-Forwarded-* headers are believed only from
+        # DIALTONE_TRUSTED_PROXIES, by the code that reads them (branding/hosts.py)
+        proxy_headers=False,
     )
     return 0
 

@@ -8,8 +8,9 @@ at once: jobs claim their work with row locks and status checks.
 Jobs today: ``paypal-ipn`` verifies and processes PayPal IPN messages whose verification could
 not complete (``api.domain.paypal_ipn.retry_due``); ``paypal-checkout`` does the same for PayPal
 webhook events whose signing certificate could not be fetched
-(``api.domain.paypal_checkout.retry_due``). Recurring charges and outbound events join
-the list later.
+(``api.domain.paypal_checkout.retry_due``); ``hostnames-dns`` checks the DNS of pending
+custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``).
+Recurring charges and outbound events join the list later.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.domain import paypal_checkout, paypal_ipn
+from api.domain import brands, paypal_checkout, paypal_ipn
 from api.models.base import utcnow
 from api.settings import Settings
 
@@ -49,6 +50,11 @@ JOBS: tuple[Job, ...] = (
         "paypal-checkout",
         paypal_checkout.retry_due,
         "verify PayPal webhook events again whose signing certificate could not be fetched",
+    ),
+    Job(
+        "hostnames-dns",
+        brands.recheck_due,
+        "activate pending custom hostnames whose DNS A records name the platform",
     ),
 )
 

@@ -57,16 +57,14 @@ class Theme:
 
 
 def _color(value: str, name: str) -> str:
-    return (
-        value if value and HEX_COLOR_RE.match(value) and len(value) == 7 else DEFAULT_COLORS[name]
-    )
+    return value if len(value) == 7 and HEX_COLOR_RE.fullmatch(value) else DEFAULT_COLORS[name]
 
 
 def theme_of(owner: BrandOwner) -> Theme:
     """The theme of a brand; a reseller without a brand shows the defaults under its name."""
     brand = owner.brand
     fallback_name = owner.reseller.name if owner.reseller is not None else DEFAULT_NAME
-    colors = {name: _color(getattr(brand, name, ""), name) for name in COLOR_FIELDS}
+    colors = {name: _color(getattr(brand, name, "") or "", name) for name in COLOR_FIELDS}
     return Theme(
         reseller_id=owner.reseller_id,
         display_name=(brand.display_name if brand else "") or fallback_name,

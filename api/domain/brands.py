@@ -37,18 +37,19 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import idna
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
 from api.domain import accounts, audit, images, payments, stamps
 from api.domain import validation as v
-from api.domain.actors import Actor
-from api.domain.dns import Resolver
+from api.domain.actors import SYSTEM, Actor
+from api.domain.dns import Resolver, SystemResolver
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.models import Brand, Hostname, Reseller
 from api.models.base import utcnow
@@ -77,10 +78,11 @@ LOGO_AUDIT_FIELDS = ("logo_type", "logo_width", "logo_height", "logo_sha256")
 HOSTNAME_AUDIT_FIELDS = ("host", "status", "activated_by", "dns_addresses")
 MAX_PAYPAL_AMOUNTS = 12
 MAX_PAYPAL_AMOUNT = 100_000  # whole units
+DNS_RECHECK_EVERY = timedelta(minutes=10)  # how often the worker looks at a pending hostname
 
-HEX_COLOR_RE = re.compile(r"^#(?:[0-9a-f]{3}|[0-9a-f]{6})$")
-_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_PORT_RE = re.compile(r":[0-9]{1,5}$")
+HEX_COLOR_RE = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})")  # whole values: fullmatch
+_LABEL_RE = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_PORT_RE = re.compile(r":[0-9]{1,5}\Z")
 
 
 # --- field checks ------------------------------------------------------------------------------
@@ -91,7 +93,7 @@ def color(field: str, value: str) -> str:
     value = (value or "").strip().lower()
     if not value:
         return ""
-    if not HEX_COLOR_RE.match(value):
+    if not HEX_COLOR_RE.fullmatch(value):
         raise invalid(field, "a hex color such as #1a2b3c")
     if len(value) == 4:
         value = "#" + "".join(ch * 2 for ch in value[1:])
@@ -122,7 +124,7 @@ def _host_labels(host: str) -> str | None:
         except (idna.IDNAError, UnicodeError):
             return None
     labels = host.split(".")
-    if len(host) > 253 or not all(_LABEL_RE.match(label) for label in labels):
+    if len(host) > 253 or not all(_LABEL_RE.fullmatch(label) for label in labels):
         return None
     for label in labels:
         if label.startswith("xn--"):
@@ -425,8 +427,10 @@ async def order_hostname(
     name = normalise_host("host", host)
     if name == request_host(settings.platform_host):
         raise DomainError(ErrorCode.CONFLICT, "this is the platform's own host", "host")
-    if await session.scalar(select(Hostname.id).where(Hostname.host == name)):
-        raise DomainError(ErrorCode.CONFLICT, "this hostname is already taken", "host")
+    owner_id = await session.scalar(select(Hostname.reseller_id).where(Hostname.host == name))
+    if owner_id is not None:
+        taken = "already ordered" if owner_id == reseller.id else "already taken"
+        raise DomainError(ErrorCode.CONFLICT, f"this hostname is {taken}", "host")
     hostname = Hostname(
         reseller_id=reseller.id, host=name, status="pending", fee=settings.hostname_fee
     )
@@ -527,22 +531,34 @@ async def check_dns(
         return await record_dns_check(session, actor, hostname_id, addresses, settings=settings)
 
 
-async def check_pending_hostnames(
+async def recheck_due(
     sessions: async_sessionmaker[AsyncSession],
-    actor: Actor,
-    *,
-    resolver: Resolver,
     settings: Settings,
+    now: datetime,
+    *,
+    resolver: Resolver | None = None,
 ) -> int:
-    """Check every pending hostname's DNS (a recurring job); returns how many became active."""
+    """Check the DNS of every pending hostname not checked in the last ``DNS_RECHECK_EVERY``
+    (a worker job); returns how many became active."""
+    resolver = resolver or SystemResolver()
     async with sessions() as session:
-        pending = list(
-            await session.scalars(select(Hostname.id).where(Hostname.status == "pending"))
+        due = list(
+            await session.scalars(
+                select(Hostname.id)
+                .where(Hostname.status == "pending")
+                .where(
+                    or_(
+                        Hostname.dns_checked_at.is_(None),
+                        Hostname.dns_checked_at <= now - DNS_RECHECK_EVERY,
+                    )
+                )
+                .order_by(Hostname.id)
+            )
         )
     activated = 0
-    for hostname_id in pending:
+    for hostname_id in due:
         hostname = await check_dns(
-            sessions, actor, hostname_id, resolver=resolver, settings=settings
+            sessions, SYSTEM, hostname_id, resolver=resolver, settings=settings
         )
         activated += hostname.status == "active"
     return activated

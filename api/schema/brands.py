@@ -16,7 +16,7 @@ from api.domain import brands as brands_domain
 from api.resolvers.context import Info
 from api.schema.common import After, Connection, First, Money, UserError
 from api.schema.types import Reseller, _resolve_scoped
-from branding.theme import CSS_PATH, Theme
+from branding.theme import CSS_PATH, Theme, theme_of
 
 ERRORS = "Expected failures; when not empty, nothing was changed."
 COLOR = "A hex color such as #1a2b3c (#abc is expanded); empty for the default theme's."
@@ -108,7 +108,7 @@ class Hostname(relay.Node):
     def unicode_host(self) -> str:
         try:
             return idna.decode(self.host)
-        except idna.IDNAError:
+        except (idna.IDNAError, UnicodeError):
             return self.host
 
     @strawberry.field(description="The one-time fee charged for it.")
@@ -147,8 +147,6 @@ class BrandSettings:
 
     @classmethod
     def from_owner(cls, owner: brands_domain.BrandOwner) -> BrandSettings:
-        from branding.theme import theme_of
-
         row = owner.brand
         currency = (
             owner.reseller.currency if owner.reseller else (row.paypal_currency if row else "")
