@@ -26,15 +26,24 @@ A batch (a GraphQL request, one HTTP delivery, or a chunk of a CSV import) is on
 
    No floor applies: the calls already happened, so balances may go below zero. The entry's
    idempotency key (scope ``calls``) is a digest of the batch's call ids of that client. Each
-   stored call names its entry (``calls.entry_id``). Afterwards the billing-mode status rule
-   runs (``accounts.apply_balance_status``): a strict prepaid client at or below zero is
-   suspended.
-5. Calls are bulk inserted (Core ``insert``, executemany, in chunks), and the rollups
-   ``call_rollups`` (reseller, client, UTC day, direction: calls, billed seconds, cost, sell)
-   are upserted (``INSERT … ON CONFLICT DO UPDATE``) in the same transaction.
+   stored call names its entry (``calls.entry_id``): the entries are inserted first, then the
+   calls, and the balances move last (``ledger.posting_many``), so that the accounts' rows are
+   locked only for the end of the transaction. Afterwards the billing-mode status rule runs
+   (``accounts.apply_balance_status``): a strict prepaid client at or below zero is suspended.
+5. Calls are stored in bulk (binary ``COPY`` on PostgreSQL, executemany elsewhere), and the
+   rollups ``call_rollups`` (reseller, client, UTC day, direction: calls, billed seconds, cost,
+   sell) are added to in one upsert (``INSERT … ON CONFLICT DO UPDATE``) in the same
+   transaction.
+
+Each step works on the whole batch: the database is asked a few questions per batch, whatever
+its size (the seen call ids, the callers, their clients, resellers, decks and packages), each deck
+is searched for all the batch's numbers at once (``DeckIndex.lookup_many``), and prices are
+remembered per matched deck rate (``_BatchRater``).
 
 A concurrent batch delivering the same calls fails on the calls' unique call id and rolls back
-whole; delivering it again then reports every call as a duplicate.
+whole; delivering it again then reports every call as a duplicate. A delivery split into
+batches that run at once (the CSV import) names the calls of its batches still in flight
+(``pending``), which count as duplicates as if they had landed.
 """
 
 from __future__ import annotations
@@ -825,7 +834,7 @@ async def _store(session: AsyncSession, rows: list[tuple]) -> None:
             return
     for start in range(0, len(rows), CHUNK):
         chunk = [dict(zip(CALL_COLUMNS, row, strict=True)) for row in rows[start : start + CHUNK]]
-        await session.execute(insert(Call), chunk)
+        await session.execute(insert(Call.__table__), chunk)
 
 
 _ROLLUP_KEY = ("reseller_id", "client_id", "day", "direction")
