@@ -255,7 +255,9 @@ async def posting_many(
         }
         for spec in entries
     ]
-    stmt = insert(LedgerEntry).returning(LedgerEntry.id, sort_by_parameter_order=True)
+    # Core statements over the tables: the ORM's bulk insert would cost more than the SQL
+    entries_table = LedgerEntry.__table__
+    stmt = insert(entries_table).returning(entries_table.c.id, sort_by_parameter_order=True)
     savepoint = await session.begin_nested()
     try:
         ids: list[int | None] = list((await session.execute(stmt, rows)).scalars())
@@ -307,7 +309,7 @@ async def _move_balances(
     for account_row in holders.values():
         set_committed_value(account_row, "balance", balances[account_row.id])
     if postings:
-        await session.execute(insert(Posting), postings)
+        await session.execute(insert(Posting.__table__), postings)
 
 
 async def _post_each(
