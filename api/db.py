@@ -13,15 +13,17 @@ BEGIN / ROLLBACK round trips.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import MetaData, Select, event
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
@@ -56,12 +59,14 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _sqlite_setup(engine)
+        _close_lanes_on_dispose(engine)
         return engine
     # enough pooled connections for a busy worker's requests in flight: an overflow connection
     # is closed when it is given back, and opening one (TLS negotiation, authentication) costs
     # more than many authorizations
     engine = create_async_engine(url, echo=echo, pool_size=20, max_overflow=10)
     _ping_idle_connections(engine)
+    _close_lanes_on_dispose(engine)
     return engine
 
 
@@ -129,7 +134,9 @@ def read_only(engine: AsyncEngine) -> AsyncEngine:
         # each statement reads its own snapshot, as under READ COMMITTED, without the round
         # trips of BEGIN and ROLLBACK
         options["isolation_level"] = "AUTOCOMMIT"
-    return engine.execution_options(**options)
+    reader = engine.execution_options(**options)
+    _ROOTS[reader.sync_engine] = _ROOTS.get(engine.sync_engine, engine.sync_engine)
+    return reader
 
 
 def read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -141,8 +148,8 @@ class DriverQuery:
     """A Core SELECT for a hot read, run straight on the driver's connection: compiled once per
     dialect, kept prepared per connection by asyncpg (its statement cache), and none of
     SQLAlchemy's per-execution work, which costs several times the driver's own. ``first``
-    takes an engine (a pooled connection for this one statement, outside any transaction: one
-    statement reads one snapshot, and on SQLite takes no write lock), or a session or
+    takes an engine (then it runs on one of the engine's ``_Lanes``, outside any transaction:
+    one statement reads one snapshot, and on SQLite takes no write lock), or a session or
     connection (then it runs in their transaction).
 
     Parameters are passed to the driver as they are: use strings and integers. Values come
@@ -159,12 +166,24 @@ class DriverQuery:
         """The first row (attributes named as the statement's columns), or None."""
         if isinstance(db, AsyncEngine):
             compiled = self._for(db.dialect)
-            pooled = await db.raw_connection()
-            try:
-                row = await compiled.fetch(pooled.driver_connection, params)
-            finally:
-                await greenlet_spawn(pooled.close)
-            return row
+            lanes = _lanes(db)
+            while True:
+                lane, fresh = await lanes.take(db)
+                try:
+                    row = await compiled.fetch(lane.driver_connection, params)
+                except Exception:
+                    await lanes.drop(lane)
+                    if fresh:
+                        raise
+                    continue  # it may have broken while idle: again, on a fresh one
+                except BaseException:  # cancelled mid-statement: its state is unknown
+                    await lanes.drop(lane)
+                    raise
+                if lanes.closed:  # the engine was disposed meanwhile
+                    await lanes.drop(lane)
+                else:
+                    lanes.give_back(lane)
+                return row
         if isinstance(db, AsyncSession):
             db = await db.connection()
         compiled = self._for(db.dialect)
@@ -203,6 +222,66 @@ class _Compiled:
             return None
         processed = zip(self.processors, rows[0], strict=True)
         return self.make([value if p is None else p(value) for p, value in processed])
+
+
+# driver connections DriverQuery keeps out of an engine's pool, at most
+DRIVER_LANES = 8
+_LANES: WeakKeyDictionary[Engine, _Lanes] = WeakKeyDictionary()
+_ROOTS: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()  # read_only's -> its engine
+
+
+class _Lanes:
+    """Connections of an engine's pool that ``DriverQuery`` keeps checked out: taking one is a
+    queue operation, where a pool checkout and return are each a switch into a greenlet and
+    back (together a fifth of the CPU of a switch's authorization). Made on demand, at most
+    ``DRIVER_LANES``, waited for beyond; one that fails is closed (``drop``), and all are
+    closed when the engine is disposed."""
+
+    def __init__(self) -> None:
+        self.idle: asyncio.Queue[PoolProxiedConnection] = asyncio.Queue()
+        self.count = 0
+        self.closed = False
+
+    async def take(self, engine: AsyncEngine) -> tuple[PoolProxiedConnection, bool]:
+        """A lane, and whether it is new."""
+        if self.idle.empty() and self.count < DRIVER_LANES:
+            self.count += 1
+            try:
+                return await engine.raw_connection(), True
+            except BaseException:
+                self.count -= 1
+                raise
+        return await self.idle.get(), False
+
+    def give_back(self, lane: PoolProxiedConnection) -> None:
+        self.idle.put_nowait(lane)
+
+    async def drop(self, lane: PoolProxiedConnection) -> None:
+        self.count -= 1
+        await greenlet_spawn(lane.invalidate)
+
+    def close(self) -> None:
+        """Close the idle lanes (in the engine's dispose, which runs in a greenlet)."""
+        self.closed = True
+        while not self.idle.empty():
+            self.count -= 1
+            self.idle.get_nowait().invalidate()
+
+
+def _lanes(engine: AsyncEngine) -> _Lanes:
+    root = _ROOTS.get(engine.sync_engine, engine.sync_engine)
+    lanes = _LANES.get(root)
+    if lanes is None:
+        lanes = _LANES[root] = _Lanes()
+    return lanes
+
+
+def _close_lanes_on_dispose(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _on_dispose(sync_engine):  # pragma: no cover - engine hook
+        lanes = _LANES.pop(sync_engine, None)
+        if lanes is not None:
+            lanes.close()
 
 
 @asynccontextmanager
