@@ -294,20 +294,19 @@ async def ingest(
         | {c.package_id for c in clients.values() if c.package_id},
     )
     rows: list[int] = []
-    matched: list[tuple[CallRecord, _Caller, Client, Reseller]] = []
+    matched: list[tuple[CallRecord, _Caller]] = []
     for row, record in fresh:
         caller = _match(record, by_username, by_number)
-        client = clients.get(caller.client_id) if caller else None
-        if caller is None or client is None:
+        if caller is None or caller.client_id not in clients:
             _reject(report, row, f"unknown caller {record.sub_account or record.a_number}")
             continue
         rows.append(row)
-        matched.append((record, caller, client, resellers[client.reseller_id]))
+        matched.append((record, caller))
     rows_by_client: dict[int, list[tuple]] = defaultdict(list)
-    rater = _BatchRater(pricer)
+    rater = _BatchRater(pricer, clients, resellers)
     for start in range(0, len(matched), RATE_SLICE):
         part = matched[start : start + RATE_SLICE]
-        for row, (_, caller, _, _), values in zip(
+        for row, (_, caller), values in zip(
             rows[start : start + RATE_SLICE], part, rater.rate_many(part), strict=True
         ):
             if values.__class__ is str:
@@ -379,14 +378,20 @@ class _BatchRater:
     never stale: the package's for the markup rules (keyed by the deck rate and the override
     that applied), the deck index's for at-cost and commission prices."""
 
-    __slots__ = ("pricer", "profiles")
+    __slots__ = ("clients", "pricer", "profiles", "resellers")
 
-    def __init__(self, pricer: _Pricer) -> None:
+    def __init__(
+        self, pricer: _Pricer, clients: dict[int, Client], resellers: dict[int, Reseller]
+    ) -> None:
         self.pricer = pricer
+        self.clients = clients
+        self.resellers = resellers
         # client id -> (reseller id, currency, commission?, deck, package id, personal %)
         self.profiles: dict[int, tuple] = {}
 
-    def _profile(self, client: Client, reseller: Reseller) -> tuple:
+    def _profile(self, client_id: int) -> tuple:
+        client = self.clients[client_id]
+        reseller = self.resellers[client.reseller_id]
         deck_id = reseller.base_deck_id
         profile = (
             reseller.id,
@@ -399,17 +404,16 @@ class _BatchRater:
         self.profiles[client.id] = profile
         return profile
 
-    def rate_many(
-        self, calls: list[tuple[CallRecord, _Caller, Client, Reseller]]
-    ) -> list[tuple | str]:
-        """The stored columns of each call, or why it cannot be rated; each deck's rates are
-        looked up for the whole batch at once (``DeckIndex.lookup_many``)."""
+    def rate_many(self, calls: list[tuple[CallRecord, _Caller]]) -> list[tuple | str]:
+        """The stored columns of each call (of a client of the batch), or why it cannot be
+        rated; each deck's rates are looked up for the whole batch at once
+        (``DeckIndex.lookup_many``)."""
         profiles = self.profiles
         normalize = rating.normalize_number
         work: list[tuple[CallRecord, _Caller, tuple, str]] = []
         by_deck: dict[rating.DeckIndex, list[int]] = {}
-        for record, caller, client, reseller in calls:
-            profile = profiles.get(caller.client_id) or self._profile(client, reseller)
+        for record, caller in calls:
+            profile = profiles.get(caller.client_id) or self._profile(caller.client_id)
             number = ""
             if record.direction != "inbound":
                 number = normalize(record.destination)

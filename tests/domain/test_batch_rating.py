@@ -106,7 +106,6 @@ def test_batch_rating_equals_the_reference_on_many_calls():
         SimpleNamespace(id=2, base_deck_id=1, billing_model="commission", currency="EUR"),
         SimpleNamespace(id=3, base_deck_id=None, billing_model="markup", currency="USD"),
     ]
-    rater = calls._BatchRater(pricer)
     clients = [
         SimpleNamespace(
             id=client_id,
@@ -117,6 +116,7 @@ def test_batch_rating_equals_the_reference_on_many_calls():
         for client_id, reseller in enumerate(resellers * 20, start=1)
     ]
     by_id = {r.id: r for r in resellers}
+    rater = calls._BatchRater(pricer, {c.id: c for c in clients}, by_id)
     batch = []
     for i in range(30_000):
         client = rng.choice(clients)
@@ -143,7 +143,7 @@ def test_batch_rating_equals_the_reference_on_many_calls():
     # rated as batches (of the same calls at any moments, then of calls all in effect now)
     checked = 0
     for part in (batch[:10_000], batch[10_000:20_000], _recent(batch[20_000:])):
-        for item, got in zip(part, rater.rate_many(part), strict=True):
+        for item, got in zip(part, rater.rate_many([item[:2] for item in part]), strict=True):
             expected = calls._rate_reference(pricer, *item)
             if isinstance(expected, str):
                 assert got == expected
