@@ -16,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import namedtuple
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import MetaData, Select, event
+from sqlalchemy import MetaData, Select, Table, bindparam, event, func, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -34,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.util import greenlet_spawn
 
 NAMING_CONVENTION = {
@@ -116,6 +119,21 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def unnest_insert(table: Table, names: Sequence[str]) -> Insert:
+    """PostgreSQL: ``INSERT INTO table (names) SELECT * FROM unnest(:name, …)``, one array
+    parameter per column (``unnest_params``): any number of rows in one statement and one round
+    trip, where an executemany sends every row as an execution of its own. No Python-side
+    column defaults apply: give every column that needs a value."""
+    arrays = [bindparam(name, type_=ARRAY(table.c[name].type)) for name in names]
+    source = func.unnest(*arrays).table_valued(*names).render_derived()
+    return postgresql.insert(table).from_select(list(names), select(*source.c))
+
+
+def unnest_params(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, list]:
+    """The parameters of :func:`unnest_insert`: ``rows`` (tuples in ``names`` order) by column."""
+    return {name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)}
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

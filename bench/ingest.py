@@ -11,10 +11,7 @@ Measured, in CDRs/s:
   own function, default batch): parse, ingest batch by batch, rated, posted, rolled up.
 * ``copy`` (the floor): the same stored rows bulk loaded into a scratch table of the same shape
   as ``calls`` (its columns and indexes): binary ``COPY`` (asyncpg's ``copy_records_to_table``,
-  as ingestion itself stores calls) on PostgreSQL, one executemany ``INSERT`` on SQLite (whose
-  copy of the table's DDL keeps its foreign keys).
-* ``copy_with_fks`` (PostgreSQL): the same, into a scratch table that also has the foreign keys
-  of ``calls``, which ``COPY`` checks row by row as it does when ingestion stores calls.
+  as ingestion itself stores calls) on PostgreSQL, one executemany ``INSERT`` on SQLite.
 * ``graphql``: ``callsIngest`` with 1,000 calls a request through the real app
   (``httpx.ASGITransport`` against ``api.app.create_app``), as an operator.
 
@@ -251,37 +248,25 @@ def _graphql_bodies(first: int, count: int, callers, prefixes, rng: random.Rando
 
 
 async def _scratch_tables(conn, postgres: bool) -> list[str]:
-    """Empty tables shaped like ``calls`` (its columns and indexes): ``calls_copy``, and on
-    PostgreSQL also ``calls_copy_fks`` with the foreign keys ``calls`` has (SQLite's copy of
-    the table's DDL carries them already)."""
+    """An empty table shaped like ``calls`` (its columns and indexes): ``calls_copy``."""
     await conn.execute(text("DROP TABLE IF EXISTS calls_copy"))
-    if not postgres:
-        ddl = (
-            await conn.execute(
-                text("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'calls'")
-            )
-        ).all()
-        for kind, name, sql in sorted(ddl, key=lambda r: r[0] != "table"):
-            if not sql:
-                continue  # autoindexes of UNIQUE constraints come with the table
-            if kind == "table":
-                sql = sql.replace("calls", "calls_copy", 1)
-            else:
-                sql = sql.replace(name, name + "_copy", 1).replace(" calls ", " calls_copy ", 1)
-            await conn.execute(text(sql))
+    if postgres:
+        await conn.execute(text("CREATE TABLE calls_copy (LIKE calls INCLUDING ALL)"))
         return ["calls_copy"]
-    await conn.execute(text("DROP TABLE IF EXISTS calls_copy_fks"))
-    await conn.execute(text("CREATE TABLE calls_copy (LIKE calls INCLUDING ALL)"))
-    await conn.execute(text("CREATE TABLE calls_copy_fks (LIKE calls INCLUDING ALL)"))
-    foreign_keys = await conn.execute(
-        text(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
-            " WHERE conrelid = 'calls'::regclass AND contype = 'f'"
+    ddl = (
+        await conn.execute(
+            text("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'calls'")
         )
-    )
-    for (definition,) in foreign_keys.all():
-        await conn.execute(text(f"ALTER TABLE calls_copy_fks ADD {definition}"))
-    return ["calls_copy", "calls_copy_fks"]
+    ).all()
+    for kind, name, sql in sorted(ddl, key=lambda r: r[0] != "table"):
+        if not sql:
+            continue  # autoindexes of UNIQUE constraints come with the table
+        if kind == "table":
+            sql = sql.replace("calls", "calls_copy", 1)
+        else:
+            sql = sql.replace(name, name + "_copy", 1).replace(" calls ", " calls_copy ", 1)
+        await conn.execute(text(sql))
+    return ["calls_copy"]
 
 
 async def _copy_floor(engine, postgres: bool) -> tuple[int, list[float]]:
@@ -439,7 +424,7 @@ async def run() -> str:
     await engine.dispose()
     csv_per_s = count / csv_took["seconds"]
     floors = [copied / took if took else 0.0 for took in copy_seconds]
-    labels = ["copy", "copy_with_fks"]
+    labels = ["copy"]
     gql_per_s = gql_count / gql_took["seconds"]
     loadavg = Path("/proc/loadavg")
     load = loadavg.read_text().split()[0] if loadavg.exists() else "?"

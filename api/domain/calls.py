@@ -58,11 +58,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, any_, bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, any_, bindparam, insert, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.db import unnest_insert, unnest_params
 from api.domain import accounts, ledger, rating
 from api.domain.actors import Actor
 from api.domain.cdr_formats import CallRecord
@@ -875,11 +876,8 @@ async def _roll_up(session: AsyncSession, rows: list[tuple]) -> None:
     values = [(*key, *acc) for key, acc in sorted(sums.items())]
     table = CallRollup.__table__
     if session.get_bind().dialect.name == "postgresql":
-        arrays = [bindparam(name, type_=ARRAY(table.c[name].type)) for name in names]
-        source = func.unnest(*arrays).table_valued(*names).render_derived()
-        stmt = postgresql.insert(table).from_select(names, select(*source.c))
-        columns = dict(zip(names, map(list, zip(*values, strict=True)), strict=True))
-        await session.execute(_adding_to_rollups(stmt), columns)
+        stmt = _adding_to_rollups(unnest_insert(table, names))
+        await session.execute(stmt, unnest_params(names, values))
         return
     stmt = _adding_to_rollups(sqlite.insert(table))
     for start in range(0, len(values), CHUNK):

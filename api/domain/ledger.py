@@ -30,9 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from api.db import unnest_insert, unnest_params
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode
 from api.models import Account, LedgerEntry, Posting
+from api.models.base import utcnow
 
 
 class LedgerInvariantError(RuntimeError):
@@ -237,30 +239,29 @@ async def posting_many(
     for spec in entries:
         validate_key(spec.idem.key)
     label = actor.label[:320]
-    rows: list[dict[str, Any]] = [
-        {
-            "kind": spec.kind,
-            "currency": spec.currency,
-            "amount": spec.amount,
-            "memo": spec.memo,
-            "reseller_id": spec.reseller_id,
-            "client_id": spec.client_id,
-            "idem_scope": spec.idem.scope,
-            "idem_key": spec.idem.key,
-            "request_hash": spec.idem.request_hash,
-            "reverses_id": None,
-            "actor_type": actor.audit_type,
-            "actor_id": actor.audit_id,
-            "actor_label": label,
-        }
+    now = utcnow()
+    rows = [
+        (
+            spec.kind,
+            spec.currency,
+            spec.amount,
+            spec.memo,
+            spec.reseller_id,
+            spec.client_id,
+            spec.idem.scope,
+            spec.idem.key,
+            spec.idem.request_hash,
+            None,
+            actor.audit_type,
+            actor.audit_id,
+            label,
+            now,
+        )
         for spec in entries
     ]
-    # Core statements over the tables: the ORM's bulk insert would cost more than the SQL
-    entries_table = LedgerEntry.__table__
-    stmt = insert(entries_table).returning(entries_table.c.id, sort_by_parameter_order=True)
     savepoint = await session.begin_nested()
     try:
-        ids: list[int | None] = list((await session.execute(stmt, rows)).scalars())
+        ids: list[int | None] = await _insert_entries(session, rows)
     except IntegrityError:
         await savepoint.rollback()
         yield await _post_each(session, entries, actor)
@@ -272,6 +273,44 @@ async def posting_many(
         await savepoint.rollback()
         raise
     await savepoint.commit()
+
+
+_ENTRY_COLUMNS = (
+    "kind",
+    "currency",
+    "amount",
+    "memo",
+    "reseller_id",
+    "client_id",
+    "idem_scope",
+    "idem_key",
+    "request_hash",
+    "reverses_id",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "created_at",
+)
+_POSTING_COLUMNS = ("entry_id", "account_id", "amount", "currency")
+_NEXT_ENTRY_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('ledger_entries', 'id')) FROM generate_series(1, :n)"
+)
+
+
+async def _insert_entries(session: AsyncSession, rows: list[tuple]) -> list[int]:
+    """Insert entry rows (``_ENTRY_COLUMNS`` order); their ids, in order. PostgreSQL: the ids
+    drawn from the sequence first, then one ``unnest`` insert (Core over the tables: the ORM's
+    bulk insert, or an executemany with ``RETURNING``, costs more than the SQL)."""
+    table = LedgerEntry.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list((await session.execute(_NEXT_ENTRY_IDS, {"n": len(rows)})).scalars())
+        names = ("id", *_ENTRY_COLUMNS)
+        with_ids = [(entry_id, *row) for entry_id, row in zip(ids, rows, strict=True)]
+        await session.execute(unnest_insert(table, names), unnest_params(names, with_ids))
+        return ids
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    params = [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in rows]
+    return list((await session.execute(stmt, params)).scalars())
 
 
 async def _move_balances(
@@ -287,14 +326,7 @@ async def _move_balances(
             deltas[account_id] += leg.amount
             holders[id(leg.account)] = leg.account
             if leg.amount:
-                postings.append(
-                    {
-                        "entry_id": entry_id,
-                        "account_id": account_id,
-                        "amount": leg.amount,
-                        "currency": spec.currency,
-                    }
-                )
+                postings.append((entry_id, account_id, leg.amount, spec.currency))
     await session.execute(
         text("UPDATE accounts SET balance = balance + :delta WHERE id = :id"),
         [{"id": account_id, "delta": deltas[account_id]} for account_id in sorted(deltas)],
@@ -308,8 +340,15 @@ async def _move_balances(
     )
     for account_row in holders.values():
         set_committed_value(account_row, "balance", balances[account_row.id])
-    if postings:
-        await session.execute(insert(Posting.__table__), postings)
+    if not postings:
+        return
+    table = Posting.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = unnest_insert(table, _POSTING_COLUMNS)
+        await session.execute(stmt, unnest_params(_POSTING_COLUMNS, postings))
+    else:
+        rows = [dict(zip(_POSTING_COLUMNS, row, strict=True)) for row in postings]
+        await session.execute(insert(table), rows)
 
 
 async def _post_each(

@@ -26,6 +26,7 @@ Sell price, commission model: the base (cost) rate, plus the client's personal p
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -244,9 +245,24 @@ async def deck_index(db: Database, deck_id: int, stamp: Stamp | None = None) -> 
     async def build() -> DeckIndex:
         async with _session(db) as session:
             rows = (await session.execute(_DECK_RATES, {"id": deck_id})).all()
-        return DeckIndex([DeckRate(*row) for row in rows])
+        index = DeckIndex([DeckRate(*row) for row in rows])
+        _settle_long_lived()
+        return index
 
     return await _decks.get_or_build(deck_id, stamp, build)
+
+
+def _settle_long_lived() -> None:
+    """After a deck index is built: its hundreds of thousands of objects live as long as the
+    deck's version, so they are moved out of the garbage collector's view (``gc.freeze``).
+    Otherwise every full collection walks them all again, a tenth of a second each time, in
+    the middle of whatever request triggered it. What was frozen before is given back and
+    everything collected first, so that nothing unreachable stays frozen for long: rows of an
+    index dropped later are freed by their reference counts (an index holds no cycles), and
+    any cycle that died while frozen is collected at the next build."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def normalize_number(raw: str) -> str:
