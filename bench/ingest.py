@@ -13,7 +13,9 @@ Measured, in CDRs/s:
   as ``calls`` (its columns and indexes): binary ``COPY`` (asyncpg's ``copy_records_to_table``,
   as ingestion itself stores calls) on PostgreSQL, one executemany ``INSERT`` on SQLite.
 * ``graphql``: ``callsIngest`` with 1,000 calls a request through the real app
-  (``httpx.ASGITransport`` against ``api.app.create_app``), as an operator.
+  (``httpx.ASGITransport`` against ``api.app.create_app``), as an operator, from
+  ``DIALTONE_BENCH_INGEST_GRAPHQL_CONCURRENCY`` senders at once (default 2, as two switches
+  would: one request's SQL runs while another's calls are rated).
 
 The generated calls run in time order over a month, as a switch writes them.
 
@@ -27,6 +29,7 @@ at most the CSV's)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -71,6 +74,7 @@ RESELLERS = (
 CLIENTS_PER_RESELLER = 75
 SUBS_PER_CLIENT = 2
 GRAPHQL_BATCH = 1000
+GRAPHQL_CONCURRENCY = int(os.environ.get("DIALTONE_BENCH_INGEST_GRAPHQL_CONCURRENCY") or 2)
 PASSWORD = "bench-password-1"
 START = datetime(2024, 3, 1, tzinfo=UTC)
 DAYS = 30
@@ -398,7 +402,6 @@ async def run() -> str:
 
     _log(f"graphql: {gql_count} calls, {GRAPHQL_BATCH} a request")
     app = create_app(settings)
-    gql_ingested = 0
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
     ) as http:
@@ -412,12 +415,24 @@ async def run() -> str:
         )
         token = login.json()["data"]["login"]["token"]
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        with timer() as gql_took:
-            for i, body in enumerate(bodies):
+        sent = 0
+
+        async def sender(mine: list[bytes]) -> int:
+            nonlocal sent
+            ingested = 0
+            for body in mine:
                 response = await http.post("/graphql", content=body, headers=headers)
                 payload = response.json()["data"]["callsIngest"]
-                gql_ingested += payload["ingested"] + payload["rejected"]
-                progress("graphql requests", i + 1, len(bodies))
+                ingested += payload["ingested"] + payload["rejected"]
+                sent += 1
+                progress("graphql requests", sent, len(bodies))
+            return ingested
+
+        with timer() as gql_took:
+            shares = [bodies[k::GRAPHQL_CONCURRENCY] for k in range(GRAPHQL_CONCURRENCY)]
+            gql_ingested = sum(await asyncio.gather(*(sender(share) for share in shares)))
+    if gql_ingested != gql_count:
+        _log(f"graphql: {gql_ingested} of {gql_count} calls ingested or rejected")
     await app.state.engine.dispose()
 
     consistent = await _consistent(sessions)
@@ -434,6 +449,7 @@ async def run() -> str:
             f" {label}_rows_per_s={per_s:.0f} ratio_to_{label}={csv_per_s / per_s:.3f}"
             for label, per_s in zip(labels, floors, strict=False)
         )
-        + f" graphql_calls={gql_count} graphql_calls_per_s={gql_per_s:.0f}"
+        + f" graphql_calls={gql_count} graphql_senders={GRAPHQL_CONCURRENCY}"
+        f" graphql_calls_per_s={gql_per_s:.0f}"
         f" consistent={'yes' if consistent else 'no'} load={load}"
     )
