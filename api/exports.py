@@ -56,6 +56,7 @@ CLIENT_COLUMNS = (
     "currency",
     "sell_rate",
     "sell_billed_seconds",
+    "free_seconds",
     "sell",
 )
 COST_COLUMNS = ("cost_rate", "cost_billed_seconds", "cost", "profit", "rule")
@@ -131,6 +132,7 @@ def _row(call, show_cost: bool) -> list[str]:
         call.currency,
         _per_minute(call.sell_rate),
         str(call.sell_billed),
+        str(call.free_seconds),
         money.format_amount(call.sell, 6),
     ]
     if show_cost:

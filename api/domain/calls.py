@@ -13,7 +13,14 @@ A batch (a GraphQL request, one HTTP delivery, or a chunk of a CSV import) is on
    sell, markup model = the sub-account's package, else the client's package; without a
    package the client is sold at cost (rule ``cost``);
    sell, commission model = the base rate plus the client's personal percent.
-   Each side of each call is rounded once, half-up, to the micro (``rating.charge``). An
+   Each side of each call is rounded once, half-up, to the micro (``rating.charge``).
+   Free minutes: a call priced by a package with free minutes takes its billed seconds from
+   the caller's allowance of the month (UTC) first — its sub-account's, or its client's for a
+   call matched by A-number — and the client pays for the seconds beyond it only (connection
+   fee included; a call wholly within the allowance is free). The reseller still pays cost.
+   What each call took is stored (``calls.free_seconds``) and each caller's use per month
+   kept in ``free_minutes_usage``, its rows locked for the batch (``_load_free``), so that
+   batches at once never hand out the same second twice. An
    answered outbound call with no route in the deck is refused ("no rate"); an unanswered one
    is stored at zero. Inbound calls are recorded at zero (rule ``inbound``): DIDs and their
    per-minute rates come with the numbers issue.
@@ -54,11 +61,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, any_, bindparam, insert, select
+from sqlalchemy import Select, any_, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,7 +77,16 @@ from api.domain.cdr_formats import CallRecord
 from api.domain.errors import DomainError, ErrorCode
 from api.domain.ledger import Idempotency, Leg
 from api.domain.payments import operator_account, reseller_book_account
-from api.models import Account, Call, CallRollup, Client, ClientNumber, Reseller, SubAccount
+from api.models import (
+    Account,
+    Call,
+    CallRollup,
+    Client,
+    ClientNumber,
+    FreeMinutesUsage,
+    Reseller,
+    SubAccount,
+)
 from api.models.base import utcnow
 
 CHUNK = 1000
@@ -223,6 +239,97 @@ def _sell_at_cost(cost: rating.DeckRate) -> rating.SellPrice:
     )
 
 
+FreeKey = tuple[int, int, int, date]  # client, sub-account (0: none), package, month
+
+
+def _free_key(record: CallRecord, caller: _Caller, pricing: rating.PackagePricing) -> FreeKey:
+    """Whose free minutes a call priced by ``pricing`` uses: its sub-account's (else its
+    client's) allowance of that package in the month (UTC) the call started."""
+    month = record.started_at.date().replace(day=1)
+    return (caller.client_id, caller.sub_account_id or 0, pricing.package.id, month)
+
+
+class FreeMinutes:
+    """The free seconds left to the callers of one batch (``FreeKey`` -> seconds), used call
+    by call in the batch's order; what each used is written back by :func:`_save_free`."""
+
+    __slots__ = ("ids", "left", "used")
+
+    def __init__(self, left: dict[FreeKey, int], ids: dict[FreeKey, int] | None = None):
+        self.left = left
+        self.ids = ids or {}
+        self.used: dict[FreeKey, int] = defaultdict(int)
+
+    def take(self, key: FreeKey, wanted: int) -> int:
+        """Up to ``wanted`` seconds from the allowance of ``key`` (none when it is not known)."""
+        got = min(self.left.get(key, 0), wanted)
+        if got:
+            self.left[key] -= got
+            self.used[key] += got
+        return got
+
+
+_USAGE_KEY = ("client_id", "sub_account_id", "package_id", "month")
+
+
+async def _load_free(
+    session: AsyncSession,
+    matched: list[tuple[CallRecord, _Caller]],
+    clients: dict[int, Client],
+    pricer: _Pricer,
+) -> FreeMinutes:
+    """The free minutes left to the batch's callers whose package has some: their usage rows
+    made where missing and read, locked (PostgreSQL) so that batches at once take each second
+    once; a caller's allowance is the package's free minutes less what the month used."""
+    allowance: dict[FreeKey, int] = {}
+    packages = pricer.packages
+    for record, caller in matched:
+        if record.billsec <= 0 or record.direction == "inbound":
+            continue
+        pricing = packages.get(caller.package_id or clients[caller.client_id].package_id)
+        if pricing is not None and pricing.package.free_minutes > 0:
+            allowance[_free_key(record, caller, pricing)] = pricing.package.free_minutes * 60
+    if not allowance:
+        return FreeMinutes({})
+    keys = sorted(allowance)
+    table = FreeMinutesUsage.__table__
+    names = (*_USAGE_KEY, "seconds")
+    rows = [(*key, 0) for key in keys]
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = unnest_insert(table, names).on_conflict_do_nothing()
+        await session.execute(stmt, unnest_params(names, rows))
+    else:
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+        await session.execute(stmt, [dict(zip(names, row, strict=True)) for row in rows])
+    key_columns = [table.c[name] for name in _USAGE_KEY]
+    found = await session.execute(
+        select(table.c.id, *key_columns, table.c.seconds)
+        .where(tuple_(*key_columns).in_(keys))
+        .order_by(table.c.id)
+        .with_for_update()
+    )
+    left: dict[FreeKey, int] = {}
+    ids: dict[FreeKey, int] = {}
+    for usage_id, client_id, sub_id, package_id, month, seconds in found:
+        key = (client_id, sub_id, package_id, month)
+        left[key] = max(0, allowance[key] - seconds)
+        ids[key] = usage_id
+    return FreeMinutes(left, ids)
+
+
+async def _save_free(session: AsyncSession, free: FreeMinutes) -> None:
+    """Add what the batch used to its usage rows (locked by :func:`_load_free`)."""
+    used = [{"usage": free.ids[key], "used": n} for key, n in sorted(free.used.items()) if n]
+    if used:
+        table = FreeMinutesUsage.__table__
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("usage"))
+            .values(seconds=table.c.seconds + bindparam("used")),
+            used,
+        )
+
+
 def _batch_key(call_ids: list[str]) -> str:
     digest = hashlib.sha256("\n".join(sorted(call_ids)).encode()).hexdigest()
     return f"cdr:{digest}"
@@ -304,7 +411,8 @@ async def ingest(
         rows.append(row)
         matched.append((record, caller))
     rows_by_client: dict[int, list[tuple]] = defaultdict(list)
-    rater = _BatchRater(pricer, clients, resellers)
+    free = await _load_free(session, matched, clients, pricer)
+    rater = _BatchRater(pricer, clients, resellers, free)
     for start in range(0, len(matched), RATE_SLICE):
         part = matched[start : start + RATE_SLICE]
         for row, (_, caller), values in zip(
@@ -348,6 +456,7 @@ async def ingest(
         if client.status != status and client.status == "suspended":
             report.suspended_client_ids.append(client.id)
     await _roll_up(session, stored)
+    await _save_free(session, free)
     report.issues.sort(key=lambda issue: issue.row)
     return report
 
@@ -362,7 +471,7 @@ def _sums(rows: list[tuple]) -> tuple[int, int, int, int]:
     return len(rows), seconds, cost, sell
 
 
-# a stored call row: the first 21 columns of ``CALL_COLUMNS`` (entry_id and created_at are
+# a stored call row: the first 22 columns of ``CALL_COLUMNS`` (entry_id and created_at are
 # added when the batch is stored)
 _STARTED, _DIRECTION, _BILLSEC, _COST, _SELL = 7, 4, 9, 16, 19
 
@@ -379,14 +488,19 @@ class _BatchRater:
     never stale: the package's for the markup rules (keyed by the deck rate and the override
     that applied), the deck index's for at-cost and commission prices."""
 
-    __slots__ = ("clients", "pricer", "profiles", "resellers")
+    __slots__ = ("clients", "free", "pricer", "profiles", "resellers")
 
     def __init__(
-        self, pricer: _Pricer, clients: dict[int, Client], resellers: dict[int, Reseller]
+        self,
+        pricer: _Pricer,
+        clients: dict[int, Client],
+        resellers: dict[int, Reseller],
+        free: FreeMinutes | None = None,
     ) -> None:
         self.pricer = pricer
         self.clients = clients
         self.resellers = resellers
+        self.free = free or FreeMinutes({})
         # client id -> (reseller id, currency, commission?, deck, package id, personal %)
         self.profiles: dict[int, tuple] = {}
 
@@ -441,6 +555,7 @@ class _BatchRater:
         cost_rate: rating.DeckRate | None,
     ) -> tuple | str:
         reseller_id, currency, commission, deck, package_id, pct = profile
+        free_key = None
         if record.direction == "inbound":
             return _unrated(record, caller, reseller_id, currency, "inbound")
         destination = record.destination
@@ -461,6 +576,8 @@ class _BatchRater:
                 _remember(memo, key, price)
         else:
             pricing = self.pricer.packages.get(caller.package_id or package_id)
+            if pricing is not None and pricing.package.free_minutes > 0:
+                free_key = _free_key(record, caller, pricing)
             if pricing is None:
                 memo = deck.memo
                 key = (id(cost_rate), None)
@@ -481,11 +598,14 @@ class _BatchRater:
         (_, prefix, name, cost_micros, c_first, c_inc, c_terms, sell_rate, s_first, s_inc, s_terms,
          rule) = price  # fmt: skip
         billsec = record.billsec
+        free = 0
         if billsec > 0:
             cost_billed = rating.billed_seconds(billsec, c_first, c_inc)
             sell_billed = rating.billed_seconds(billsec, s_first, s_inc)
             cost = rating.charge_exact(c_terms, cost_billed)
-            sell = rating.charge_exact(s_terms, sell_billed)
+            if free_key is not None:
+                free = self.free.take(free_key, sell_billed)
+            sell = rating.charge_exact(s_terms, sell_billed - free)
         else:
             cost_billed = sell_billed = cost = sell = 0
         return (
@@ -510,6 +630,7 @@ class _BatchRater:
             sell_billed,
             sell,
             rule,
+            free,
         )
 
 
@@ -642,6 +763,7 @@ def _unrated(
         0,
         0,
         rule,
+        0,
     )
 
 
@@ -676,6 +798,7 @@ def _rate_reference(
         "sell_billed": 0,
         "sell": 0,
         "rule": "",
+        "free_seconds": 0,  # free minutes are a batch's state, applied by ``_BatchRater``
     }
     if record.direction == "inbound":
         values["rule"] = "inbound"
@@ -818,6 +941,7 @@ CALL_COLUMNS = (
     "sell_billed",
     "sell",
     "rule",
+    "free_seconds",
     "entry_id",
     "created_at",
 )

@@ -2,7 +2,14 @@
 
 from api.models.audit import AuditEvent
 from api.models.brands import Brand, CacheStamp, Hostname
-from api.models.calls import BlacklistEntry, Call, CallRollup, ClientNumber, SubAccount
+from api.models.calls import (
+    BlacklistEntry,
+    Call,
+    CallRollup,
+    ClientNumber,
+    FreeMinutesUsage,
+    SubAccount,
+)
 from api.models.ledger import Account, LedgerEntry, Posting
 from api.models.paypal import Deposit, PaypalIpnMessage
 from api.models.paypal_checkout import PaypalCredentials, PaypalEvent, PaypalOrder
@@ -22,6 +29,7 @@ __all__ = [
     "Client",
     "ClientNumber",
     "Deposit",
+    "FreeMinutesUsage",
     "Hostname",
     "LedgerEntry",
     "Package",

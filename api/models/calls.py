@@ -109,6 +109,8 @@ class Call(Base):
     sell_billed: Mapped[int] = mapped_column(Integer, default=0)
     sell: Mapped[int] = mapped_column(BigInteger, default=0)
     rule: Mapped[str] = mapped_column(String(16), default="")  # what set the sell price
+    # of sell_billed, the seconds the package's free minutes paid for
+    free_seconds: Mapped[int] = mapped_column(Integer, default=0)
     entry_id: Mapped[int | None] = mapped_column(BigID)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -129,3 +131,19 @@ class CallRollup(Base):
     seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     cost: Mapped[int] = mapped_column(BigInteger, default=0)
     sell: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FreeMinutesUsage(Base):
+    """How much of a package's free minutes one caller used in one month (UTC): per
+    sub-account for its calls, per client for calls matched by A-number. Added to in the
+    transaction that stores the calls."""
+
+    __tablename__ = "free_minutes_usage"
+    __table_args__ = (UniqueConstraint("client_id", "sub_account_id", "package_id", "month"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    sub_account_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: the client's own
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month
+    seconds: Mapped[int] = mapped_column(BigInteger, default=0)

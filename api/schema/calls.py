@@ -60,6 +60,9 @@ class Call(relay.Node):
     sell_billed_seconds: int = strawberry.field(
         description="Seconds billed to the client (its package's increments)."
     )
+    free_seconds: int = strawberry.field(
+        description="Of the billed seconds, those its package's free minutes paid for."
+    )
     rule: str = strawberry.field(
         description="What set the client's price: prefix, country, nanpa, markup, cost (no "
         "package: sold at cost), base, personal, inbound, no_route."
@@ -122,6 +125,7 @@ class Call(relay.Node):
             sell=Money.of(row.sell, cur),
             sell_rate=per_minute(row.sell_rate, cur),
             sell_billed_seconds=row.sell_billed,
+            free_seconds=row.free_seconds,
             rule=row.rule,
             cost=Money.of(row.cost, cur) if show_cost else None,
             cost_rate=per_minute(row.cost_rate, cur) if show_cost else None,

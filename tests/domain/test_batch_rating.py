@@ -81,7 +81,12 @@ def _world(rng: random.Random):
         start=1,
     ):
         package = SimpleNamespace(
-            markup_fixed=fixed, markup_pct=pct, first_increment=first, increment=inc
+            id=package_id,
+            markup_fixed=fixed,
+            markup_pct=pct,
+            first_increment=first,
+            increment=inc,
+            free_minutes=0,
         )
         overrides = {k: _override("prefix", k, rng) for k in rng.sample(prefixes, 30)}
         overrides.update({k + "7": _override("prefix", k + "7", rng) for k in prefixes[:20]})
