@@ -30,6 +30,8 @@ from tests.factories import (
     reseller_balance,
 )
 
+pytestmark = pytest.mark.usefixtures("ledger_checked")
+
 PLATFORM_IP = "203.0.113.10"
 SETTINGS = Settings(
     platform_host="portal.dialtone.test",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from typing import Any
 
 import httpx
@@ -18,13 +19,14 @@ from api.db import transaction
 from api.domain import accounts, paypal_checkout, paypal_credentials, secrets
 from api.domain.actors import SYSTEM, Actor
 from api.domain.errors import DomainError
-from api.models import Deposit, PaypalCredentials, PaypalEvent, PaypalOrder
+from api.models import Deposit, LedgerEntry, PaypalCredentials, PaypalEvent, PaypalOrder
 from api.models.base import utcnow
 from tests.factories import (
     assert_ledger_consistent,
     balance_of,
     client_actor,
     client_balance,
+    deposit_legs,
     make_client,
     make_reseller,
     reseller_actor,
@@ -32,6 +34,8 @@ from tests.factories import (
 )
 from tests.webhooks.paypal_certs import TestAuthority
 from tests.webhooks.paypal_rest import CERT_PATH, FakeRest
+
+pytestmark = pytest.mark.usefixtures("ledger_checked")
 
 U = 1_000_000
 ACME_APP = ("acme-app", "acme-secret-1", "WHACME1")
@@ -174,16 +178,28 @@ async def test_a_capture_delivered_five_times_at_once_is_credited_once(shop):
     order = await shop.order(client_actor(shop.alice), "40")
     shop.rest.approve(order.paypal_id)
     capture = shop.rest.capture(order.paypal_id)
-    delivery = shop.rest.delivery("PAYMENT.CAPTURE.COMPLETED", capture, webhook_id=ACME_APP[2])
-    # when its webhook is delivered five times concurrently
+    # when its webhook is delivered five times concurrently, the signing certificate (a name
+    # not fetched before) served to the five only once all of them asked for it, so that the
+    # five go on to credit it at the same moment
+    name = f"race-{uuid.uuid4().hex}"
+    shop.rest.serve_certificate(name)
+    delivery = shop.rest.delivery(
+        "PAYMENT.CAPTURE.COMPLETED",
+        capture,
+        webhook_id=ACME_APP[2],
+        cert_url=shop.rest.cert_url(name),
+    )
+    shop.rest.fake.hold(CERT_PATH + name, 5)
     answers = await asyncio.gather(*(shop.deliver(*delivery) for _ in range(5)))
     # then every delivery is stored and answered 200, and the money lands once
     assert [a.status_code for a in answers] == [200] * 5
     statuses = sorted(e.status for e in await shop.events())
     assert statuses == ["duplicate"] * 4 + ["processed"]
     assert (await shop.balances())["alice"] == 40 * U
+    assert len(shop.rest.fake.received(CERT_PATH + name)) == 5
     async with shop.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Deposit)) == 1
+        assert await s.scalar(select(func.count()).select_from(LedgerEntry)) == 1
     # and the payer's late return finds the order settled
     response = await shop.come_back(order)
     assert response.headers["location"].endswith("topup=completed")
@@ -200,6 +216,14 @@ async def test_a_commission_client_pays_the_operator_and_its_reseller_earns_comm
     # then she is credited and Globex earns 10.00 in the same entry
     balances = await shop.balances()
     assert balances["gina"] == 100 * U and balances["globex"] == 10 * U
+    async with shop.sessions() as s:
+        [deposit_id] = await s.scalars(select(Deposit.id))
+        assert await deposit_legs(s, deposit_id) == {
+            f"client:{shop.gina.id}": 100 * U,
+            "operator:client_payments:USD": -100 * U,
+            f"reseller:{shop.globex.id}": 10 * U,
+            "operator:commission:USD": -10 * U,
+        }
     # and a refund of half claws back half the commission
     capture = shop.rest.orders[order.paypal_id]["capture"]
     refund = shop.rest.refund_resource(capture, "50.00")

@@ -10,22 +10,25 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api import worker
 from api.app import create_app
 from api.db import transaction
 from api.domain import paypal_ipn
-from api.models import Brand, PaypalIpnMessage
+from api.models import Brand, Deposit, LedgerEntry, PaypalIpnMessage
 from tests.factories import (
     assert_ledger_consistent,
     balance_of,
     client_balance,
+    deposit_legs,
     make_client,
     make_reseller,
     reseller_balance,
 )
 from tests.webhooks.paypal_server import DROP, IPN_PATH, SANDBOX_IPN_PATH
+
+pytestmark = pytest.mark.usefixtures("ledger_checked")
 
 U = 1_000_000
 RECEIVER = "sales@acme.test"
@@ -138,15 +141,21 @@ async def test_a_verified_payment_is_credited_once_though_delivered_five_times(
         assert await reseller_balance(s, shop.reseller) == 0
 
 
-async def test_five_concurrent_deliveries_credit_once(shop, sessions):
-    # given a valid payment message, when it arrives five times at once
+async def test_five_concurrent_deliveries_credit_once(shop, sessions, paypal):
+    # given a valid payment message, and PayPal confirming the five postbacks of it only once
+    # all five are in flight (so that the five go on to credit it at the same moment)
     raw = shop.message()
+    paypal.hold(IPN_PATH, 5)
+    # when it arrives five times at once
     responses = await asyncio.gather(*(shop.post(raw) for _ in range(5)))
-    # then all were answered, and exactly one credited
+    # then all were answered and verified together, and exactly one credited
     assert [r.status_code for r in responses] == [200] * 5
     statuses = sorted(m.status for m in await _messages(sessions))
     assert statuses == ["credited"] + ["duplicate"] * 4
     assert await _balance(sessions, shop.client) == 10 * U
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Deposit)) == 1
+        assert await s.scalar(select(func.count()).select_from(LedgerEntry)) == 1
 
 
 async def test_an_invalid_message_credits_nothing_and_is_recorded(shop, sessions, paypal):
@@ -385,6 +394,12 @@ async def test_a_commission_client_pays_the_operator_and_the_reseller_earns_comm
     async with sessions() as s:
         assert await reseller_balance(s, reseller) == 2_500_000
         assert await balance_of(s, "operator:client_payments:USD") == -25 * U
+        assert await deposit_legs(s, first.deposit_id) == {
+            f"client:{client.id}": 25 * U,
+            "operator:client_payments:USD": -25 * U,
+            f"reseller:{reseller.id}": 2_500_000,
+            "operator:commission:USD": -2_500_000,
+        }
     # and a refund of 5.00 claws back 0.50 of it
     await shop.post(
         shop.message(
