@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -16,10 +17,18 @@ from sqlalchemy import func, select
 from api import worker
 from api.app import create_app
 from api.db import transaction
-from api.domain import accounts, paypal_checkout, paypal_credentials, secrets
+from api.domain import accounts, paypal_checkout, paypal_credentials, paypal_ipn, secrets
 from api.domain.actors import SYSTEM, Actor
 from api.domain.errors import DomainError
-from api.models import Deposit, LedgerEntry, PaypalCredentials, PaypalEvent, PaypalOrder
+from api.models import (
+    Brand,
+    Deposit,
+    LedgerEntry,
+    PaypalCredentials,
+    PaypalEvent,
+    PaypalIpnMessage,
+    PaypalOrder,
+)
 from api.models.base import utcnow
 from tests.factories import (
     assert_ledger_consistent,
@@ -551,3 +560,52 @@ async def test_sandbox_orders_work_only_while_sandbox_is_on(shop):
     # and while it is on, they are credited
     await paypal_checkout.process_event(shop.sessions, on, (await shop.events())[0].id)
     assert (await shop.balances())["alice"] == 8 * U
+
+
+# --- one deposit path for both channels ---------------------------------------------------------
+
+
+async def test_a_capture_told_again_by_ipn_is_credited_once_and_its_ipn_refund_debits_it(
+    shop, paypal
+):
+    # given Alice's 25.00 capture, credited on her return, and Acme's IPN receiver set
+    order = await shop.order(client_actor(shop.alice), "25")
+    await shop.come_back(order)
+    capture_id = (await shop.reload(order)).capture_id
+    async with transaction(shop.sessions) as s:
+        s.add(Brand(reseller_id=shop.acme.id, paypal_receiver_email="sales@acme.test"))
+    settings = dataclasses.replace(shop.settings, paypal_ipn_url=paypal.ipn_url)
+
+    async def ipn(**fields: str) -> PaypalIpnMessage:
+        body = {
+            "payment_status": "Completed",
+            "txn_id": capture_id,
+            "receiver_email": "sales@acme.test",
+            "mc_gross": "25.00",
+            "mc_currency": "USD",
+            "charset": "windows-1252",
+            "custom": paypal_ipn.client_reference(settings.secret_key, shop.alice.id),
+            **fields,
+        }
+        async with transaction(shop.sessions) as s:
+            message = await paypal_ipn.receive(s, settings, urlencode(body).encode())
+        await paypal_ipn.verify_and_process(shop.sessions, settings, message.id)
+        async with shop.sessions() as s:
+            found = await s.get(PaypalIpnMessage, message.id)
+            assert found is not None
+            return found
+
+    # when PayPal also tells it by IPN (the capture id is its txn_id)
+    told = await ipn()
+    # then it is the same deposit, not a second one
+    assert told.status == "duplicate"
+    assert (await shop.balances())["alice"] == 25 * U
+    # and a refund of 5.00 told by IPN takes back from that capture
+    refund = await ipn(
+        payment_status="Refunded", txn_id="IPNREFUND1", parent_txn_id=capture_id, mc_gross="-5.00"
+    )
+    assert refund.status == "debited"
+    assert (await shop.balances())["alice"] == 20 * U
+    async with shop.sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "refund"]
