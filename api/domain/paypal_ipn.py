@@ -17,7 +17,9 @@ The flow, for every message PayPal posts to ``/webhooks/paypal/ipn``:
    * ``Completed`` credits the client named by the signed ``custom`` reference, once per
      ``txn_id``, if it was paid to the right receiver in the right currency;
    * ``Refunded`` / ``Reversed`` take money back from the payment ``parent_txn_id`` (never more
-     than is left of it); ``Canceled_Reversal`` gives back what a reversal took;
+     than is left of it); ``Canceled_Reversal`` gives back what a reversal took. One that comes
+     while the payment's own message is still waiting (to be verified, or held by PayPal)
+     waits as ``pending`` and is processed in the transaction that credits the payment;
    * ``Pending`` waits (the ``Completed`` message of the same ``txn_id`` credits it later);
      other statuses change nothing (``ignored``).
 
@@ -72,6 +74,7 @@ STATUSES = (
     "duplicate",
 )
 WAITING = ("received", "retry")  # not verified yet
+CORRECTIONS = ("Refunded", "Reversed", "Canceled_Reversal")  # they follow parent_txn_id
 RETRY_FIRST_SECONDS = 60
 RETRY_MAX_SECONDS = 6 * 3600
 STALE_RECEIVED = timedelta(minutes=5)  # a message the endpoint stored but never verified
@@ -268,6 +271,8 @@ async def verify_and_process(
         else:
             message.verified_at = now
             await _process(session, settings, message, now)
+            if message.status == "credited":
+                await _process_waiting_corrections(session, settings, message.txn_id, now)
         await session.flush()
         return message.status
 
@@ -330,8 +335,8 @@ async def _process(
     try:
         if status == "Completed":
             outcome = await _completed(session, settings, message)
-        elif status in ("Refunded", "Reversed", "Canceled_Reversal"):
-            outcome = await _correction(session, message)
+        elif status in CORRECTIONS:
+            outcome = await _correction(session, settings, message)
         elif status == "Pending":
             why = fields_of(message.raw, message.charset).get("pending_reason") or "unknown"
             outcome = ("pending", f"PayPal holds the payment ({why}); its Completed credits it")
@@ -363,10 +368,27 @@ async def _completed(
     )
 
 
-async def _correction(session: AsyncSession, message: PaypalIpnMessage) -> tuple[str, str]:
+async def _correction(
+    session: AsyncSession, settings: Settings, message: PaypalIpnMessage
+) -> tuple[str, str]:
     if not message.parent_txn_id:
         raise Flag(f"a {message.payment_status} message without parent_txn_id")
+    named = read_client_reference(settings.secret_key, message.custom)
+    if named is not None:
+        # PayPal repeats the payment's custom on its corrections. Locking that client first
+        # waits for a credit of the payment in progress (it holds the same lock), so that
+        # what follows sees it, and a credit after this sees this one waiting.
+        client = await _lock_client(session, named)
+        if client is not None:  # its reseller sees it while it waits
+            message.client_id, message.reseller_id = client.id, client.reseller_id
+    to_come = await _payment_to_come(session, message.parent_txn_id)
     original = await deposits.find(session, deposits.PAYPAL, message.parent_txn_id)
+    if original is None and to_come:
+        return (
+            "pending",
+            f"the payment {message.parent_txn_id} is not credited yet (its message waits);"
+            " this is processed once it is",
+        )
     if original is None or original.kind != "credit":
         raise Flag(f"no payment {message.parent_txn_id} was credited")
     if original.client_id is not None:
@@ -389,6 +411,41 @@ async def _correction(session: AsyncSession, message: PaypalIpnMessage) -> tuple
         original_external_id=message.parent_txn_id,
         reason="refund" if message.payment_status == "Refunded" else "reversal",
     )
+
+
+async def _payment_to_come(session: AsyncSession, txn_id: str) -> bool:
+    """Whether a message of the payment ``txn_id`` is stored but not done with: its
+    verification still to come (retried by the worker), or PayPal still holding it."""
+    found = await session.scalar(
+        select(PaypalIpnMessage.id)
+        .where(
+            PaypalIpnMessage.txn_id == txn_id,
+            PaypalIpnMessage.payment_status.in_(("Completed", "Pending")),
+            PaypalIpnMessage.status.in_((*WAITING, "pending")),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _process_waiting_corrections(
+    session: AsyncSession, settings: Settings, txn_id: str, now: datetime
+) -> None:
+    """Refunds and reversals of the payment ``txn_id`` that came before it was credited (they
+    waited as ``pending``): processed now, in the order they came, in the credit's
+    transaction."""
+    waiting = await session.scalars(
+        select(PaypalIpnMessage)
+        .where(
+            PaypalIpnMessage.parent_txn_id == txn_id,
+            PaypalIpnMessage.status == "pending",
+            PaypalIpnMessage.payment_status.in_(CORRECTIONS),
+        )
+        .order_by(PaypalIpnMessage.id)
+        .with_for_update()
+    )
+    for message in list(waiting):
+        await _process(session, settings, message, now)
 
 
 async def _lock_client(session: AsyncSession, client_id: int) -> Client | None:

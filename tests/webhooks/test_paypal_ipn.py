@@ -284,6 +284,28 @@ async def test_a_refund_of_a_payment_never_credited_is_flagged(shop, sessions):
     assert await _balance(sessions, shop.client) == 0
 
 
+async def test_a_refund_told_before_its_payment_is_verified_waits_for_it(shop, sessions, paypal):
+    # given a payment whose verification could not complete (PayPal answered 503)
+    paypal.answer_ipn(503)
+    await shop.post(shop.message())
+    # when its refund of 4.00 arrives and is verified first
+    await shop.post(_correction(shop, "Refunded", "REFUND1", "-4.00"))
+    # then the refund waits, visible to the reseller, and nothing moved yet
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("retry", "pending")
+    assert "not credited yet" in refund.reason and refund.reseller_id == shop.reseller.id
+    assert await _balance(sessions, shop.client) == 0
+    # when the worker verifies the payment
+    await worker.run_once(sessions, shop.settings, now=payment.next_attempt_at)
+    # then the payment is credited and the refund taken from it, in that order
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("credited", "debited")
+    assert await _balance(sessions, shop.client) == 6 * U
+    async with sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "refund"]
+
+
 async def test_a_canceled_reversal_credits_back_what_the_reversal_took(shop, sessions):
     # given a payment of 10.00 that was reversed (a chargeback), the client now at zero
     await shop.post(shop.message())
