@@ -483,9 +483,12 @@ async def _move(
     if not message.txn_id:
         raise Flag("a message without txn_id")
     try:
-        amount = abs(money.parse(message.gross))
+        signed = money.parse(message.gross)
     except money.MoneyError:
         raise Flag(f"mc_gross {message.gross!r} is not an amount") from None
+    if movement is deposits.credit and signed < 0:
+        raise Flag(f"a payment of a negative amount (mc_gross {message.gross!r})")
+    amount = abs(signed)  # refunds and reversals are told as negative amounts
     if not amount:
         raise Flag("an amount of zero")
     try:

@@ -337,6 +337,30 @@ async def test_a_pending_capture_is_credited_when_it_completes(shop):
     assert (await shop.balances())["alice"] == 15 * U
 
 
+async def test_a_refund_told_before_its_capture_completed_is_tried_again(shop):
+    # given a capture PayPal held as pending when the payer came back
+    order = await shop.order(client_actor(shop.alice), "15")
+    shop.rest.capture_status = "PENDING"
+    await shop.come_back(order)
+    capture = shop.rest.orders[order.paypal_id]["capture"]
+    # when its refund of 5.00 is delivered before its completion
+    refund = shop.rest.refund_resource(capture, "5.00")
+    answer = await shop.event("PAYMENT.CAPTURE.REFUNDED", refund, resource_type="refund")
+    # then PayPal is told to deliver it again, and nothing moved
+    assert answer.status_code == 503
+    [event] = await shop.events()
+    assert event.status == "retry" and "not credited yet" in event.reason
+    assert (await shop.balances())["alice"] == 0
+    # when the completion arrives, and then the worker runs
+    completed = await shop.event("PAYMENT.CAPTURE.COMPLETED", {**capture, "status": "COMPLETED"})
+    assert completed.text == "processed"
+    done = await worker.run_once(shop.sessions, shop.settings, now=utcnow())
+    # then the refund is taken from the credited capture
+    assert done["paypal-checkout"] == 1
+    assert [e.status for e in await shop.events()] == ["processed", "processed"]
+    assert (await shop.balances())["alice"] == 10 * U
+
+
 async def test_an_approved_order_whose_payer_never_came_back_is_captured(shop):
     order = await shop.order(client_actor(shop.alice), "12")
     shop.rest.approve(order.paypal_id)
@@ -476,6 +500,8 @@ async def test_the_client_secret_is_stored_encrypted(shop):
         )
     assert ACME_APP[1] not in row.secret_encrypted
     assert secrets.decrypt(shop.settings.secret_key, row.secret_encrypted) == ACME_APP[1]
+    with pytest.raises(secrets.SecretUnreadable):  # the key is the installation's own
+        secrets.decrypt("another-installation-key", row.secret_encrypted)
     # kept as it is when an update leaves it out
     async with transaction(shop.sessions) as s:
         await paypal_credentials.set_credentials(

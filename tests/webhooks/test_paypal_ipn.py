@@ -177,8 +177,10 @@ async def test_an_invalid_message_credits_nothing_and_is_recorded(shop, sessions
         ({"receiver_email": "someone@else.test"}, "paid to 'someone@else.test'"),
         ({"mc_currency": "EUR"}, "paid in 'EUR', not in USD"),
         ({"custom": ""}, "not signed by us"),
+        ({"mc_gross": "-10.00"}, "a payment of a negative amount"),
+        ({"mc_gross": "ten"}, "is not an amount"),
     ],
-    ids=["wrong-receiver", "wrong-currency", "no-custom"],
+    ids=["wrong-receiver", "wrong-currency", "no-custom", "negative", "not-an-amount"],
 )
 async def test_a_payment_that_does_not_check_out_is_flagged(shop, sessions, fields, reason):
     # when a verified payment to the wrong receiver / in the wrong currency / unsigned arrives
