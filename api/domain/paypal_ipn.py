@@ -19,7 +19,9 @@ The flow, for every message PayPal posts to ``/webhooks/paypal/ipn``:
    * ``Refunded`` / ``Reversed`` take money back from the payment ``parent_txn_id`` (never more
      than is left of it); ``Canceled_Reversal`` gives back what a reversal took. One that comes
      while the payment's own message is still waiting (to be verified, or held by PayPal)
-     waits as ``pending`` and is processed in the transaction that credits the payment;
+     waits as ``pending``, and so does a canceled reversal whose reversal's message waits;
+     it is processed again in the transaction that settles what it waited for (credited,
+     or flagged when that will never be);
    * ``Pending`` waits (the ``Completed`` message of the same ``txn_id`` credits it later);
      other statuses change nothing (``ignored``).
 
@@ -43,7 +45,7 @@ from datetime import datetime, timedelta
 from urllib.parse import unquote_to_bytes
 
 import httpx
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
@@ -74,6 +76,7 @@ STATUSES = (
     "duplicate",
 )
 WAITING = ("received", "retry")  # not verified yet
+PAYMENTS = ("Completed", "Pending")  # a payment's own messages (its txn_id)
 CORRECTIONS = ("Refunded", "Reversed", "Canceled_Reversal")  # they follow parent_txn_id
 RETRY_FIRST_SECONDS = 60
 RETRY_MAX_SECONDS = 6 * 3600
@@ -271,10 +274,25 @@ async def verify_and_process(
         else:
             message.verified_at = now
             await _process(session, settings, message, now)
-            if message.status == "credited":
-                await _process_waiting_corrections(session, settings, message.txn_id, now)
+        awaited = _awaited_by_corrections(message)
+        if awaited:
+            await session.flush()  # what they look for is this message's new status
+            await _process_waiting_corrections(session, settings, awaited, now)
         await session.flush()
         return message.status
+
+
+def _awaited_by_corrections(message: PaypalIpnMessage) -> str:
+    """The payment whose waiting corrections are to be looked at again now that this message
+    is done with (credited, or never to be): its own for a payment, its parent's for a
+    reversal (a canceled reversal waits for it); empty when there is none."""
+    if message.status in ("retry", "pending", "received"):
+        return ""
+    if message.payment_status in PAYMENTS:
+        return message.txn_id
+    if message.payment_status == "Reversed":
+        return message.parent_txn_id
+    return ""
 
 
 def _postpone(message: PaypalIpnMessage, settings: Settings, problem: str, now: datetime) -> None:
@@ -381,16 +399,25 @@ async def _correction(
         client = await _lock_client(session, named)
         if client is not None:  # its reseller sees it while it waits
             message.client_id, message.reseller_id = client.id, client.reseller_id
-    to_come = await _payment_to_come(session, message.parent_txn_id)
-    original = await deposits.find(session, deposits.PAYPAL, message.parent_txn_id)
+    parent = message.parent_txn_id
+    to_come = await _to_come(session, txn_id=parent, statuses=PAYMENTS)
+    original = await deposits.find(session, deposits.PAYPAL, parent)
     if original is None and to_come:
         return (
             "pending",
-            f"the payment {message.parent_txn_id} is not credited yet (its message waits);"
+            f"the payment {parent} is not credited yet (its message waits);"
             " this is processed once it is",
         )
     if original is None or original.kind != "credit":
-        raise Flag(f"no payment {message.parent_txn_id} was credited")
+        raise Flag(f"no payment {parent} was credited")
+    if message.payment_status == "Canceled_Reversal" and await _to_come(
+        session, parent_txn_id=parent, statuses=("Reversed",)
+    ):
+        return (
+            "pending",
+            f"a reversal of the payment {parent} is not recorded yet (its message waits);"
+            " this is processed once it is",
+        )
     if original.client_id is not None:
         await _lock_client(session, original.client_id)
     reseller = await _attribute(session, message, original.client_id, original.reseller_id)
@@ -413,27 +440,34 @@ async def _correction(
     )
 
 
-async def _payment_to_come(session: AsyncSession, txn_id: str) -> bool:
-    """Whether a message of the payment ``txn_id`` is stored but not done with: its
-    verification still to come (retried by the worker), or PayPal still holding it."""
-    found = await session.scalar(
-        select(PaypalIpnMessage.id)
-        .where(
-            PaypalIpnMessage.txn_id == txn_id,
-            PaypalIpnMessage.payment_status.in_(("Completed", "Pending")),
-            PaypalIpnMessage.status.in_((*WAITING, "pending")),
-        )
-        .limit(1)
+async def _to_come(
+    session: AsyncSession,
+    *,
+    statuses: tuple[str, ...],
+    txn_id: str | None = None,
+    parent_txn_id: str | None = None,
+) -> bool:
+    """Whether a message with one of these payment statuses (of the transaction ``txn_id``, or
+    following ``parent_txn_id``) is stored but not done with: its verification still to come
+    (retried by the worker), or waiting itself."""
+    stmt = select(PaypalIpnMessage.id).where(
+        PaypalIpnMessage.payment_status.in_(statuses),
+        PaypalIpnMessage.status.in_((*WAITING, "pending")),
     )
-    return found is not None
+    if txn_id is not None:
+        stmt = stmt.where(PaypalIpnMessage.txn_id == txn_id)
+    if parent_txn_id is not None:
+        stmt = stmt.where(PaypalIpnMessage.parent_txn_id == parent_txn_id)
+    return await session.scalar(stmt.limit(1)) is not None
 
 
 async def _process_waiting_corrections(
     session: AsyncSession, settings: Settings, txn_id: str, now: datetime
 ) -> None:
-    """Refunds and reversals of the payment ``txn_id`` that came before it was credited (they
-    waited as ``pending``): processed now, in the order they came, in the credit's
-    transaction."""
+    """Corrections of the payment ``txn_id`` that waited (``pending``) for it or for one of its
+    reversals: processed again now, in the transaction that settled what they waited for;
+    refunds and reversals first, in the order they came, then canceled reversals. Each is
+    then done with, or still waits for another message."""
     waiting = await session.scalars(
         select(PaypalIpnMessage)
         .where(
@@ -441,11 +475,15 @@ async def _process_waiting_corrections(
             PaypalIpnMessage.status == "pending",
             PaypalIpnMessage.payment_status.in_(CORRECTIONS),
         )
-        .order_by(PaypalIpnMessage.id)
+        .order_by(
+            case((PaypalIpnMessage.payment_status == "Canceled_Reversal", 1), else_=0),
+            PaypalIpnMessage.id,
+        )
         .with_for_update()
     )
     for message in list(waiting):
         await _process(session, settings, message, now)
+        await session.flush()  # the next may wait for this one
 
 
 async def _lock_client(session: AsyncSession, client_id: int) -> Client | None:

@@ -308,6 +308,68 @@ async def test_a_refund_told_before_its_payment_is_verified_waits_for_it(shop, s
     assert kinds == ["credit", "refund"]
 
 
+async def test_a_refund_waiting_for_a_payment_that_is_never_verified_is_flagged(
+    shop, sessions, paypal
+):
+    # given a refund waiting for its payment, whose verification keeps failing
+    settings = dataclasses.replace(shop.settings, paypal_ipn_max_attempts=2)
+    paypal.answer_ipn(503, "VERIFIED")
+    paypal.ipn_default = 500
+    await shop.post(shop.message())
+    await shop.post(_correction(shop, "Refunded", "REFUND1", "-4.00"))
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("retry", "pending")
+    # when the worker gives the payment up
+    await worker.run_once(sessions, settings, now=payment.next_attempt_at)
+    # then the refund is flagged, and nothing moved
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("failed", "flagged")
+    assert "no payment 61E67681CH3238416 was credited" in refund.reason
+    assert await _balance(sessions, shop.client) == 0
+
+
+async def test_a_canceled_reversal_told_before_its_reversal_waits_for_it(shop, sessions, paypal):
+    # given a credited payment of 10.00, and its reversal, whose verification could not complete
+    await shop.post(shop.message())
+    paypal.answer_ipn(503)
+    await shop.post(_correction(shop, "Reversed", "REVERSE1", "-10.00"))
+    # when the reversal is canceled, and that is verified first
+    await shop.post(_correction(shop, "Canceled_Reversal", "CANCEL1", "10.00"))
+    # then the canceled reversal waits, and the client still has the 10.00
+    _, reversal, canceled = await _messages(sessions)
+    assert (reversal.status, canceled.status) == ("retry", "pending")
+    assert "reversal of the payment 61E67681CH3238416 is not recorded yet" in canceled.reason
+    assert await _balance(sessions, shop.client) == 10 * U
+    # when the worker verifies the reversal
+    await worker.run_once(sessions, shop.settings, now=reversal.next_attempt_at)
+    # then the reversal took the 10.00 and the canceled reversal gave it back
+    statuses = [m.status for m in await _messages(sessions)]
+    assert statuses == ["credited", "debited", "reinstated"]
+    assert await _balance(sessions, shop.client) == 10 * U
+    async with sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "reversal", "reinstate"]
+
+
+async def test_a_reversal_and_its_cancellation_both_told_before_the_payment(shop, sessions, paypal):
+    # given a payment whose verification could not complete, then its cancellation of a
+    # reversal and its reversal (in that order), both verified
+    paypal.answer_ipn(503)
+    await shop.post(shop.message())
+    await shop.post(_correction(shop, "Canceled_Reversal", "CANCEL1", "10.00"))
+    await shop.post(_correction(shop, "Reversed", "REVERSE1", "-10.00"))
+    assert [m.status for m in await _messages(sessions)] == ["retry", "pending", "pending"]
+    # when the worker verifies the payment
+    payment = (await _messages(sessions))[0]
+    await worker.run_once(sessions, shop.settings, now=payment.next_attempt_at)
+    # then it is credited, then reversed, then reinstated
+    assert [m.status for m in await _messages(sessions)] == ["credited", "reinstated", "debited"]
+    async with sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "reversal", "reinstate"]
+    assert await _balance(sessions, shop.client) == 10 * U
+
+
 async def test_a_canceled_reversal_credits_back_what_the_reversal_took(shop, sessions):
     # given a payment of 10.00 that was reversed (a chargeback), the client now at zero
     await shop.post(shop.message())
