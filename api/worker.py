@@ -7,9 +7,9 @@ at once: jobs claim their work with row locks and status checks.
 
 Jobs today: ``paypal-ipn`` verifies and processes PayPal IPN messages whose verification could
 not complete (``api.domain.paypal_ipn.retry_due``); ``paypal-checkout`` does the same for PayPal
-webhook events whose signing certificate could not be fetched
-(``api.domain.paypal_checkout.retry_due``); ``hostnames-dns`` checks the DNS of pending
-custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``).
+webhook events whose signing certificate could not be fetched, or that refund a capture not
+credited yet (``api.domain.paypal_checkout.retry_due``); ``hostnames-dns`` checks the DNS of
+pending custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``).
 Recurring charges and outbound events join the list later.
 """
 
@@ -49,7 +49,7 @@ JOBS: tuple[Job, ...] = (
     Job(
         "paypal-checkout",
         paypal_checkout.retry_due,
-        "verify PayPal webhook events again whose signing certificate could not be fetched",
+        "process PayPal webhook events again: certificate not fetched, or capture not credited",
     ),
     Job(
         "hostnames-dns",

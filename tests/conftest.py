@@ -9,6 +9,9 @@
   unit of work.
 * ``settings`` — ``api.settings.Settings`` pointing at the same database, debug on.
 * ``count_statements(engine)`` — a context manager yielding the list of SQL statements run.
+* ``ledger_checked`` — asserts the ledger invariants (DESIGN §4.7) once the test is done, on its
+  database; a module of money tests takes it for every test with
+  ``pytestmark = pytest.mark.usefixtures("ledger_checked")``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -26,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import api.models  # noqa: F401  (every table on Base.metadata)
 from api.db import Base, create_engine, is_sqlite, migrate, session_factory
 from api.settings import Settings
-from tests.factories import count_statements
+from tests.factories import assert_ledger_consistent, count_statements
 
 __all__ = ["count_statements"]
 
@@ -117,3 +120,29 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, debug=True, secret_key=TEST_SECRET_KEY)
+
+
+def _check_ledger(url: str) -> None:
+    async def check() -> None:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                await assert_ledger_consistent(session)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(check())
+
+
+@pytest.fixture
+def ledger_checked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that uses the database (and after every fixture it asked for, such as an
+    app whose background work runs to its end), the ledger sums to zero, every entry balances
+    and every cached balance equals the sum of its postings. Tests without a database are
+    left alone."""
+    if "engine" not in request.fixturenames:
+        yield
+        return
+    url = request.getfixturevalue("db_url")
+    yield
+    _outside_loop(_check_ledger, url)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.domain import accounts, auth, payments
 from api.domain.actors import ROLE_PERMISSIONS, SYSTEM, Actor, actor_for_user
-from api.models import Account, Client, LedgerEntry, Posting, Reseller, User
+from api.models import Account, Client, Deposit, LedgerEntry, Posting, Reseller, User
 
 PASSWORD = "test-password-1"
 _counter = itertools.count(1)
@@ -181,6 +181,21 @@ async def entry_count(session: AsyncSession) -> int:
 
 async def posting_count(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Posting)) or 0
+
+
+async def deposit_legs(session: AsyncSession, deposit_id: int) -> dict[str, int]:
+    """The postings of a deposit's one ledger entry, by account key (what moved, and where, in
+    that single entry)."""
+    rows = await session.execute(
+        select(Account.key, Posting.amount)
+        .join(Posting, Posting.account_id == Account.id)
+        .join(Deposit, Deposit.entry_id == Posting.entry_id)
+        .where(Deposit.id == deposit_id)
+    )
+    legs: dict[str, int] = {}
+    for key, amount in rows:
+        legs[key] = legs.get(key, 0) + int(amount)
+    return legs
 
 
 async def assert_ledger_consistent(session: AsyncSession) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.domain import audit, ledger
+from api.domain import audit, ledger, stamps
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, DomainErrors, ErrorCode, invalid, not_found
@@ -141,6 +141,9 @@ async def update_reseller(
     fields = _clean_reseller(data, creating=False)
     if "currency" in fields and fields["currency"] != reseller.currency:
         raise invalid("currency", "a reseller's currency cannot change once created")
+    if "name" in fields and fields["name"] != reseller.name:
+        # a brand without a display name shows its reseller's name: cached themes must go
+        await stamps.bump(session, stamps.BRANDING)
     await audit.apply_changes(
         session,
         actor,

@@ -55,7 +55,7 @@ from api.models import Brand, Hostname, Reseller
 from api.models.base import utcnow
 from api.settings import Settings
 
-STAMP = "branding"
+STAMP = stamps.BRANDING
 HOSTNAME_STATUSES = ("pending", "active")
 COLOR_FIELDS = (
     "header_background",

@@ -19,8 +19,13 @@ first one's rows. Announced again with different details (amount, client), it is
 comes by IPN or by a REST webhook (a capture id is the ``txn_id`` of its IPN), so both use
 ``"paypal"`` and a payment told both ways is credited once.
 
-What the money is for is not decided here: a later step (invoices) may settle a postpaid
-client's open invoices from a credit.
+What the money is for is not decided here. Every payment from outside, by IPN
+(``paypal_ipn._completed``) or by Checkout (``paypal_checkout._apply_capture``, on the payer's
+return or by webhook), is credited by :func:`credit` and by nothing else, in the transaction of
+its entry: that is where a deposit will settle a postpaid client's open invoices, once the
+entry is posted and only when it is new (``not result.replayed``) and for a client. A payment a
+reseller records by hand is ``payments.client_payment``, the one other way money reaches a
+client from outside.
 """
 
 from __future__ import annotations
@@ -81,7 +86,8 @@ async def credit(
 ) -> DepositResult:
     """A payment of ``amount`` micros: to the client ``client_id`` when given (its reseller
     must then be ``reseller_id`` if that is given too), else to the reseller ``reseller_id``'s
-    balance with the operator."""
+    balance with the operator. The one function every provider's payment passes through (see
+    the module's docstring: what a new credit sets off, such as settling invoices, goes here)."""
     _check_amount(amount)
     client, reseller = await _owner(session, client_id, reseller_id)
     _check_currency(currency, reseller.currency)

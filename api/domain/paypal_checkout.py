@@ -14,7 +14,8 @@
    offline (``api.domain.paypal_signatures``) with the webhook id of the app the order was paid
    into, then acted on: ``PAYMENT.CAPTURE.COMPLETED`` credits the capture (once, whether the
    return or the webhook comes first), ``REFUNDED`` / ``REVERSED`` debit it (never more than is
-   left of it), ``PENDING`` waits, ``DECLINED`` / ``DENIED`` record the outcome and move no
+   left of it; told before the capture is credited, they are answered 503 and tried again),
+   ``PENDING`` waits, ``DECLINED`` / ``DENIED`` record the outcome and move no
    money, ``CHECKOUT.ORDER.APPROVED`` captures an order whose payer never came back.
 
 No database transaction is open while PayPal is called.
@@ -85,7 +86,7 @@ EVENT_STATUSES = (
     "flagged",
 )
 MAX_EVENT_BYTES = 256 * 1024
-RETRY_ATTEMPTS = 20  # certificate fetches before an event is given up (PayPal redelivers too)
+RETRY_ATTEMPTS = 20  # tries of an event before it is given up (PayPal redelivers too)
 
 
 # --- the gateway: PayPal's API and its certificates ------------------------------------------
@@ -420,6 +421,10 @@ async def process_event(
                     outcome = await _act(session, order, data)
             except DomainError as exc:
                 outcome = Outcome("flagged", exc.message)
+            if outcome.status == "retry" and event.attempts >= RETRY_ATTEMPTS:
+                outcome = Outcome(
+                    "failed", f"gave up after {event.attempts} attempts: {outcome.reason}"
+                )
         _settle(event, outcome)
     if outcome.capture_after:
         # when PayPal cannot capture now, the payer's return or the mutation does it later
@@ -542,6 +547,14 @@ async def _act(session: AsyncSession, order: PaypalOrder, data: dict[str, Any]) 
         capture_id = _keys(data).get("capture_id") or order.capture_id
         if not capture_id:
             raise invalid("capture", "the event names no capture")
+        if (
+            order.status not in SETTLED
+            and order.capture_id in (None, capture_id)
+            and await deposits.find(session, deposits.PAYPAL, capture_id) is None
+        ):
+            # told before the capture's own completion: PayPal delivers it again (503), and
+            # the worker tries it again, until the capture is credited
+            return Outcome("retry", f"capture {capture_id} is not credited yet")
         external_id = str(resource.get("id", ""))
         if not external_id or external_id == capture_id:  # a capture-shaped reversal
             external_id = f"{capture_id}-{reason}"
@@ -607,7 +620,8 @@ async def get_event(session: AsyncSession, actor: Actor, event_id: int) -> Paypa
 async def retry_due(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
 ) -> int:
-    """The worker's job: verify again the events whose certificate could not be fetched."""
+    """The worker's job: try again the events whose certificate could not be fetched, and
+    refunds and reversals told before their capture was credited."""
     async with sessions() as session:
         ids = list(
             await session.scalars(

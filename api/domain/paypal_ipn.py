@@ -17,7 +17,11 @@ The flow, for every message PayPal posts to ``/webhooks/paypal/ipn``:
    * ``Completed`` credits the client named by the signed ``custom`` reference, once per
      ``txn_id``, if it was paid to the right receiver in the right currency;
    * ``Refunded`` / ``Reversed`` take money back from the payment ``parent_txn_id`` (never more
-     than is left of it); ``Canceled_Reversal`` gives back what a reversal took;
+     than is left of it); ``Canceled_Reversal`` gives back what a reversal took. One that comes
+     while the payment's own message is still waiting (to be verified, or held by PayPal)
+     waits as ``pending``, and so does a canceled reversal whose reversal's message waits;
+     it is processed again in the transaction that settles what it waited for (credited,
+     or flagged when that will never be);
    * ``Pending`` waits (the ``Completed`` message of the same ``txn_id`` credits it later);
      other statuses change nothing (``ignored``).
 
@@ -41,7 +45,7 @@ from datetime import datetime, timedelta
 from urllib.parse import unquote_to_bytes
 
 import httpx
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
@@ -72,6 +76,8 @@ STATUSES = (
     "duplicate",
 )
 WAITING = ("received", "retry")  # not verified yet
+PAYMENTS = ("Completed", "Pending")  # a payment's own messages (its txn_id)
+CORRECTIONS = ("Refunded", "Reversed", "Canceled_Reversal")  # they follow parent_txn_id
 RETRY_FIRST_SECONDS = 60
 RETRY_MAX_SECONDS = 6 * 3600
 STALE_RECEIVED = timedelta(minutes=5)  # a message the endpoint stored but never verified
@@ -268,8 +274,25 @@ async def verify_and_process(
         else:
             message.verified_at = now
             await _process(session, settings, message, now)
+        awaited = _awaited_by_corrections(message)
+        if awaited:
+            await session.flush()  # what they look for is this message's new status
+            await _process_waiting_corrections(session, settings, awaited, now)
         await session.flush()
         return message.status
+
+
+def _awaited_by_corrections(message: PaypalIpnMessage) -> str:
+    """The payment whose waiting corrections are to be looked at again now that this message
+    is done with (credited, or never to be): its own for a payment, its parent's for a
+    reversal (a canceled reversal waits for it); empty when there is none."""
+    if message.status in ("retry", "pending", "received"):
+        return ""
+    if message.payment_status in PAYMENTS:
+        return message.txn_id
+    if message.payment_status == "Reversed":
+        return message.parent_txn_id
+    return ""
 
 
 def _postpone(message: PaypalIpnMessage, settings: Settings, problem: str, now: datetime) -> None:
@@ -330,8 +353,8 @@ async def _process(
     try:
         if status == "Completed":
             outcome = await _completed(session, settings, message)
-        elif status in ("Refunded", "Reversed", "Canceled_Reversal"):
-            outcome = await _correction(session, message)
+        elif status in CORRECTIONS:
+            outcome = await _correction(session, settings, message)
         elif status == "Pending":
             why = fields_of(message.raw, message.charset).get("pending_reason") or "unknown"
             outcome = ("pending", f"PayPal holds the payment ({why}); its Completed credits it")
@@ -363,12 +386,38 @@ async def _completed(
     )
 
 
-async def _correction(session: AsyncSession, message: PaypalIpnMessage) -> tuple[str, str]:
+async def _correction(
+    session: AsyncSession, settings: Settings, message: PaypalIpnMessage
+) -> tuple[str, str]:
     if not message.parent_txn_id:
         raise Flag(f"a {message.payment_status} message without parent_txn_id")
-    original = await deposits.find(session, deposits.PAYPAL, message.parent_txn_id)
+    named = read_client_reference(settings.secret_key, message.custom)
+    if named is not None:
+        # PayPal repeats the payment's custom on its corrections. Locking that client first
+        # waits for a credit of the payment in progress (it holds the same lock), so that
+        # what follows sees it, and a credit after this sees this one waiting.
+        client = await _lock_client(session, named)
+        if client is not None:  # its reseller sees it while it waits
+            message.client_id, message.reseller_id = client.id, client.reseller_id
+    parent = message.parent_txn_id
+    to_come = await _to_come(session, txn_id=parent, statuses=PAYMENTS)
+    original = await deposits.find(session, deposits.PAYPAL, parent)
+    if original is None and to_come:
+        return (
+            "pending",
+            f"the payment {parent} is not credited yet (its message waits);"
+            " this is processed once it is",
+        )
     if original is None or original.kind != "credit":
-        raise Flag(f"no payment {message.parent_txn_id} was credited")
+        raise Flag(f"no payment {parent} was credited")
+    if message.payment_status == "Canceled_Reversal" and await _to_come(
+        session, parent_txn_id=parent, statuses=("Reversed",)
+    ):
+        return (
+            "pending",
+            f"a reversal of the payment {parent} is not recorded yet (its message waits);"
+            " this is processed once it is",
+        )
     if original.client_id is not None:
         await _lock_client(session, original.client_id)
     reseller = await _attribute(session, message, original.client_id, original.reseller_id)
@@ -389,6 +438,52 @@ async def _correction(session: AsyncSession, message: PaypalIpnMessage) -> tuple
         original_external_id=message.parent_txn_id,
         reason="refund" if message.payment_status == "Refunded" else "reversal",
     )
+
+
+async def _to_come(
+    session: AsyncSession,
+    *,
+    statuses: tuple[str, ...],
+    txn_id: str | None = None,
+    parent_txn_id: str | None = None,
+) -> bool:
+    """Whether a message with one of these payment statuses (of the transaction ``txn_id``, or
+    following ``parent_txn_id``) is stored but not done with: its verification still to come
+    (retried by the worker), or waiting itself."""
+    stmt = select(PaypalIpnMessage.id).where(
+        PaypalIpnMessage.payment_status.in_(statuses),
+        PaypalIpnMessage.status.in_((*WAITING, "pending")),
+    )
+    if txn_id is not None:
+        stmt = stmt.where(PaypalIpnMessage.txn_id == txn_id)
+    if parent_txn_id is not None:
+        stmt = stmt.where(PaypalIpnMessage.parent_txn_id == parent_txn_id)
+    return await session.scalar(stmt.limit(1)) is not None
+
+
+async def _process_waiting_corrections(
+    session: AsyncSession, settings: Settings, txn_id: str, now: datetime
+) -> None:
+    """Corrections of the payment ``txn_id`` that waited (``pending``) for it or for one of its
+    reversals: processed again now, in the transaction that settled what they waited for;
+    refunds and reversals first, in the order they came, then canceled reversals. Each is
+    then done with, or still waits for another message."""
+    waiting = await session.scalars(
+        select(PaypalIpnMessage)
+        .where(
+            PaypalIpnMessage.parent_txn_id == txn_id,
+            PaypalIpnMessage.status == "pending",
+            PaypalIpnMessage.payment_status.in_(CORRECTIONS),
+        )
+        .order_by(
+            case((PaypalIpnMessage.payment_status == "Canceled_Reversal", 1), else_=0),
+            PaypalIpnMessage.id,
+        )
+        .with_for_update()
+    )
+    for message in list(waiting):
+        await _process(session, settings, message, now)
+        await session.flush()  # the next may wait for this one
 
 
 async def _lock_client(session: AsyncSession, client_id: int) -> Client | None:
@@ -426,9 +521,12 @@ async def _move(
     if not message.txn_id:
         raise Flag("a message without txn_id")
     try:
-        amount = abs(money.parse(message.gross))
+        signed = money.parse(message.gross)
     except money.MoneyError:
         raise Flag(f"mc_gross {message.gross!r} is not an amount") from None
+    if movement is deposits.credit and signed < 0:
+        raise Flag(f"a payment of a negative amount (mc_gross {message.gross!r})")
+    amount = abs(signed)  # refunds and reversals are told as negative amounts
     if not amount:
         raise Flag("an amount of zero")
     try:

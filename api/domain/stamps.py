@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.models import CacheStamp
 
+BRANDING = "branding"  # what hosts resolve to and how brands look (``branding/``)
+
 
 async def read(session: AsyncSession, name: str) -> int:
     return await session.scalar(select(CacheStamp.version).where(CacheStamp.name == name)) or 0

@@ -12,6 +12,8 @@ import pytest
 from api.app import create_app
 from tests import brand_images
 
+pytestmark = pytest.mark.usefixtures("ledger_checked")
+
 PLATFORM_IP = "203.0.113.10"
 PAYLOAD = "errors { code field message }"
 BRAND = (

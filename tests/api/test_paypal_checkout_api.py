@@ -18,6 +18,8 @@ from tests.webhooks.paypal_certs import TestAuthority
 from tests.webhooks.paypal_rest import FakeRest
 from tests.webhooks.paypal_server import Reply
 
+pytestmark = pytest.mark.usefixtures("ledger_checked")
+
 U = 1_000_000
 SECRET = "acme-very-secret-1"
 PAYLOAD = "errors { code field message }"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from api.db import transaction
-from api.domain import brands, images
+from api.domain import accounts, brands, images, stamps
 from api.domain.actors import SYSTEM
 from api.domain.errors import DomainError, DomainErrors, ErrorCode
 from api.models import AuditEvent, Brand, Hostname, LedgerEntry
@@ -29,6 +29,8 @@ from tests.factories import (
     reseller_actor,
     reseller_balance,
 )
+
+pytestmark = pytest.mark.usefixtures("ledger_checked")
 
 PLATFORM_IP = "203.0.113.10"
 SETTINGS = Settings(
@@ -594,6 +596,27 @@ async def test_every_process_sees_a_change_at_its_next_use(sessions):
         async with sessions() as s:
             theme = await cache.theme(s, "portal.acme.test", SETTINGS)
         assert (theme.display_name, theme.text_color) == ("Acme 2", "#010203")
+
+
+async def test_renaming_a_reseller_shows_its_new_name_on_its_host(sessions):
+    # given Acme's active host, drawn (cached) under its name as it set no display name
+    reseller = await reseller_with(sessions, name="Acme")
+    hostname = await order(sessions, reseller)
+    async with transaction(sessions) as s:
+        await brands.approve_hostname(s, operator_actor(), hostname.id)
+    cache = BrandCache()
+    async with sessions() as s:
+        assert (await cache.theme(s, "portal.acme.test", SETTINGS)).display_name == "Acme"
+    # when the operator renames it (and when a change leaves the name as it is)
+    async with transaction(sessions) as s:
+        await accounts.update_reseller(s, SYSTEM, reseller.id, {"name": "Acme Telecom"})
+    async with transaction(sessions) as s:
+        await accounts.update_reseller(s, SYSTEM, reseller.id, {"name": "Acme Telecom"})
+    # then its host shows the new name
+    async with sessions() as s:
+        theme = await cache.theme(s, "portal.acme.test", SETTINGS)
+        assert theme.display_name == "Acme Telecom"
+        assert await stamps.read(s, brands.STAMP) == 2  # the approval, the rename
 
 
 async def test_the_cache_keeps_answers_until_the_stamp_moves(sessions, engine):

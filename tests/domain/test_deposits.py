@@ -21,6 +21,8 @@ from tests.factories import (
     reseller_balance,
 )
 
+pytestmark = pytest.mark.usefixtures("ledger_checked")
+
 U = 1_000_000  # one unit in micros
 
 

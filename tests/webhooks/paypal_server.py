@@ -8,6 +8,10 @@ it would talk to PayPal. Routes are ``(method, path) -> handler``; a handler get
 The IPN postback route is built in (``IPN_PATH`` and ``SANDBOX_IPN_PATH``): it answers what
 ``ipn_answers`` holds next (then ``ipn_default``): ``"VERIFIED"``, ``"INVALID"``, an HTTP status
 (``503``), or ``DROP`` (the connection is closed without an answer: a network error).
+
+:meth:`FakePayPal.hold` makes the next requests to a path wait for each other, so that they are
+answered at the same moment: deliveries that are really concurrent, not merely started
+together. If they do not all arrive in time, each is answered 500.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class FakePayPal:
         self.ipn_answers: deque[str | int] = deque()
         self.ipn_default: str | int = "VERIFIED"
         self._lock = threading.Lock()
+        self._holds: dict[str, threading.Barrier] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -96,6 +101,12 @@ class FakePayPal:
         with self._lock:
             return [r for r in self.requests if path is None or r.path == path]
 
+    def hold(self, path: str, parties: int, timeout: float = 15.0) -> None:
+        """Let the next ``parties`` requests to ``path`` through only once all of them
+        arrived (once: later requests are answered at once)."""
+        with self._lock:
+            self._holds[path] = threading.Barrier(parties, timeout=timeout)
+
     def answer_ipn(self, *answers: str | int) -> None:
         """Queue the next postback answers."""
         self.ipn_answers.extend(answers)
@@ -112,6 +123,15 @@ class FakePayPal:
     def _dispatch(self, request: Received) -> Reply:
         with self._lock:
             self.requests.append(request)
+            barrier = self._holds.get(request.path)
+        if barrier is not None:
+            try:
+                if barrier.wait() == 0:
+                    with self._lock:
+                        if self._holds.get(request.path) is barrier:
+                            del self._holds[request.path]
+            except threading.BrokenBarrierError:
+                return Reply(status=500, body=b"the held requests did not all arrive")
         handler = self.routes.get((request.method, request.path))
         if handler is None:
             return Reply(status=404, body=b"not found")

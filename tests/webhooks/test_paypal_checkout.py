@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -15,16 +17,25 @@ from sqlalchemy import func, select
 from api import worker
 from api.app import create_app
 from api.db import transaction
-from api.domain import accounts, paypal_checkout, paypal_credentials, secrets
+from api.domain import accounts, paypal_checkout, paypal_credentials, paypal_ipn, secrets
 from api.domain.actors import SYSTEM, Actor
 from api.domain.errors import DomainError
-from api.models import Deposit, PaypalCredentials, PaypalEvent, PaypalOrder
+from api.models import (
+    Brand,
+    Deposit,
+    LedgerEntry,
+    PaypalCredentials,
+    PaypalEvent,
+    PaypalIpnMessage,
+    PaypalOrder,
+)
 from api.models.base import utcnow
 from tests.factories import (
     assert_ledger_consistent,
     balance_of,
     client_actor,
     client_balance,
+    deposit_legs,
     make_client,
     make_reseller,
     reseller_actor,
@@ -32,6 +43,8 @@ from tests.factories import (
 )
 from tests.webhooks.paypal_certs import TestAuthority
 from tests.webhooks.paypal_rest import CERT_PATH, FakeRest
+
+pytestmark = pytest.mark.usefixtures("ledger_checked")
 
 U = 1_000_000
 ACME_APP = ("acme-app", "acme-secret-1", "WHACME1")
@@ -174,16 +187,28 @@ async def test_a_capture_delivered_five_times_at_once_is_credited_once(shop):
     order = await shop.order(client_actor(shop.alice), "40")
     shop.rest.approve(order.paypal_id)
     capture = shop.rest.capture(order.paypal_id)
-    delivery = shop.rest.delivery("PAYMENT.CAPTURE.COMPLETED", capture, webhook_id=ACME_APP[2])
-    # when its webhook is delivered five times concurrently
+    # when its webhook is delivered five times concurrently, the signing certificate (a name
+    # not fetched before) served to the five only once all of them asked for it, so that the
+    # five go on to credit it at the same moment
+    name = f"race-{uuid.uuid4().hex}"
+    shop.rest.serve_certificate(name)
+    delivery = shop.rest.delivery(
+        "PAYMENT.CAPTURE.COMPLETED",
+        capture,
+        webhook_id=ACME_APP[2],
+        cert_url=shop.rest.cert_url(name),
+    )
+    shop.rest.fake.hold(CERT_PATH + name, 5)
     answers = await asyncio.gather(*(shop.deliver(*delivery) for _ in range(5)))
     # then every delivery is stored and answered 200, and the money lands once
     assert [a.status_code for a in answers] == [200] * 5
     statuses = sorted(e.status for e in await shop.events())
     assert statuses == ["duplicate"] * 4 + ["processed"]
     assert (await shop.balances())["alice"] == 40 * U
+    assert len(shop.rest.fake.received(CERT_PATH + name)) == 5
     async with shop.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Deposit)) == 1
+        assert await s.scalar(select(func.count()).select_from(LedgerEntry)) == 1
     # and the payer's late return finds the order settled
     response = await shop.come_back(order)
     assert response.headers["location"].endswith("topup=completed")
@@ -200,6 +225,14 @@ async def test_a_commission_client_pays_the_operator_and_its_reseller_earns_comm
     # then she is credited and Globex earns 10.00 in the same entry
     balances = await shop.balances()
     assert balances["gina"] == 100 * U and balances["globex"] == 10 * U
+    async with shop.sessions() as s:
+        [deposit_id] = await s.scalars(select(Deposit.id))
+        assert await deposit_legs(s, deposit_id) == {
+            f"client:{shop.gina.id}": 100 * U,
+            "operator:client_payments:USD": -100 * U,
+            f"reseller:{shop.globex.id}": 10 * U,
+            "operator:commission:USD": -10 * U,
+        }
     # and a refund of half claws back half the commission
     capture = shop.rest.orders[order.paypal_id]["capture"]
     refund = shop.rest.refund_resource(capture, "50.00")
@@ -302,6 +335,30 @@ async def test_a_pending_capture_is_credited_when_it_completes(shop):
     assert answer.text == "processed"
     assert (await shop.reload(order)).status == "COMPLETED"
     assert (await shop.balances())["alice"] == 15 * U
+
+
+async def test_a_refund_told_before_its_capture_completed_is_tried_again(shop):
+    # given a capture PayPal held as pending when the payer came back
+    order = await shop.order(client_actor(shop.alice), "15")
+    shop.rest.capture_status = "PENDING"
+    await shop.come_back(order)
+    capture = shop.rest.orders[order.paypal_id]["capture"]
+    # when its refund of 5.00 is delivered before its completion
+    refund = shop.rest.refund_resource(capture, "5.00")
+    answer = await shop.event("PAYMENT.CAPTURE.REFUNDED", refund, resource_type="refund")
+    # then PayPal is told to deliver it again, and nothing moved
+    assert answer.status_code == 503
+    [event] = await shop.events()
+    assert event.status == "retry" and "not credited yet" in event.reason
+    assert (await shop.balances())["alice"] == 0
+    # when the completion arrives, and then the worker runs
+    completed = await shop.event("PAYMENT.CAPTURE.COMPLETED", {**capture, "status": "COMPLETED"})
+    assert completed.text == "processed"
+    done = await worker.run_once(shop.sessions, shop.settings, now=utcnow())
+    # then the refund is taken from the credited capture
+    assert done["paypal-checkout"] == 1
+    assert [e.status for e in await shop.events()] == ["processed", "processed"]
+    assert (await shop.balances())["alice"] == 10 * U
 
 
 async def test_an_approved_order_whose_payer_never_came_back_is_captured(shop):
@@ -443,6 +500,8 @@ async def test_the_client_secret_is_stored_encrypted(shop):
         )
     assert ACME_APP[1] not in row.secret_encrypted
     assert secrets.decrypt(shop.settings.secret_key, row.secret_encrypted) == ACME_APP[1]
+    with pytest.raises(secrets.SecretUnreadable):  # the key is the installation's own
+        secrets.decrypt("another-installation-key", row.secret_encrypted)
     # kept as it is when an update leaves it out
     async with transaction(shop.sessions) as s:
         await paypal_credentials.set_credentials(
@@ -527,3 +586,52 @@ async def test_sandbox_orders_work_only_while_sandbox_is_on(shop):
     # and while it is on, they are credited
     await paypal_checkout.process_event(shop.sessions, on, (await shop.events())[0].id)
     assert (await shop.balances())["alice"] == 8 * U
+
+
+# --- one deposit path for both channels ---------------------------------------------------------
+
+
+async def test_a_capture_told_again_by_ipn_is_credited_once_and_its_ipn_refund_debits_it(
+    shop, paypal
+):
+    # given Alice's 25.00 capture, credited on her return, and Acme's IPN receiver set
+    order = await shop.order(client_actor(shop.alice), "25")
+    await shop.come_back(order)
+    capture_id = (await shop.reload(order)).capture_id
+    async with transaction(shop.sessions) as s:
+        s.add(Brand(reseller_id=shop.acme.id, paypal_receiver_email="sales@acme.test"))
+    settings = dataclasses.replace(shop.settings, paypal_ipn_url=paypal.ipn_url)
+
+    async def ipn(**fields: str) -> PaypalIpnMessage:
+        body = {
+            "payment_status": "Completed",
+            "txn_id": capture_id,
+            "receiver_email": "sales@acme.test",
+            "mc_gross": "25.00",
+            "mc_currency": "USD",
+            "charset": "windows-1252",
+            "custom": paypal_ipn.client_reference(settings.secret_key, shop.alice.id),
+            **fields,
+        }
+        async with transaction(shop.sessions) as s:
+            message = await paypal_ipn.receive(s, settings, urlencode(body).encode())
+        await paypal_ipn.verify_and_process(shop.sessions, settings, message.id)
+        async with shop.sessions() as s:
+            found = await s.get(PaypalIpnMessage, message.id)
+            assert found is not None
+            return found
+
+    # when PayPal also tells it by IPN (the capture id is its txn_id)
+    told = await ipn()
+    # then it is the same deposit, not a second one
+    assert told.status == "duplicate"
+    assert (await shop.balances())["alice"] == 25 * U
+    # and a refund of 5.00 told by IPN takes back from that capture
+    refund = await ipn(
+        payment_status="Refunded", txn_id="IPNREFUND1", parent_txn_id=capture_id, mc_gross="-5.00"
+    )
+    assert refund.status == "debited"
+    assert (await shop.balances())["alice"] == 20 * U
+    async with shop.sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "refund"]

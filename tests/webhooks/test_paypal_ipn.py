@@ -10,22 +10,25 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api import worker
 from api.app import create_app
 from api.db import transaction
 from api.domain import paypal_ipn
-from api.models import Brand, PaypalIpnMessage
+from api.models import Brand, Deposit, LedgerEntry, PaypalIpnMessage
 from tests.factories import (
     assert_ledger_consistent,
     balance_of,
     client_balance,
+    deposit_legs,
     make_client,
     make_reseller,
     reseller_balance,
 )
 from tests.webhooks.paypal_server import DROP, IPN_PATH, SANDBOX_IPN_PATH
+
+pytestmark = pytest.mark.usefixtures("ledger_checked")
 
 U = 1_000_000
 RECEIVER = "sales@acme.test"
@@ -138,15 +141,21 @@ async def test_a_verified_payment_is_credited_once_though_delivered_five_times(
         assert await reseller_balance(s, shop.reseller) == 0
 
 
-async def test_five_concurrent_deliveries_credit_once(shop, sessions):
-    # given a valid payment message, when it arrives five times at once
+async def test_five_concurrent_deliveries_credit_once(shop, sessions, paypal):
+    # given a valid payment message, and PayPal confirming the five postbacks of it only once
+    # all five are in flight (so that the five go on to credit it at the same moment)
     raw = shop.message()
+    paypal.hold(IPN_PATH, 5)
+    # when it arrives five times at once
     responses = await asyncio.gather(*(shop.post(raw) for _ in range(5)))
-    # then all were answered, and exactly one credited
+    # then all were answered and verified together, and exactly one credited
     assert [r.status_code for r in responses] == [200] * 5
     statuses = sorted(m.status for m in await _messages(sessions))
     assert statuses == ["credited"] + ["duplicate"] * 4
     assert await _balance(sessions, shop.client) == 10 * U
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Deposit)) == 1
+        assert await s.scalar(select(func.count()).select_from(LedgerEntry)) == 1
 
 
 async def test_an_invalid_message_credits_nothing_and_is_recorded(shop, sessions, paypal):
@@ -168,8 +177,10 @@ async def test_an_invalid_message_credits_nothing_and_is_recorded(shop, sessions
         ({"receiver_email": "someone@else.test"}, "paid to 'someone@else.test'"),
         ({"mc_currency": "EUR"}, "paid in 'EUR', not in USD"),
         ({"custom": ""}, "not signed by us"),
+        ({"mc_gross": "-10.00"}, "a payment of a negative amount"),
+        ({"mc_gross": "ten"}, "is not an amount"),
     ],
-    ids=["wrong-receiver", "wrong-currency", "no-custom"],
+    ids=["wrong-receiver", "wrong-currency", "no-custom", "negative", "not-an-amount"],
 )
 async def test_a_payment_that_does_not_check_out_is_flagged(shop, sessions, fields, reason):
     # when a verified payment to the wrong receiver / in the wrong currency / unsigned arrives
@@ -273,6 +284,90 @@ async def test_a_refund_of_a_payment_never_credited_is_flagged(shop, sessions):
     message = await _only_message(sessions)
     assert message.status == "flagged" and "was credited" in message.reason
     assert await _balance(sessions, shop.client) == 0
+
+
+async def test_a_refund_told_before_its_payment_is_verified_waits_for_it(shop, sessions, paypal):
+    # given a payment whose verification could not complete (PayPal answered 503)
+    paypal.answer_ipn(503)
+    await shop.post(shop.message())
+    # when its refund of 4.00 arrives and is verified first
+    await shop.post(_correction(shop, "Refunded", "REFUND1", "-4.00"))
+    # then the refund waits, visible to the reseller, and nothing moved yet
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("retry", "pending")
+    assert "not credited yet" in refund.reason and refund.reseller_id == shop.reseller.id
+    assert await _balance(sessions, shop.client) == 0
+    # when the worker verifies the payment
+    await worker.run_once(sessions, shop.settings, now=payment.next_attempt_at)
+    # then the payment is credited and the refund taken from it, in that order
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("credited", "debited")
+    assert await _balance(sessions, shop.client) == 6 * U
+    async with sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "refund"]
+
+
+async def test_a_refund_waiting_for_a_payment_that_is_never_verified_is_flagged(
+    shop, sessions, paypal
+):
+    # given a refund waiting for its payment, whose verification keeps failing
+    settings = dataclasses.replace(shop.settings, paypal_ipn_max_attempts=2)
+    paypal.answer_ipn(503, "VERIFIED")
+    paypal.ipn_default = 500
+    await shop.post(shop.message())
+    await shop.post(_correction(shop, "Refunded", "REFUND1", "-4.00"))
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("retry", "pending")
+    # when the worker gives the payment up
+    await worker.run_once(sessions, settings, now=payment.next_attempt_at)
+    # then the refund is flagged, and nothing moved
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("failed", "flagged")
+    assert "no payment 61E67681CH3238416 was credited" in refund.reason
+    assert await _balance(sessions, shop.client) == 0
+
+
+async def test_a_canceled_reversal_told_before_its_reversal_waits_for_it(shop, sessions, paypal):
+    # given a credited payment of 10.00, and its reversal, whose verification could not complete
+    await shop.post(shop.message())
+    paypal.answer_ipn(503)
+    await shop.post(_correction(shop, "Reversed", "REVERSE1", "-10.00"))
+    # when the reversal is canceled, and that is verified first
+    await shop.post(_correction(shop, "Canceled_Reversal", "CANCEL1", "10.00"))
+    # then the canceled reversal waits, and the client still has the 10.00
+    _, reversal, canceled = await _messages(sessions)
+    assert (reversal.status, canceled.status) == ("retry", "pending")
+    assert "reversal of the payment 61E67681CH3238416 is not recorded yet" in canceled.reason
+    assert await _balance(sessions, shop.client) == 10 * U
+    # when the worker verifies the reversal
+    await worker.run_once(sessions, shop.settings, now=reversal.next_attempt_at)
+    # then the reversal took the 10.00 and the canceled reversal gave it back
+    statuses = [m.status for m in await _messages(sessions)]
+    assert statuses == ["credited", "debited", "reinstated"]
+    assert await _balance(sessions, shop.client) == 10 * U
+    async with sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "reversal", "reinstate"]
+
+
+async def test_a_reversal_and_its_cancellation_both_told_before_the_payment(shop, sessions, paypal):
+    # given a payment whose verification could not complete, then its cancellation of a
+    # reversal and its reversal (in that order), both verified
+    paypal.answer_ipn(503)
+    await shop.post(shop.message())
+    await shop.post(_correction(shop, "Canceled_Reversal", "CANCEL1", "10.00"))
+    await shop.post(_correction(shop, "Reversed", "REVERSE1", "-10.00"))
+    assert [m.status for m in await _messages(sessions)] == ["retry", "pending", "pending"]
+    # when the worker verifies the payment
+    payment = (await _messages(sessions))[0]
+    await worker.run_once(sessions, shop.settings, now=payment.next_attempt_at)
+    # then it is credited, then reversed, then reinstated
+    assert [m.status for m in await _messages(sessions)] == ["credited", "reinstated", "debited"]
+    async with sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "reversal", "reinstate"]
+    assert await _balance(sessions, shop.client) == 10 * U
 
 
 async def test_a_canceled_reversal_credits_back_what_the_reversal_took(shop, sessions):
@@ -385,6 +480,12 @@ async def test_a_commission_client_pays_the_operator_and_the_reseller_earns_comm
     async with sessions() as s:
         assert await reseller_balance(s, reseller) == 2_500_000
         assert await balance_of(s, "operator:client_payments:USD") == -25 * U
+        assert await deposit_legs(s, first.deposit_id) == {
+            f"client:{client.id}": 25 * U,
+            "operator:client_payments:USD": -25 * U,
+            f"reseller:{reseller.id}": 2_500_000,
+            "operator:commission:USD": -2_500_000,
+        }
     # and a refund of 5.00 claws back 0.50 of it
     await shop.post(
         shop.message(

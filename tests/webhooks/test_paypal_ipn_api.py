@@ -18,6 +18,8 @@ from tests.api.conftest import GQL, PASSWORD
 from tests.factories import assert_ledger_consistent, client_balance, make_client, make_reseller
 from tests.webhooks.test_paypal_ipn import OPERATOR_RECEIVER, RECEIVER, Shop
 
+pytestmark = pytest.mark.usefixtures("ledger_checked")
+
 MESSAGES = (
     "query($status: PaypalIpnStatus) { paypalIpnMessages(status: $status) { edges { node {"
     " status reason txnId amount { amount currency } client { name } } } } }"
