@@ -4,6 +4,14 @@ from api.models.audit import AuditEvent
 from api.models.brands import Brand, CacheStamp, Hostname
 from api.models.calls import BlacklistEntry, Call, CallRollup, ClientNumber, SubAccount
 from api.models.ledger import Account, LedgerEntry, Posting
+from api.models.notifications import (
+    Event,
+    OutboxAttachment,
+    OutboxEmail,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from api.models.paypal import Deposit, PaypalIpnMessage
 from api.models.paypal_checkout import PaypalCredentials, PaypalEvent, PaypalOrder
 from api.models.rating import Package, PackageOverride, Rate, RateDeck
@@ -22,8 +30,11 @@ __all__ = [
     "Client",
     "ClientNumber",
     "Deposit",
+    "Event",
     "Hostname",
     "LedgerEntry",
+    "OutboxAttachment",
+    "OutboxEmail",
     "Package",
     "PackageOverride",
     "PaypalCredentials",
@@ -37,4 +48,7 @@ __all__ = [
     "SubAccount",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
