@@ -46,7 +46,7 @@ def _shown(micros: int, currency: str) -> str:
 
 
 def is_below(threshold: int, balance: int) -> bool:
-    return threshold > 0 and balance < threshold
+    return bool(threshold) and balance < threshold
 
 
 async def _cross(session: AsyncSession, row: Client | Reseller, balance: int) -> bool:
