@@ -233,3 +233,54 @@ async def test_a_failed_delivery_is_retried_by_hand(gql, world, receiver, mail_s
     assert [a["statusCode"] for a in delivered["attempts"]] == [502, 200]
     body = await gql(retry, {"id": failed["id"]}, token=acme)
     assert body["data"]["webhookDeliveryRetry"]["errors"][0]["code"] == "CONFLICT"
+
+
+EVENTS_DEEP = (
+    "query($first: Int!) { webhookEvents(first: $first) { nodes { eventId client { name }"
+    " deliveries { status endpoint { url } event { eventId } attempts { number statusCode } } } }"
+    " webhookDeliveries(first: $first) { nodes { attempts { number } endpoint { url } } } }"
+)
+
+
+async def test_event_and_delivery_lists_do_not_grow_statements_with_the_page(
+    app, gql, world, sessions
+):
+    from sqlalchemy import select
+
+    from api.db import transaction
+    from api.domain import notifications
+    from api.domain.actors import SYSTEM
+    from api.models import WebhookAttempt, WebhookDelivery
+    from tests.api.test_query_count import statements
+
+    # given 40 events of Acme's, each delivered to two endpoints with an attempt each
+    async with transaction(sessions) as s:
+        for n in range(2):
+            await notifications.create_endpoint(
+                s,
+                SYSTEM,
+                world.acme_id,
+                {"url": f"https://hooks.test/{n}", "event_types": ["payment.received"]},
+                settings=app.state.settings,
+            )
+        for n in range(40):
+            await notifications.publish(
+                s,
+                reseller_id=world.acme_id,
+                type="payment.received",
+                client_id=world.acme_client_id,
+                data={"n": n},
+            )
+        for delivery_id in list(await s.scalars(select(WebhookDelivery.id))):
+            s.add(WebhookAttempt(delivery_id=delivery_id, number=1, status_code=500))
+    token = world.tokens["acme"]
+    with statements(app.state.engine) as small:
+        body = await gql(EVENTS_DEEP, {"first": 3}, token=token)
+    assert len(body["data"]["webhookEvents"]["nodes"]) == 3
+    with statements(app.state.engine) as large:
+        body = await gql(EVENTS_DEEP, {"first": 40}, token=token)
+    nodes = body["data"]["webhookEvents"]["nodes"]
+    assert len(nodes) == 40
+    assert all(len(n["deliveries"]) == 2 for n in nodes)
+    assert nodes[0]["deliveries"][0]["attempts"] == [{"number": 1, "statusCode": 500}]
+    assert len(large) == len(small), (len(small), len(large))

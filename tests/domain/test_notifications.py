@@ -529,3 +529,23 @@ async def test_events_of_another_reseller_do_not_reach_an_endpoint(
     assert await outbound.deliver_due(sessions, mail_settings, utcnow()) == 0
     assert receiver.hits == []
     assert [e.reseller_id for e in await _events(sessions, "payment.received")][-1] == other.id
+
+
+async def test_call_ingestion_raises_the_clients_low_balance_alert_once(sessions):
+    from api.domain import calls
+    from tests.domain.test_ingest import call, markup_world, rows
+
+    # given a client with 10 and a threshold just under it
+    async with transaction(sessions) as s:
+        _, client, _ = await markup_world(s)
+        await accounts.update_client(s, SYSTEM, client.id, {"low_balance_threshold": "9.999"})
+    alice = f"alice{client.id}"
+    # when two batches of calls land (each sells 0.006)
+    for call_id in ("n-1", "n-2"):
+        async with transaction(sessions) as s:
+            report = await calls.ingest(s, SYSTEM, rows(call(call_id, alice)))
+            assert report.ingested == 1
+    # then the first crossed the threshold and alerted, the second did not
+    [alert] = await _events(sessions, "client.low_balance")
+    assert alert.data["balance"]["amount"] == "9.994000"
+    assert alert.client_id == client.id
