@@ -80,6 +80,18 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # IPs or networks whose X-Forwarded-Host is believed
     logo_max_bytes: int = 256 * 1024
     logo_max_pixels: int = 2048  # the longest side of a logo
+    # outgoing email: the outbox is sent over SMTP by `dialtone worker`
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str = ""  # empty: no AUTH
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "dialtone@localhost"  # the envelope and From address of every message
+    smtp_timeout_seconds: int = 30
+    email_max_attempts: int = 8  # sending attempts before a message is given up
+    # outbound webhooks: each delivery is POSTed with this timeout, retried with backoff
+    webhook_timeout_seconds: int = 10
+    webhook_max_attempts: int = 10  # delivery attempts before a delivery is given up
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -128,4 +140,14 @@ class Settings:
             trusted_proxies=_list(env.get("DIALTONE_TRUSTED_PROXIES")),
             logo_max_bytes=_int(env, "DIALTONE_LOGO_MAX_BYTES", 256 * 1024),
             logo_max_pixels=_int(env, "DIALTONE_LOGO_MAX_PIXELS", 2048),
+            smtp_host=env.get("DIALTONE_SMTP_HOST") or cls.smtp_host,
+            smtp_port=_int(env, "DIALTONE_SMTP_PORT", 25),
+            smtp_username=env.get("DIALTONE_SMTP_USERNAME") or "",
+            smtp_password=env.get("DIALTONE_SMTP_PASSWORD") or "",
+            smtp_starttls=_bool(env.get("DIALTONE_SMTP_STARTTLS")),
+            smtp_from=env.get("DIALTONE_SMTP_FROM") or cls.smtp_from,
+            smtp_timeout_seconds=_int(env, "DIALTONE_SMTP_TIMEOUT_SECONDS", 30),
+            email_max_attempts=_int(env, "DIALTONE_EMAIL_MAX_ATTEMPTS", 8),
+            webhook_timeout_seconds=_int(env, "DIALTONE_WEBHOOK_TIMEOUT_SECONDS", 10),
+            webhook_max_attempts=_int(env, "DIALTONE_WEBHOOK_MAX_ATTEMPTS", 10),
         )

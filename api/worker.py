@@ -9,8 +9,10 @@ Jobs today: ``paypal-ipn`` verifies and processes PayPal IPN messages whose veri
 not complete (``api.domain.paypal_ipn.retry_due``); ``paypal-checkout`` does the same for PayPal
 webhook events whose signing certificate could not be fetched, or that refund a capture not
 credited yet (``api.domain.paypal_checkout.retry_due``); ``hostnames-dns`` checks the DNS of
-pending custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``).
-Recurring charges and outbound events join the list later.
+pending custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``);
+``email`` sends the email outbox over SMTP (``api.domain.mailer.send_due``); ``webhooks``
+POSTs outbound events to resellers' endpoints (``webhooks.outbound.deliver_due``). Recurring
+charges join the list later.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.domain import brands, paypal_checkout, paypal_ipn
+from api.domain import brands, mailer, paypal_checkout, paypal_ipn
 from api.models.base import utcnow
 from api.settings import Settings
+from webhooks import outbound
 
 log = logging.getLogger("dialtone.worker")
 
@@ -55,6 +58,12 @@ JOBS: tuple[Job, ...] = (
         "hostnames-dns",
         brands.recheck_due,
         "activate pending custom hostnames whose DNS A records name the platform",
+    ),
+    Job("email", mailer.send_due, "send the email outbox over SMTP, retrying failures"),
+    Job(
+        "webhooks",
+        outbound.deliver_due,
+        "deliver outbound events to resellers' webhook endpoints, retrying failures",
     ),
 )
 

@@ -146,3 +146,36 @@ def ledger_checked(request: pytest.FixtureRequest) -> Iterator[None]:
     url = request.getfixturevalue("db_url")
     yield
     _outside_loop(_check_ledger, url)
+
+
+@pytest.fixture
+def smtp_inbox():
+    """A real SMTP server (aiosmtpd) on a free loopback port; what it received."""
+    from tests.receivers import smtp_server
+
+    with smtp_server() as inbox:
+        yield inbox
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server on a free loopback port that records webhook POSTs."""
+    from tests.receivers import http_receiver
+
+    with http_receiver() as hits:
+        yield hits
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_inbox) -> Settings:
+    """``settings`` sending mail to ``smtp_inbox``."""
+    from dataclasses import replace
+
+    return replace(
+        settings,
+        smtp_host=smtp_inbox.host,
+        smtp_port=smtp_inbox.port,
+        smtp_from="billing@platform.test",
+        smtp_timeout_seconds=5,
+        webhook_timeout_seconds=5,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.domain import audit, ledger, stamps
+from api.domain import alerts, audit, ledger, stamps
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, DomainErrors, ErrorCode, invalid, not_found
@@ -118,6 +118,7 @@ async def create_reseller(session: AsyncSession, actor: Actor, data: dict[str, A
     fields.setdefault("timezone", "UTC")
     fields.setdefault("commission_pct", Decimal(0))
     reseller = Reseller(**fields)
+    alerts.reset_flag(reseller, 0)
     session.add(reseller)
     await session.flush()
     await reseller_account(session, reseller)
@@ -144,7 +145,7 @@ async def update_reseller(
     if "name" in fields and fields["name"] != reseller.name:
         # a brand without a display name shows its reseller's name: cached themes must go
         await stamps.bump(session, stamps.BRANDING)
-    await audit.apply_changes(
+    new = await audit.apply_changes(
         session,
         actor,
         reseller,
@@ -153,6 +154,10 @@ async def update_reseller(
         subject_type="reseller",
         reseller_id=reseller.id,
     )
+    if "low_balance_threshold" in new:
+        account = await reseller_account(session, reseller)
+        alerts.reset_flag(reseller, account.balance)
+        await session.flush()
     return reseller
 
 
@@ -253,6 +258,8 @@ async def create_clients(
     if errors:
         raise DomainErrors(errors)
     clients = [Client(reseller_id=reseller.id, **fields) for fields in cleaned]
+    for client in clients:
+        alerts.reset_flag(client, 0)
     session.add_all(clients)
     await session.flush()
     for client in clients:
@@ -352,6 +359,11 @@ async def update_client(
         reseller_id=client.reseller_id,
         client_id=client.id,
     )
+    if "low_balance_threshold" in new:
+        alerts.reset_flag(client, await client_balance(session, client))
+        await session.flush()
+    if new.get("status") == "suspended":
+        await alerts.client_suspended(session, client)
     if {"billing_mode", "credit_limit"} & new.keys():
         await apply_balance_status(session, actor, client, await client_balance(session, client))
     return client
@@ -408,7 +420,9 @@ async def apply_balance_status(
 ) -> None:
     """The status rule of the billing modes, run after every change of a client's balance:
     a strict prepaid client at or below zero is suspended, a postpaid client at its credit limit
-    is blocked; either is reactivated when money brings it back (only if we suspended it)."""
+    is blocked; either is reactivated when money brings it back (only if we suspended it).
+    Then the alerts that follow a balance: low balance (once per crossing of the client's
+    threshold) and suspension (``api.domain.alerts``)."""
     before = audit.snapshot(client, ("status", "status_reason"))
     if client.status == "active":
         if client.billing_mode == "prepaid_strict" and balance <= 0:
@@ -436,3 +450,6 @@ async def apply_balance_status(
             before=before,
             after=after,
         )
+        if client.status == "suspended":
+            await alerts.client_suspended(session, client)
+    await alerts.client_balance_changed(session, client, balance)

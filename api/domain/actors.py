@@ -27,6 +27,8 @@ OPERATOR_PERMISSIONS = frozenset(
         "brand:read",
         "brand:write",
         "paypal:manage",
+        "webhooks:read",
+        "webhooks:write",
     }
 )
 RESELLER_OWNER_PERMISSIONS = frozenset(
@@ -41,10 +43,19 @@ RESELLER_OWNER_PERMISSIONS = frozenset(
         "brand:read",
         "brand:write",
         "paypal:manage",
+        "webhooks:read",
+        "webhooks:write",
     }
 )
 RESELLER_STAFF_PERMISSIONS = frozenset(
-    {"clients:read", "clients:write", "payments:write", "reports:read", "brand:read"}
+    {
+        "clients:read",
+        "clients:write",
+        "payments:write",
+        "reports:read",
+        "brand:read",
+        "webhooks:read",
+    }
 )
 CLIENT_PERMISSIONS = frozenset({"self:read"})
 # Credentials (API tokens, the PayPal REST app) are managed by people, never by a token.

@@ -76,7 +76,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import money
-from api.domain import accounts, audit, ledger
+from api.domain import accounts, alerts, audit, ledger
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
@@ -84,6 +84,8 @@ from api.domain.ledger import Idempotency, Leg
 from api.models import Account, Client, LedgerEntry, Reseller
 
 CLIENT_FUNDING_KINDS = ("client_transfer", "client_payment")
+# movements that are a payment received (api.domain.alerts: payment.received)
+PAYMENT_KINDS = {"client_payment": "manual", "deposit": None, "reseller_deposit": "operator"}
 
 
 @dataclass
@@ -150,7 +152,8 @@ async def post_movement(
     scope: str | None = None,
 ) -> Movement:
     """Shared shape of every movement: replay check, then the movement's own ``check`` (so
-    that a replay answers as the first time did), legs, post, status rule, audit. Keys live
+    that a replay answers as the first time did), legs, post, status rule, the alerts
+    (``api.domain.alerts``: low balances, payment received), audit. Keys live
     in the actor's namespace (:func:`idem_scope`) unless ``scope`` names another one."""
     idem = Idempotency.of(scope or idem_scope(actor), key, operation, params)
     existing = await ledger.find_replay(session, idem)
@@ -177,6 +180,20 @@ async def post_movement(
     if client is not None:
         balance = await accounts.client_balance(session, client)
         await accounts.apply_balance_status(session, actor, client, balance)
+    reseller_key = accounts.reseller_account_key(reseller.id)
+    for leg in legs:
+        if leg.account.key == reseller_key:
+            await alerts.reseller_balance_changed(session, reseller, leg.account.balance)
+            break
+    if kind in PAYMENT_KINDS:
+        await alerts.payment_received(
+            session,
+            reseller=reseller,
+            client=client,
+            amount=amount,
+            source=PAYMENT_KINDS[kind] or actor.label,
+            entry_id=posted.entry.id,
+        )
     await audit.record(
         session,
         actor,

@@ -11,6 +11,14 @@ from api.models.calls import (
     SubAccount,
 )
 from api.models.ledger import Account, LedgerEntry, Posting
+from api.models.notifications import (
+    Event,
+    OutboxAttachment,
+    OutboxEmail,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from api.models.paypal import Deposit, PaypalIpnMessage
 from api.models.paypal_checkout import PaypalCredentials, PaypalEvent, PaypalOrder
 from api.models.rating import Package, PackageOverride, Rate, RateDeck
@@ -30,8 +38,11 @@ __all__ = [
     "ClientNumber",
     "Deposit",
     "FreeMinutesUsage",
+    "Event",
     "Hostname",
     "LedgerEntry",
+    "OutboxAttachment",
+    "OutboxEmail",
     "Package",
     "PackageOverride",
     "PaypalCredentials",
@@ -45,4 +56,7 @@ __all__ = [
     "SubAccount",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

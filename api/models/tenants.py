@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base
@@ -24,6 +24,8 @@ class Reseller(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
+    # below its threshold since the balance last crossed it (the alert went, or none was due)
+    low_balance_alerted: Mapped[bool] = mapped_column(default=False, server_default=false())
     base_deck_id: Mapped[int | None] = mapped_column(ForeignKey("rate_decks.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -48,6 +50,8 @@ class Client(Base):
     billing_mode: Mapped[str] = mapped_column(String(24), default="prepaid_strict")
     credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)
     low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
+    # below its threshold since the balance last crossed it (the alert went, or none was due)
+    low_balance_alerted: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     # markup model: the package of calls made without a sub-account (A-number, PIN)

@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from api.models import Account, Client, Package, Posting, Reseller, SubAccount
+from api.models import (
+    Account,
+    Client,
+    Event,
+    Package,
+    Posting,
+    Reseller,
+    SubAccount,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 if TYPE_CHECKING:
     from api.resolvers.context import Context
@@ -25,6 +36,14 @@ class Loaders:
         self.reseller_balance = DataLoader(self._balances("reseller", Account.reseller_id))
         self.client_balance = DataLoader(self._balances("client", Account.client_id))
         self.postings = DataLoader(self._postings)
+        self.event = DataLoader(self._by_id(Event))
+        self.webhook_endpoint = DataLoader(self._by_id(WebhookEndpoint))
+        self.event_deliveries = DataLoader(
+            self._children(WebhookDelivery, WebhookDelivery.event_id, WebhookDelivery.id)
+        )
+        self.webhook_attempts = DataLoader(
+            self._children(WebhookAttempt, WebhookAttempt.delivery_id, WebhookAttempt.number)
+        )
 
     def _by_id(self, model: Any) -> Callable:
         async def load(ids: Sequence[int]) -> list[Any]:
@@ -32,6 +51,21 @@ class Loaders:
                 rows = await session.scalars(select(model).where(model.id.in_(ids)))
                 found = {row.id: row for row in rows}
             return [found.get(i) for i in ids]
+
+        return load
+
+    def _children(self, model: Any, parent: Any, order: Any) -> Callable:
+        """Rows of ``model`` per parent id, in ``order``."""
+
+        async def load(ids: Sequence[int]) -> list[list[Any]]:
+            async with self._context.read() as session:
+                rows = await session.scalars(
+                    select(model).where(parent.in_(ids)).order_by(parent, order)
+                )
+                grouped: dict[int, list[Any]] = defaultdict(list)
+                for row in rows:
+                    grouped[getattr(row, parent.key)].append(row)
+            return [grouped.get(i, []) for i in ids]
 
         return load
 

@@ -52,6 +52,8 @@ OWNER_PERMISSIONS = [
     "paypal:manage",
     "reports:read",
     "tokens:manage",
+    "webhooks:read",
+    "webhooks:write",
 ]
 TOKEN_SCOPES = [p for p in OWNER_PERMISSIONS if p not in ("tokens:manage", "paypal:manage")]
 
@@ -524,6 +526,8 @@ async def test_viewer_reports_the_kind_and_permissions_of_every_caller(gql, worl
                 "reseller_balance:write",
                 "resellers:read",
                 "resellers:write",
+                "webhooks:read",
+                "webhooks:write",
             ],
         ),
         "acme": ("reseller_user", "owner@acme.test", "Acme", OWNER_PERMISSIONS),
@@ -531,7 +535,14 @@ async def test_viewer_reports_the_kind_and_permissions_of_every_caller(gql, worl
             "reseller_user",
             "staff@acme.test",
             "Acme",
-            ["brand:read", "clients:read", "clients:write", "payments:write", "reports:read"],
+            [
+                "brand:read",
+                "clients:read",
+                "clients:write",
+                "payments:write",
+                "reports:read",
+                "webhooks:read",
+            ],
         ),
         "acme_client": ("client_user", "client@acme.test", "Acme", ["self:read"]),
         "api_token": ("api_token", None, "Acme", TOKEN_SCOPES),
