@@ -4,6 +4,7 @@ from api.models.audit import AuditEvent
 from api.models.brands import Brand, CacheStamp, Hostname
 from api.models.calls import BlacklistEntry, Call, CallRollup, ClientNumber, SubAccount
 from api.models.ledger import Account, LedgerEntry, Posting
+from api.models.numbers import Did
 from api.models.paypal import Deposit, PaypalIpnMessage
 from api.models.paypal_checkout import PaypalCredentials, PaypalEvent, PaypalOrder
 from api.models.rating import Package, PackageOverride, Rate, RateDeck
@@ -22,6 +23,7 @@ __all__ = [
     "Client",
     "ClientNumber",
     "Deposit",
+    "Did",
     "Hostname",
     "LedgerEntry",
     "Package",
