@@ -256,6 +256,10 @@ async def delete_sub_account(session: AsyncSession, actor: Actor, sub_account_id
     """Delete a sub-account that has no calls yet (one with calls is disabled instead)."""
     actor.require("clients:write")
     sub = await get_sub_account(session, actor, sub_account_id)
+    from api.domain.numbers import sub_account_blocker  # numbers builds on this module
+
+    if (numbers := await sub_account_blocker(session, sub.id)) is not None:
+        raise DomainError(ErrorCode.CONFLICT, f"the sub-account cannot be deleted: {numbers}", "id")
     calls = await session.scalar(
         select(func.count()).select_from(Call).where(Call.sub_account_id == sub.id)
     )

@@ -16,6 +16,7 @@ operator:deposits:CUR  money the operator received from resellers
 operator:adjustments:CUR  the operator's corrections to reseller balances
 operator:commission:CUR   commissions the operator paid to commission-model resellers
 operator:hostname_fees:CUR  the one-time fees resellers paid for custom hostnames
+operator:did_fees:CUR  the setup costs resellers paid for the numbers (DIDs) they ordered
 =====================  ==============================================================
 
 Posting rules (X the amount, c = commission_pct % of X, rounded once half-up):
@@ -64,6 +65,10 @@ Fees a reseller pays the operator:
   charged once when the hostname is ordered, keyed by the hostname's id): reseller:N -X
   (floor 0: refused with nothing changed when the balance does not cover it),
   operator:hostname_fees:CUR +X.
+* DID setup (``api.domain.numbers``; the number's setup cost in the inventory, charged once when
+  the reseller orders it, keyed by the order's idempotency key in the actor's namespace):
+  reseller:N -X (floor 0: refused with nothing changed when the balance does not cover it),
+  operator:did_fees:CUR +X. Releasing the number gives nothing back.
 """
 
 from __future__ import annotations
@@ -498,6 +503,44 @@ async def hostname_fee(
         kind="hostname_fee",
         amount=amount,
         memo=f"hostname {hostname_id}",
+        legs_for=legs,
+    )
+
+
+async def did_setup_fee(
+    session: AsyncSession,
+    actor: Actor,
+    reseller: Reseller,
+    did_id: int,
+    number: str,
+    amount: int,
+    key: str,
+) -> Movement:
+    """Charge the setup cost of an ordered number (DID) to the reseller's balance."""
+
+    async def legs() -> list[Leg]:
+        return [
+            Leg(
+                await accounts.reseller_account(session, reseller),
+                -amount,
+                floor=0,
+                floor_message="the reseller's balance does not cover the setup cost "
+                f"of {money.format_amount(amount)} {reseller.currency} of number {number}",
+            ),
+            Leg(await operator_account(session, "did_fees", reseller.currency), amount),
+        ]
+
+    return await post_movement(
+        session,
+        actor,
+        operation="did_order",
+        params={"reseller": reseller.id, "did": did_id, "amount": amount},
+        key=key,
+        reseller=reseller,
+        client=None,
+        kind="did_setup_fee",
+        amount=amount,
+        memo=f"setup of number {number}",
         legs_for=legs,
     )
 
