@@ -757,27 +757,95 @@ async def did_report_totals(session: AsyncSession, stmt: Select) -> list[DidRepo
     return [DidReportTotals(cur, int(n), int(a), int(p), int(c)) for cur, n, a, p, c in rows]
 
 
-@dataclass
-class SubAccountRow:
-    sub_account: SubAccount
-    client: Client
-    package: Package | None
-    dids: list[Did] = field(default_factory=list)
-
-
-async def stream_rows(
-    session: AsyncSession, stmt: Select, key: Any, chunk: int = 1000
-) -> AsyncIterator[Any]:
-    """Every row of a query in id order, read in keyset chunks (for exports)."""
+async def _chunks(
+    session: AsyncSession, stmt: Select, key: Any, chunk: int
+) -> AsyncIterator[list[Any]]:
+    """The rows of a query in id order, in keyset chunks (never the whole result in memory)."""
     after: int | None = None
     while True:
         page = stmt if after is None else stmt.where(key > after)
         rows = list((await session.scalars(page.order_by(key).limit(chunk))).all())
-        for row in rows:
-            yield row
+        if rows:
+            yield rows
         if len(rows) < chunk:
             return
         after = rows[-1].id
+        session.expunge_all()
+
+
+async def _names(session: AsyncSession, column: Any, ids: set[int]) -> dict[int, Any]:
+    ids.discard(None)  # type: ignore[arg-type]
+    if not ids:
+        return {}
+    table = column.class_
+    return dict((await session.execute(select(table.id, column).where(table.id.in_(ids)))).all())
+
+
+@dataclass
+class DidReportLine:
+    did: Did
+    reseller: str
+    client: str
+    sub_account: str
+
+
+async def stream_did_report(
+    session: AsyncSession, stmt: Select, chunk: int = 1000
+) -> AsyncIterator[DidReportLine]:
+    """Every number of a DID report query with the names of its reseller, client and
+    sub-account (three lookups per chunk), in id order."""
+    async for rows in _chunks(session, stmt, Did.id, chunk):
+        resellers = await _names(session, Reseller.name, {d.reseller_id for d in rows})
+        clients = await _names(session, Client.name, {d.client_id for d in rows})
+        subs = await _names(session, SubAccount.username, {d.sub_account_id for d in rows})
+        for did in rows:
+            yield DidReportLine(
+                did,
+                resellers.get(did.reseller_id, ""),
+                clients.get(did.client_id, ""),
+                subs.get(did.sub_account_id, ""),
+            )
+
+
+@dataclass
+class SubAccountLine:
+    sub_account: SubAccount
+    client: str
+    package: Package | None
+    currency: str
+    dids: list[Did] = field(default_factory=list)
+
+    @property
+    def dids_monthly_price(self) -> int:
+        return sum(d.monthly_price for d in self.dids)
+
+
+async def stream_sub_account_report(
+    session: AsyncSession, stmt: Select, chunk: int = 1000
+) -> AsyncIterator[SubAccountLine]:
+    """Every sub-account of a sub-account report query with its client's name, its package,
+    its reseller's currency and its numbers (four lookups per chunk), in id order."""
+    async for rows in _chunks(session, stmt, SubAccount.id, chunk):
+        clients = await _names(session, Client.name, {s.client_id for s in rows})
+        currencies = await _names(session, Reseller.currency, {s.reseller_id for s in rows})
+        package_ids = {s.package_id for s in rows if s.package_id is not None}
+        packages = (
+            {
+                p.id: p
+                for p in await session.scalars(select(Package).where(Package.id.in_(package_ids)))
+            }
+            if package_ids
+            else {}
+        )
+        dids = await dids_of_sub_accounts(session, [s.id for s in rows])
+        for sub in rows:
+            yield SubAccountLine(
+                sub,
+                clients.get(sub.client_id, ""),
+                packages.get(sub.package_id) if sub.package_id else None,
+                currencies.get(sub.reseller_id, ""),
+                dids[sub.id],
+            )
 
 
 async def dids_of_sub_accounts(

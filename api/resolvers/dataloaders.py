@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from api.models import Account, Client, Package, Posting, Reseller, SubAccount
+from api.models import Account, Client, Did, Package, Posting, Reseller, SubAccount
 
 if TYPE_CHECKING:
     from api.resolvers.context import Context
@@ -25,6 +25,8 @@ class Loaders:
         self.reseller_balance = DataLoader(self._balances("reseller", Account.reseller_id))
         self.client_balance = DataLoader(self._balances("client", Account.client_id))
         self.postings = DataLoader(self._postings)
+        self.client_dids = DataLoader(self._grouped(Did, Did.client_id, Did.number))
+        self.sub_account_dids = DataLoader(self._grouped(Did, Did.sub_account_id, Did.number))
 
     def _by_id(self, model: Any) -> Callable:
         async def load(ids: Sequence[int]) -> list[Any]:
@@ -32,6 +34,19 @@ class Loaders:
                 rows = await session.scalars(select(model).where(model.id.in_(ids)))
                 found = {row.id: row for row in rows}
             return [found.get(i) for i in ids]
+
+        return load
+
+    def _grouped(self, model: Any, owner: Any, order: Any) -> Callable:
+        """Rows of ``model`` per owner id (e.g. the numbers of each client), in ``order``."""
+
+        async def load(ids: Sequence[int]) -> list[list[Any]]:
+            async with self._context.read() as session:
+                rows = await session.scalars(select(model).where(owner.in_(ids)).order_by(order))
+                grouped: dict[int, list[Any]] = defaultdict(list)
+                for row in rows:
+                    grouped[getattr(row, owner.key)].append(row)
+            return [grouped.get(i, []) for i in ids]
 
         return load
 

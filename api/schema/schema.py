@@ -26,6 +26,7 @@ from api.schema.brands import BrandsMutation, BrandsQuery
 from api.schema.callers import CallersMutation, CallersQuery
 from api.schema.calls import CallsMutation, CallsQuery
 from api.schema.common import Connection
+from api.schema.numbers import NumbersMutation, NumbersQuery
 from api.schema.payloads import (
     ApiTokenCreatePayload,
     ApiTokenPayload,
@@ -150,6 +151,7 @@ class Query(
     BrandsQuery,
     PaypalIpnQuery,
     PaypalCheckoutQuery,
+    NumbersQuery,
 ):
     pass
 
@@ -162,6 +164,7 @@ class Mutation(
     RatesMutation,
     BrandsMutation,
     PaypalCheckoutMutation,
+    NumbersMutation,
 ):
     pass
 
