@@ -9,8 +9,10 @@ Jobs today: ``paypal-ipn`` verifies and processes PayPal IPN messages whose veri
 not complete (``api.domain.paypal_ipn.retry_due``); ``paypal-checkout`` does the same for PayPal
 webhook events whose signing certificate could not be fetched
 (``api.domain.paypal_checkout.retry_due``); ``hostnames-dns`` checks the DNS of pending
-custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``).
-Recurring charges and outbound events join the list later.
+custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``);
+``recurring-fees`` charges the monthly fees of sub-accounts' packages and of numbers whose next
+billing date has come, every due period once, in chunks claimed with ``FOR UPDATE SKIP LOCKED``
+(``api.domain.fees.run_due``). Outbound events join the list later.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.domain import brands, paypal_checkout, paypal_ipn
+from api.domain import brands, fees, paypal_checkout, paypal_ipn
 from api.models.base import utcnow
 from api.settings import Settings
 
@@ -55,6 +57,11 @@ JOBS: tuple[Job, ...] = (
         "hostnames-dns",
         brands.recheck_due,
         "activate pending custom hostnames whose DNS A records name the platform",
+    ),
+    Job(
+        "recurring-fees",
+        fees.run_due,
+        "charge the monthly fees (packages, numbers) whose next billing date has come",
     ),
 )
 

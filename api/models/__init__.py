@@ -3,6 +3,7 @@
 from api.models.audit import AuditEvent
 from api.models.brands import Brand, CacheStamp, Hostname
 from api.models.calls import BlacklistEntry, Call, CallRollup, ClientNumber, SubAccount
+from api.models.fees import FeeCharge
 from api.models.ledger import Account, LedgerEntry, Posting
 from api.models.numbers import Did
 from api.models.paypal import Deposit, PaypalIpnMessage
@@ -24,6 +25,7 @@ __all__ = [
     "ClientNumber",
     "Deposit",
     "Did",
+    "FeeCharge",
     "Hostname",
     "LedgerEntry",
     "Package",
