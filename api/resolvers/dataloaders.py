@@ -22,6 +22,7 @@ class Loaders:
         self.client = DataLoader(self._by_id(Client))
         self.package = DataLoader(self._by_id(Package))
         self.sub_account = DataLoader(self._by_id(SubAccount))
+        self.did = DataLoader(self._by_id(Did))
         self.reseller_balance = DataLoader(self._balances("reseller", Account.reseller_id))
         self.client_balance = DataLoader(self._balances("client", Account.client_id))
         self.postings = DataLoader(self._postings)

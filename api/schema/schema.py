@@ -26,6 +26,7 @@ from api.schema.brands import BrandsMutation, BrandsQuery
 from api.schema.callers import CallersMutation, CallersQuery
 from api.schema.calls import CallsMutation, CallsQuery
 from api.schema.common import Connection
+from api.schema.fees import FeesMutation, FeesQuery
 from api.schema.numbers import NumbersMutation, NumbersQuery
 from api.schema.payloads import (
     ApiTokenCreatePayload,
@@ -152,6 +153,7 @@ class Query(
     PaypalIpnQuery,
     PaypalCheckoutQuery,
     NumbersQuery,
+    FeesQuery,
 ):
     pass
 
@@ -165,6 +167,7 @@ class Mutation(
     BrandsMutation,
     PaypalCheckoutMutation,
     NumbersMutation,
+    FeesMutation,
 ):
     pass
 
