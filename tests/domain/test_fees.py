@@ -544,3 +544,53 @@ async def test_a_client_sees_its_own_charges_and_never_the_resellers_cost(sessio
     assert len(theirs) == 2
     assert strangers == []
     assert not fees.shows_cost(client_actor(client))
+
+
+# --- work per chunk -------------------------------------------------------------------------------
+
+
+async def _many_due(sessions, count: int):
+    """``count`` sub-accounts due today, each of its own funded client."""
+    today = utcnow().date()
+    async with transaction(sessions) as s:
+        reseller = await make_reseller(s)
+        await fund_reseller(s, reseller, "100000")
+        package = await rates.create_package(
+            s, reseller_actor(reseller), None, {"name": "Bulk", "monthly_fee": "1"}
+        )
+        clients = [await make_client(s, reseller) for _ in range(count)]
+        for client in clients:
+            await payments.client_transfer(s, SYSTEM, client.id, "5", unique_key())
+        await s.execute(
+            insert(SubAccount),
+            [
+                {
+                    "reseller_id": reseller.id,
+                    "client_id": c.id,
+                    "username": f"bulk{c.id}",
+                    "secret_encrypted": "-",
+                    "package_id": package.id,
+                    "next_billing_date": today,
+                    "billing_day": today.day,
+                }
+                for c in clients
+            ],
+        )
+    return today
+
+
+async def test_a_chunk_costs_the_same_statements_whatever_its_size(sessions, engine):
+    from tests.factories import count_statements
+
+    counts = []
+    for size in (5, 40):
+        await _many_due(sessions, size)
+        with count_statements(engine) as statements:
+            assert await run(sessions, utcnow().date()) == size
+        if is_sqlite(str(engine.url)):
+            # SQLite returns the ids of a multi-row insert in order only row by row (the
+            # ledger's entries); every other statement of the chunk is one for all rows
+            statements = [q for q in statements if not q.startswith("INSERT INTO ledger_entries")]
+        counts.append(len(statements))
+
+    assert counts[0] == counts[1], counts
