@@ -20,7 +20,9 @@ date to the day before the same day of the next month, which becomes the next bi
 The day of the month is kept (the sub-account's ``billing_day``; a number's day of order or of
 assignment) and clamped to the end of shorter months: a fee due on the 31st is due on 28/29
 February and on 31 March again. A subject whose fee is zero (no package, a free number) has its
-date moved on all the same, so that a fee set later starts from the current period.
+date moved on all the same, so that a fee set later starts from the current period. A disabled
+sub-account is still charged (it still holds its package): taking the package off, or deleting
+the sub-account, ends its fee. The fee is the package's at the time of the run.
 
 The worker job ``recurring-fees`` (:func:`run_due`) charges every subject whose next billing
 date is on or before the run's day (UTC), all its due periods, so a missed day (or month) is

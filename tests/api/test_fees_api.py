@@ -193,3 +193,42 @@ async def test_fee_charges_as_the_reseller_and_the_client_see_them(gql, world, s
     assert body["data"]["node"] is None
     today = utcnow().date().isoformat()
     assert {n["node"]["periodStart"] for n in reseller_view} == {today}
+
+
+async def test_the_fee_charges_list_does_not_grow_in_statements_with_its_page(
+    app, gql, world, sessions, settings
+):
+    from tests.factories import count_statements
+
+    _, did_id = await alice_subscribes(sessions, world, settings)
+    await assign(sessions, world, did_id)
+    async with transaction(sessions) as s:
+        for n in range(12):
+            await callers.create_sub_account(
+                s,
+                SYSTEM,
+                world.acme_client2_id,
+                {"username": f"arnold{n}", "package_id": (await _gold(s))},
+                settings=settings,
+            )
+    assert await fees.run_due(sessions, settings, utcnow()) == 15
+    query = (
+        "query($n: Int!) { feeCharges(first: $n) { edges { node {"
+        " id clientAmount { amount } client { name } reseller { name }"
+        " subAccount { username } did { number } } } } }"
+    )
+
+    counts = []
+    for first in (3, 15):  # both pages hold fees of sub-accounts and of the number
+        with count_statements(app.state.engine) as seen:
+            body = await gql(query, {"n": first}, token=world.tokens["acme"])
+        assert len(body["data"]["feeCharges"]["edges"]) == first
+        counts.append(len(seen))
+
+    assert counts[0] == counts[1] > 0, counts
+
+
+async def _gold(s) -> int:
+    from api.models import Package
+
+    return await s.scalar(select(Package.id).where(Package.name == "Gold"))
