@@ -119,6 +119,8 @@ def create_app(
             Route("/switch/authorize", switch.authorize_endpoint, methods=["POST"]),
             Route("/switch/cdrs", exports.switch_cdrs, methods=["POST"]),
             Route("/exports/calls.csv", exports.calls_csv, methods=["GET"]),
+            Route("/exports/dids.csv", exports.dids_csv, methods=["GET"]),
+            Route("/exports/sub-accounts.csv", exports.sub_accounts_csv, methods=["GET"]),
             *branding.routes(),
             Route("/webhooks/paypal/ipn", paypal_ipn.ipn_endpoint, methods=["POST"]),
             Route("/webhooks/paypal/events", paypal_events.events_endpoint, methods=["POST"]),

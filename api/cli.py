@@ -1,4 +1,4 @@
-"""The ``dialtone`` command: serve, migrate, demo, create-operator, worker, rates, calls.
+"""The ``dialtone`` command: serve, migrate, demo, create-operator, worker, rates, calls, dids.
 
 Settings come from ``DIALTONE_*`` environment variables (``api.settings``). Errors a user can
 cause (a duplicate email, a short password) print one line to stderr and exit with status 2.
@@ -263,6 +263,56 @@ async def cmd_rates_import(
     return 0 if result.imported else 1
 
 
+async def cmd_dids_import(
+    settings: Settings, path: str, currency: str, *, out: TextIO, err: TextIO
+) -> int:
+    """Import numbers into the DID inventory (``api.domain.numbers``). Bad rows are printed as
+    ``FILE:LINE: reason``; exit 0 when rows landed, 1 when none did, 2 when the file cannot be
+    read."""
+    from api.domain import numbers
+    from api.domain.actors import SYSTEM
+
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            total = max(sum(1 for _ in handle) - 1, 0)  # data lines, for the progress bar
+            handle.seek(0)
+        except UnicodeDecodeError:
+            raise CommandError(f"cannot read {path}: not UTF-8 text") from None
+        show = progress_printer(err)
+
+        async def work(sessions: async_sessionmaker[AsyncSession]):
+            async with transaction(sessions) as session:
+                return await numbers.import_numbers(
+                    session,
+                    SYSTEM,
+                    handle,
+                    currency=currency,
+                    progress=lambda done: show(min(done, total), total, "rows"),
+                )
+
+        try:
+            result = await _with_sessions(settings, work)
+        except UnicodeDecodeError:
+            raise CommandError(f"cannot read {path}: not UTF-8 text") from None
+        except (OperationalError, ProgrammingError) as exc:
+            if _schema_missing(exc):
+                raise CommandError(
+                    "the database has no tables yet: run `dialtone migrate`"
+                ) from None
+            raise
+    for error in result.errors:
+        print(f"{path}:{error.line}: {error.message}", file=err)
+    print(
+        f"dids import: {result.imported} numbers imported, {result.rejected} rejected",
+        file=out,
+    )
+    return 0 if result.imported else 1
+
+
 async def cmd_worker(settings: Settings, *, once: bool, out: TextIO) -> int:
     """Run the worker's jobs (``api.worker``): one round with ``once``, else until stopped.
     Rounds that did something print one line: ``worker: paypal-ipn=2``."""
@@ -341,6 +391,18 @@ def build_parser() -> argparse.ArgumentParser:
     rates_import.add_argument("--deck", required=True, help="the deck's name (created if new)")
     rates_import.add_argument("--currency", help="a new deck's currency (default USD)")
 
+    dids_cmd = sub.add_parser("dids", help="the DID (phone number) inventory")
+    dids_sub = dids_cmd.add_subparsers(dest="dids_command", required=True, metavar="ACTION")
+    dids_import = dids_sub.add_parser(
+        "import",
+        help="import numbers into the inventory from CSV (number,country,city,monthly_cost,"
+        "setup_cost,per_minute,currency)",
+    )
+    dids_import.add_argument("file", help="the CSV file (header row first)")
+    dids_import.add_argument(
+        "--currency", default="USD", help="the currency of rows that name none (default USD)"
+    )
+
     worker_cmd = sub.add_parser(
         "worker", help="run background jobs (PayPal IPN verification retries, ...)"
     )
@@ -411,6 +473,10 @@ def run(argv: Sequence[str] | None = None) -> int:
                 cmd_calls_import(
                     settings, args.file, args.format, args.timezone, args.batch, out=out, err=err
                 )
+            )
+        if args.command == "dids" and args.dids_command == "import":
+            return asyncio.run(
+                cmd_dids_import(settings, args.file, args.currency, out=out, err=err)
             )
         if args.command == "rates" and args.rates_command == "import":
             return asyncio.run(

@@ -8,6 +8,13 @@ query: a client user gets its own calls without the cost columns. ``from``/``to`
 (a date means its midnight UTC); ``clientId`` a global id or a number. 401 when not logged in,
 403 without ``reports:read``, 400/404 with a message for a bad filter.
 
+``GET /exports/dids.csv?status=&resellerId=&clientId=`` streams the DID report (the numbers
+resellers hold, with client, sub-account, prices and costs) and ``GET /exports/sub-accounts.csv?
+resellerId=&clientId=`` the sub-account report (each sub-account with its client, package and
+numbers), both in id order, read in keyset chunks; the same authentication, ``reports:read``,
+scoped as the ``didReport`` / ``subAccountReport`` queries. They are a reseller's reports: a
+client user gets 403. Money columns are decimals in units, in the row's ``currency``.
+
 ``POST /switch/cdrs`` takes finished calls as a JSON array of objects, or NDJSON (one object a
 line, ``Content-Type: application/x-ndjson``), with the fields of the generic CSV
 (``call_id, sub_account, a_number, destination, started_at, duration, billsec, disposition,
@@ -35,7 +42,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from strawberry import relay
 
 from api import money
-from api.domain import auth, calls, cdr_formats, reports
+from api.domain import auth, calls, cdr_formats, numbers, reports
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode
 from api.resolvers.auth import SESSION_COOKIE
@@ -189,6 +196,153 @@ async def calls_csv(request: Request) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
     )
+
+
+DID_COLUMNS = (
+    "number",
+    "country",
+    "city",
+    "status",
+    "reseller",
+    "client",
+    "sub_account",
+    "routing",
+    "forward_to",
+    "currency",
+    "monthly_price",
+    "setup_price",
+    "monthly_cost",
+    "setup_cost",
+    "inbound_rate",
+    "reseller_next_billing_date",
+    "client_next_billing_date",
+)
+SUB_ACCOUNT_COLUMNS = (
+    "client",
+    "sub_account",
+    "status",
+    "package",
+    "currency",
+    "package_monthly_fee",
+    "next_billing_date",
+    "dids",
+    "dids_monthly_price",
+)
+
+
+async def _report_actor(request: Request) -> Actor | Response:
+    token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
+    actor = await auth.actor_for_request(request.app.state.engine, token)
+    if not actor.is_authenticated:
+        return _error(401, "log in first")
+    if actor.client_id is not None or not actor.can("reports:read"):
+        return _error(403, "this needs the reports:read permission of a reseller")
+    return actor
+
+
+def _csv_response(rows: AsyncIterator[list[str]], columns: tuple[str, ...], name: str):
+    async def body() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        count = 0
+        async for row in rows:
+            writer.writerow(row)
+            count += 1
+            if count % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _units(micros: int) -> str:
+    return money.format_amount(micros, 2)
+
+
+async def dids_csv(request: Request) -> Response:
+    actor = await _report_actor(request)
+    if not isinstance(actor, Actor):
+        return actor
+    q = request.query_params
+    try:
+        stmt = numbers.did_report_query(
+            actor,
+            status=(q.get("status") or "").lower() or None,
+            reseller_id=_pk("resellerId", q.get("resellerId"), "Reseller"),
+            client_id=_pk("clientId", q.get("clientId"), "Client"),
+        )
+    except DomainError as exc:
+        return _error(404 if exc.code == ErrorCode.NOT_FOUND else 400, exc.message)
+    sessions = request.app.state.sessions
+
+    async def rows() -> AsyncIterator[list[str]]:
+        async with sessions() as session:
+            async for line in numbers.stream_did_report(session, stmt):
+                d = line.did
+                yield [
+                    d.number,
+                    d.country,
+                    d.city,
+                    d.status,
+                    line.reseller,
+                    line.client,
+                    line.sub_account,
+                    d.routing,
+                    d.forward_to,
+                    d.currency,
+                    _units(d.monthly_price),
+                    _units(d.setup_price),
+                    _units(d.monthly_cost),
+                    _units(d.setup_cost),
+                    _per_minute(d.inbound_rate),
+                    d.reseller_next_billing_date.isoformat()
+                    if d.reseller_next_billing_date
+                    else "",
+                    d.client_next_billing_date.isoformat() if d.client_next_billing_date else "",
+                ]
+
+    return _csv_response(rows(), DID_COLUMNS, "dids.csv")
+
+
+async def sub_accounts_csv(request: Request) -> Response:
+    actor = await _report_actor(request)
+    if not isinstance(actor, Actor):
+        return actor
+    q = request.query_params
+    try:
+        stmt = numbers.sub_account_report_query(
+            actor,
+            reseller_id=_pk("resellerId", q.get("resellerId"), "Reseller"),
+            client_id=_pk("clientId", q.get("clientId"), "Client"),
+        )
+    except DomainError as exc:
+        return _error(404 if exc.code == ErrorCode.NOT_FOUND else 400, exc.message)
+    sessions = request.app.state.sessions
+
+    async def rows() -> AsyncIterator[list[str]]:
+        async with sessions() as session:
+            async for line in numbers.stream_sub_account_report(session, stmt):
+                sub, package = line.sub_account, line.package
+                yield [
+                    line.client,
+                    sub.username,
+                    sub.status,
+                    package.name if package else "",
+                    line.currency,
+                    _units(package.monthly_fee if package else 0),
+                    sub.next_billing_date.isoformat() if sub.next_billing_date else "",
+                    " ".join(d.number for d in line.dids),
+                    _units(line.dids_monthly_price),
+                ]
+
+    return _csv_response(rows(), SUB_ACCOUNT_COLUMNS, "sub-accounts.csv")
 
 
 # --- CDR delivery -----------------------------------------------------------------------------

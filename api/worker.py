@@ -11,8 +11,10 @@ webhook events whose signing certificate could not be fetched, or that refund a 
 credited yet (``api.domain.paypal_checkout.retry_due``); ``hostnames-dns`` checks the DNS of
 pending custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``);
 ``email`` sends the email outbox over SMTP (``api.domain.mailer.send_due``); ``webhooks``
-POSTs outbound events to resellers' endpoints (``webhooks.outbound.deliver_due``). Recurring
-charges join the list later.
+POSTs outbound events to resellers' endpoints (``webhooks.outbound.deliver_due``);
+``recurring-fees`` charges the monthly fees of sub-accounts' packages and of numbers whose next
+billing date has come, every due period once, in chunks claimed with ``FOR UPDATE SKIP LOCKED``
+(``api.domain.fees.run_due``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.domain import brands, mailer, paypal_checkout, paypal_ipn
+from api.domain import brands, fees, mailer, paypal_checkout, paypal_ipn
 from api.models.base import utcnow
 from api.settings import Settings
 from webhooks import outbound
@@ -58,6 +60,11 @@ JOBS: tuple[Job, ...] = (
         "hostnames-dns",
         brands.recheck_due,
         "activate pending custom hostnames whose DNS A records name the platform",
+    ),
+    Job(
+        "recurring-fees",
+        fees.run_due,
+        "charge the monthly fees (packages, numbers) whose next billing date has come",
     ),
     Job("email", mailer.send_due, "send the email outbox over SMTP, retrying failures"),
     Job(

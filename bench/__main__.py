@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import authorize, ingest, ledger, rating, reports
+from bench import authorize, ingest, ledger, rating, recurring, reports
 
 BENCHMARKS = {
     "ledger": ledger.run,
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "authorize": authorize.run,
     "ingest": ingest.run,
     "reports": reports.run,
+    "recurring": recurring.run,
 }
 
 

@@ -24,6 +24,7 @@ from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.models import BlacklistEntry, Call, Client, ClientNumber, Package, SubAccount
+from api.models.base import utcnow
 from api.settings import Settings
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
@@ -104,6 +105,15 @@ async def _check_username_free(session: AsyncSession, username: str) -> None:
 # --- sub-accounts ------------------------------------------------------------------------------
 
 
+def _start_billing(sub: SubAccount | None, fields: dict[str, Any]) -> None:
+    """A sub-account's monthly fee is first due the day it gets a package (``api.domain.fees``
+    then keeps the date going, whatever the package, so a fee set later starts from the
+    current period); that day of the month stays its billing day."""
+    if fields.get("package_id") is not None and (sub is None or sub.next_billing_date is None):
+        today = utcnow().date()
+        fields["next_billing_date"], fields["billing_day"] = today, today.day
+
+
 def _sees_sub_account(actor: Actor, sub: SubAccount) -> bool:
     if actor.client_id is not None:
         return actor.client_id == sub.client_id
@@ -148,6 +158,7 @@ async def create_sub_account(
     await _check_package(session, fields.get("package_id"), client.reseller_id)
     await _check_username_free(session, fields["username"])
     secret = secrets.generate_secret()
+    _start_billing(None, fields)
     sub = SubAccount(
         reseller_id=client.reseller_id,
         client_id=client.id,
@@ -177,6 +188,7 @@ async def update_sub_account(
     sub = await get_sub_account(session, actor, sub_account_id)
     fields = _clean_sub_account(data, creating=False)
     await _check_package(session, fields.get("package_id"), sub.reseller_id)
+    _start_billing(sub, fields)
     await audit.apply_changes(
         session,
         actor,
@@ -256,6 +268,10 @@ async def delete_sub_account(session: AsyncSession, actor: Actor, sub_account_id
     """Delete a sub-account that has no calls yet (one with calls is disabled instead)."""
     actor.require("clients:write")
     sub = await get_sub_account(session, actor, sub_account_id)
+    from api.domain.numbers import sub_account_blocker  # numbers builds on this module
+
+    if (numbers := await sub_account_blocker(session, sub.id)) is not None:
+        raise DomainError(ErrorCode.CONFLICT, f"the sub-account cannot be deleted: {numbers}", "id")
     calls = await session.scalar(
         select(func.count()).select_from(Call).where(Call.sub_account_id == sub.id)
     )

@@ -12,10 +12,14 @@ client:N               the client's balance (markup: in the reseller's books;
                        commission: held by the operator)
 reseller:N:receipts    markup: money the reseller took from its clients off-platform
 reseller:N:sales       markup: what the reseller charged its clients
+reseller:N:fees        markup: the monthly and setup fees its clients paid it
 operator:deposits:CUR  money the operator received from resellers
 operator:adjustments:CUR  the operator's corrections to reseller balances
 operator:commission:CUR   commissions the operator paid to commission-model resellers
 operator:hostname_fees:CUR  the one-time fees resellers paid for custom hostnames
+operator:did_fees:CUR  the setup and monthly costs resellers paid for the numbers (DIDs)
+                       they hold
+operator:client_fees:CUR  commission: the fees commission-model clients paid the operator
 =====================  ==============================================================
 
 Posting rules (X the amount, c = commission_pct % of X, rounded once half-up):
@@ -64,6 +68,27 @@ Fees a reseller pays the operator:
   charged once when the hostname is ordered, keyed by the hostname's id): reseller:N -X
   (floor 0: refused with nothing changed when the balance does not cover it),
   operator:hostname_fees:CUR +X.
+* DID setup (``api.domain.numbers``; the number's setup cost in the inventory, charged once when
+  the reseller orders it, keyed by the order's idempotency key in the actor's namespace):
+  reseller:N -X (floor 0: refused with nothing changed when the balance does not cover it),
+  operator:did_fees:CUR +X. Releasing the number gives nothing back.
+* DID monthly cost (``api.domain.fees``, the worker, both models: the reseller holds the
+  number): reseller:N -X, operator:did_fees:CUR +X. No floor: the period was provided, so a
+  reseller whose balance does not cover it goes below zero (and its floor-guarded movements
+  are refused until it tops up); skipping would hand the number out for free.
+
+Fees clients pay (``api.domain.fees``: a package's monthly fee per sub-account and a number's
+monthly price, by the worker on each one's next billing date, keyed ``fee`` /
+``subject:id:monthly:period start:payer``; a package's activation fee and a number's setup
+price once, when the reseller asks, keyed by the request's idempotency key in the actor's
+namespace). X is the reseller's price; a package has no platform cost, so the reseller pays
+the operator nothing for it:
+
+* markup: client:M -X, reseller:N:fees +X (the client pays the reseller).
+* commission: client:M -X, operator:client_fees:CUR +X (the operator holds the balance: the
+  client pays the operator, as for calls; the reseller earns its commission on deposits).
+* No floor: a fee may take a client below zero; the billing-mode status rule then applies
+  (a strict prepaid client at or below zero is suspended).
 """
 
 from __future__ import annotations
@@ -515,6 +540,44 @@ async def hostname_fee(
         kind="hostname_fee",
         amount=amount,
         memo=f"hostname {hostname_id}",
+        legs_for=legs,
+    )
+
+
+async def did_setup_fee(
+    session: AsyncSession,
+    actor: Actor,
+    reseller: Reseller,
+    did_id: int,
+    number: str,
+    amount: int,
+    key: str,
+) -> Movement:
+    """Charge the setup cost of an ordered number (DID) to the reseller's balance."""
+
+    async def legs() -> list[Leg]:
+        return [
+            Leg(
+                await accounts.reseller_account(session, reseller),
+                -amount,
+                floor=0,
+                floor_message="the reseller's balance does not cover the setup cost "
+                f"of {money.format_amount(amount)} {reseller.currency} of number {number}",
+            ),
+            Leg(await operator_account(session, "did_fees", reseller.currency), amount),
+        ]
+
+    return await post_movement(
+        session,
+        actor,
+        operation="did_order",
+        params={"reseller": reseller.id, "did": did_id, "amount": amount},
+        key=key,
+        reseller=reseller,
+        client=None,
+        kind="did_setup_fee",
+        amount=amount,
+        memo=f"setup of number {number}",
         legs_for=legs,
     )
 

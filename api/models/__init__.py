@@ -10,6 +10,7 @@ from api.models.calls import (
     FreeMinutesUsage,
     SubAccount,
 )
+from api.models.fees import FeeCharge
 from api.models.ledger import Account, LedgerEntry, Posting
 from api.models.notifications import (
     Event,
@@ -19,6 +20,7 @@ from api.models.notifications import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from api.models.numbers import Did
 from api.models.paypal import Deposit, PaypalIpnMessage
 from api.models.paypal_checkout import PaypalCredentials, PaypalEvent, PaypalOrder
 from api.models.rating import Package, PackageOverride, Rate, RateDeck
@@ -37,8 +39,10 @@ __all__ = [
     "Client",
     "ClientNumber",
     "Deposit",
-    "FreeMinutesUsage",
+    "Did",
     "Event",
+    "FeeCharge",
+    "FreeMinutesUsage",
     "Hostname",
     "LedgerEntry",
     "OutboxAttachment",

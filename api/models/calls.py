@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -41,6 +42,8 @@ class SubAccount(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | disabled
     next_billing_date: Mapped[date | None] = mapped_column(Date, default=None)
     activation_fee_charged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the day of the month its monthly fee falls due (clamped in shorter months)
+    billing_day: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from api.models import (
     Account,
     Client,
+    Did,
     Event,
     Package,
     Posting,
@@ -33,6 +34,7 @@ class Loaders:
         self.client = DataLoader(self._by_id(Client))
         self.package = DataLoader(self._by_id(Package))
         self.sub_account = DataLoader(self._by_id(SubAccount))
+        self.did = DataLoader(self._by_id(Did))
         self.reseller_balance = DataLoader(self._balances("reseller", Account.reseller_id))
         self.client_balance = DataLoader(self._balances("client", Account.client_id))
         self.postings = DataLoader(self._postings)
@@ -44,6 +46,8 @@ class Loaders:
         self.webhook_attempts = DataLoader(
             self._children(WebhookAttempt, WebhookAttempt.delivery_id, WebhookAttempt.number)
         )
+        self.client_dids = DataLoader(self._children(Did, Did.client_id, Did.number))
+        self.sub_account_dids = DataLoader(self._children(Did, Did.sub_account_id, Did.number))
 
     def _by_id(self, model: Any) -> Callable:
         async def load(ids: Sequence[int]) -> list[Any]:

@@ -15,7 +15,7 @@ from api.domain import callers as callers_domain
 from api.domain.authorize import Reason
 from api.resolvers.context import Info
 from api.schema.common import Connection, Money, UserError
-from api.schema.types import Client, _resolve_scoped
+from api.schema.types import Client, DidRef, _resolve_scoped
 
 ERRORS = "Expected failures; when not empty, nothing was changed."
 
@@ -84,6 +84,12 @@ class SubAccount(relay.Node):
     @strawberry.field(description="The client it belongs to.")
     async def client(self, info: Info) -> Client:
         return Client.from_model(await info.context.loaders.client.load(self.client_id))
+
+    @strawberry.field(description="The phone numbers (DIDs) assigned to it.")
+    async def dids(self, info: Info) -> list[DidRef]:
+        from api.schema.numbers import dids_of_sub_account
+
+        return await dids_of_sub_account(info, self.id)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):

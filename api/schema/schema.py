@@ -26,7 +26,9 @@ from api.schema.brands import BrandsMutation, BrandsQuery
 from api.schema.callers import CallersMutation, CallersQuery
 from api.schema.calls import CallsMutation, CallsQuery
 from api.schema.common import Connection
+from api.schema.fees import FeesMutation, FeesQuery
 from api.schema.notifications import NotificationsMutation, NotificationsQuery
+from api.schema.numbers import NumbersMutation, NumbersQuery
 from api.schema.payloads import (
     ApiTokenCreatePayload,
     ApiTokenPayload,
@@ -152,6 +154,8 @@ class Query(
     PaypalIpnQuery,
     PaypalCheckoutQuery,
     NotificationsQuery,
+    NumbersQuery,
+    FeesQuery,
 ):
     pass
 
@@ -165,6 +169,8 @@ class Mutation(
     BrandsMutation,
     PaypalCheckoutMutation,
     NotificationsMutation,
+    NumbersMutation,
+    FeesMutation,
 ):
     pass
 

@@ -42,10 +42,12 @@ Characteristic = strawberry.enum(
 
 if TYPE_CHECKING:
     from api.schema.callers import SubAccount
+    from api.schema.numbers import Did
     from api.schema.rates import Package
 
 SubAccountRef = Annotated["SubAccount", strawberry.lazy("api.schema.callers")]
 PackageRef = Annotated["Package", strawberry.lazy("api.schema.rates")]
+DidRef = Annotated["Did", strawberry.lazy("api.schema.numbers")]
 
 MAX_ID = 2**63  # ids are 64-bit at most: anything larger names nothing
 
@@ -228,6 +230,12 @@ class Client(relay.Node):
         from api.resolvers.callers import client_numbers
 
         return await client_numbers(info, self.id)
+
+    @strawberry.field(description="The phone numbers (DIDs) assigned to it.")
+    async def dids(self, info: Info) -> list[DidRef]:
+        from api.schema.numbers import dids_of_client
+
+        return await dids_of_client(info, self.id)
 
     @strawberry.field(description="Whether it has a PIN for calls from unlisted numbers.")
     async def has_pin(self, info: Info) -> bool:
