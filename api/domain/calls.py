@@ -22,8 +22,12 @@ A batch (a GraphQL request, one HTTP delivery, or a chunk of a CSV import) is on
    kept in ``free_minutes_usage``, its rows locked for the batch (``_load_free``), so that
    batches at once never hand out the same second twice. An
    answered outbound call with no route in the deck is refused ("no rate"); an unanswered one
-   is stored at zero. Inbound calls are recorded at zero (rule ``inbound``): DIDs and their
-   per-minute rates come with the numbers issue.
+   is stored at zero. Inbound calls: one to a number (DID) a client holds is billed to that
+   client (and the number's sub-account), whoever matched it otherwise; when the number has an
+   inbound per-minute rate, the reseller pays that rate (60/60) and the client pays it marked up
+   by its package's formula (no overrides: they price dialled destinations), or plus its
+   personal percent (commission model); rule ``inbound``. Other inbound calls are recorded at
+   zero.
 4. Posting rules, one ledger entry per client per batch (kind ``calls``), whose amount is the
    exact sum of the calls' sell amounts, so no cent is lost to rounding across a batch:
 
@@ -61,7 +65,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -71,7 +75,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import unnest_insert, unnest_params
-from api.domain import accounts, ledger, rating
+from api.domain import accounts, ledger, numbers, rating
 from api.domain.actors import Actor
 from api.domain.cdr_formats import CallRecord
 from api.domain.errors import DomainError, ErrorCode
@@ -90,6 +94,7 @@ from api.models import (
 from api.models.base import utcnow
 
 CHUNK = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RATE_SLICE = 2000  # calls rated at a time, between which other tasks of the event loop run
 IDEM_SCOPE = "calls"
 _RATE_PLACES = Decimal("0.000001")
@@ -142,6 +147,7 @@ class _Caller:
     reseller_id: int
     sub_account_id: int | None
     package_id: int | None
+    did: numbers.InboundRate | None = None  # the number an inbound call dialled
 
 
 def _reject(report: IngestReport, row: int, message: str) -> None:
@@ -202,6 +208,22 @@ async def _callers(
 
 def _digits(number: str) -> str:
     return rating.normalize_number(number)
+
+
+async def _dids_called(
+    session: AsyncSession, actor: Actor, records: list[tuple[int, CallRecord]]
+) -> dict[str, _Caller]:
+    """The numbers (DIDs) that the batch's inbound calls dialled, held by a client in scope,
+    as the caller each call is billed to (with the number's inbound rate)."""
+    dialled = {r.destination for _, r in records if r.direction == "inbound" and r.destination}
+    if not dialled:
+        return {}
+    scoped = None if actor.is_operator else actor.reseller_id
+    return {
+        number: _Caller(held.client_id, held.reseller_id, held.sub_account_id, None, held)
+        for number, held in (await numbers.inbound_rate(session, dialled)).items()
+        if held.client_id is not None and scoped in (None, held.reseller_id)
+    }
 
 
 def _match(
@@ -381,7 +403,10 @@ async def ingest(
             return report
 
     by_username, by_number = await _callers(session, actor, fresh)
-    client_ids = {c.client_id for c in (*by_username.values(), *by_number.values())}
+    by_did = await _dids_called(session, actor, fresh)
+    client_ids = {
+        c.client_id for c in (*by_username.values(), *by_number.values(), *by_did.values())
+    }
     clients = {
         c.id: c
         for c in await session.scalars(
@@ -404,7 +429,8 @@ async def ingest(
     rows: list[int] = []
     matched: list[tuple[CallRecord, _Caller]] = []
     for row, record in fresh:
-        caller = _match(record, by_username, by_number)
+        caller = by_did.get(record.destination) if record.direction == "inbound" else None
+        caller = caller or _match(record, by_username, by_number)
         if caller is None or caller.client_id not in clients:
             _reject(report, row, f"unknown caller {record.sub_account or record.a_number}")
             continue
@@ -412,7 +438,7 @@ async def ingest(
         matched.append((record, caller))
     rows_by_client: dict[int, list[tuple]] = defaultdict(list)
     free = await _load_free(session, matched, clients, pricer)
-    rater = _BatchRater(pricer, clients, resellers, free)
+    rater = _BatchRater(pricer, clients, resellers, free, {d: c.did for d, c in by_did.items()})
     for start in range(0, len(matched), RATE_SLICE):
         part = matched[start : start + RATE_SLICE]
         for row, (_, caller), values in zip(
@@ -488,7 +514,7 @@ class _BatchRater:
     never stale: the package's for the markup rules (keyed by the deck rate and the override
     that applied), the deck index's for at-cost and commission prices."""
 
-    __slots__ = ("clients", "free", "pricer", "profiles", "resellers")
+    __slots__ = ("clients", "did_rates", "free", "pricer", "profiles", "resellers")
 
     def __init__(
         self,
@@ -496,11 +522,20 @@ class _BatchRater:
         clients: dict[int, Client],
         resellers: dict[int, Reseller],
         free: FreeMinutes | None = None,
+        dids: dict[str, numbers.InboundRate] | None = None,
     ) -> None:
         self.pricer = pricer
         self.clients = clients
         self.resellers = resellers
         self.free = free or FreeMinutes({})
+        # an inbound minute on each number dialled, as a rate of the deck (60/60)
+        self.did_rates = {
+            number: rating.DeckRate(
+                number, "Inbound", "", held.inbound_rate_micros, 0, 60, 60, _EPOCH
+            )
+            for number, held in (dids or {}).items()
+            if held.inbound_rate_micros > 0
+        }
         # client id -> (reseller id, currency, commission?, deck, package id, personal %)
         self.profiles: dict[int, tuple] = {}
 
@@ -557,7 +592,10 @@ class _BatchRater:
         reseller_id, currency, commission, deck, package_id, pct = profile
         free_key = None
         if record.direction == "inbound":
-            return _unrated(record, caller, reseller_id, currency, "inbound")
+            cost_rate = self.did_rates.get(record.destination) if caller.did else None
+            if cost_rate is None:
+                return _unrated(record, caller, reseller_id, currency, "inbound")
+            return self._rated(record, caller, profile, self._inbound_price(profile, cost_rate))
         destination = record.destination
         if cost_rate is None:
             if record.billsec > 0:
@@ -595,6 +633,47 @@ class _BatchRater:
                     if price is None:
                         price = _price(cost_rate, pricing.price(number, cost_rate))
                     _remember(memo, key, price)
+        return self._rated(record, caller, profile, price, free_key)
+
+    def _inbound_price(self, profile: tuple, cost_rate: rating.DeckRate) -> tuple:
+        """The price of an inbound minute on a number (``cost_rate``): marked up by the client's
+        package (its overrides price dialled destinations, not numbers), or the base rate plus
+        the personal percent (commission model), or at cost without a package; rule
+        ``inbound``."""
+        _, _, commission, _, package_id, pct = profile
+        pricing = None if commission else self.pricer.packages.get(package_id)
+        if pricing is None:
+            base, pct, increments = cost_rate.rate, pct if commission else _ZERO_PCT, cost_rate
+        else:
+            package = pricing.package
+            base, pct, increments = (
+                cost_rate.rate + package.markup_fixed,
+                package.markup_pct,
+                package,
+            )
+        price = _factor_price(cost_rate, base, pct, increments, "inbound")
+        if price is None:  # below zero: the reference arithmetic
+            factor = 1 + Decimal(pct) / 100
+            sell = rating.SellPrice(
+                base * factor,
+                cost_rate.connection_fee * factor,
+                increments.first_increment,
+                increments.increment,
+                "inbound",
+            )
+            price = _price(cost_rate, sell)
+        return price
+
+    def _rated(
+        self,
+        record: CallRecord,
+        caller: _Caller,
+        profile: tuple,
+        price: tuple,
+        free_key: FreeKey | None = None,
+    ) -> tuple:
+        """The stored columns of a call at ``price`` (what ``_price`` and its kin give)."""
+        reseller_id, currency = profile[0], profile[1]
         (_, prefix, name, cost_micros, c_first, c_inc, c_terms, sell_rate, s_first, s_inc, s_terms,
          rule) = price  # fmt: skip
         billsec = record.billsec
@@ -615,7 +694,7 @@ class _BatchRater:
             caller.sub_account_id,
             record.direction,
             record.a_number,
-            destination,
+            record.destination,
             record.started_at,
             record.duration,
             billsec,
