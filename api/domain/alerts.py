@@ -14,7 +14,7 @@ reseller's endpoints that chose it, and emails), in the transaction of the chang
   Clients: :func:`client_balance_changed`, from ``accounts.apply_balance_status`` (every
   posting that moves a client's balance, call batches included). Resellers:
   :func:`reseller_balance_changed`, from ``payments.post_movement`` (every movement of a
-  reseller's balance except call batches, whose ingestion must call it itself).
+  reseller's balance) and from call ingestion (``calls.ingest``, after a batch's postings).
 * ``client.suspended`` — a client became suspended: by the status rule, or by hand.
 * ``payment.received`` — a payment landed: a PayPal deposit (``deposits.credit``), a manual
   client payment, or an operator deposit to a reseller's balance.

@@ -75,7 +75,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import unnest_insert, unnest_params
-from api.domain import accounts, ledger, numbers, rating
+from api.domain import accounts, alerts, ledger, numbers, rating
 from api.domain.actors import Actor
 from api.domain.cdr_formats import CallRecord
 from api.domain.errors import DomainError, ErrorCode
@@ -481,6 +481,11 @@ async def ingest(
         await accounts.apply_balance_status(session, actor, client, account.balance)
         if client.status != status and client.status == "suspended":
             report.suspended_client_ids.append(client.id)
+    for reseller_id in sorted({c.reseller_id for c, _ in payers}):
+        reseller = resellers[reseller_id]
+        if reseller.billing_model != "commission":  # it paid the calls' cost
+            book = await accounts.reseller_account(session, reseller)
+            await alerts.reseller_balance_changed(session, reseller, book.balance)
     await _roll_up(session, stored)
     await _save_free(session, free)
     report.issues.sort(key=lambda issue: issue.row)

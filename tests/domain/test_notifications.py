@@ -549,3 +549,22 @@ async def test_call_ingestion_raises_the_clients_low_balance_alert_once(sessions
     [alert] = await _events(sessions, "client.low_balance")
     assert alert.data["balance"]["amount"] == "9.994000"
     assert alert.client_id == client.id
+
+
+async def test_call_ingestion_raises_the_resellers_low_balance_alert_once(sessions):
+    from api.domain import calls
+    from tests.domain.test_ingest import call, markup_world, rows
+
+    # given a markup reseller with 100 and a threshold just under it
+    async with transaction(sessions) as s:
+        reseller, client, _ = await markup_world(s)
+        await accounts.update_reseller(s, SYSTEM, reseller.id, {"low_balance_threshold": "99.995"})
+    alice = f"alice{client.id}"
+    # when two batches of calls land (each costs the reseller 0.01)
+    for call_id in ("r-1", "r-2"):
+        async with transaction(sessions) as s:
+            assert (await calls.ingest(s, SYSTEM, rows(call(call_id, alice)))).ingested == 1
+    # then the first took its balance below the threshold and alerted, the second did not
+    [alert] = await _events(sessions, "reseller.low_balance")
+    assert alert.data["balance"]["amount"] == "99.990000"
+    assert alert.reseller_id == reseller.id
