@@ -549,3 +549,50 @@ async def test_call_ingestion_raises_the_clients_low_balance_alert_once(sessions
     [alert] = await _events(sessions, "client.low_balance")
     assert alert.data["balance"]["amount"] == "9.994000"
     assert alert.client_id == client.id
+
+
+async def test_endpoints_on_private_networks_are_refused_unless_allowed(
+    sessions, mail_settings, receiver
+):
+    from dataclasses import replace
+
+    strict = replace(mail_settings, webhook_allow_private=False)
+    reseller, client = await _setup(sessions)
+    # registering a loopback, private, link-local or local name is refused
+    for url in (
+        "http://127.0.0.1:8080/h",
+        "http://10.1.2.3/h",
+        "http://169.254.169.254/latest",
+        "http://[::1]/h",
+        "http://[::ffff:192.168.0.1]/h",
+        "http://localhost/h",
+    ):
+        with pytest.raises(DomainErrors) as caught:
+            async with transaction(sessions) as s:
+                await notifications.create_endpoint(
+                    s,
+                    SYSTEM,
+                    reseller.id,
+                    {"url": url, "event_types": ["payment.received"]},
+                    settings=strict,
+                )
+        assert [e.field for e in caught.value.errors] == ["url"], url
+    # and a name that resolves to one is refused when delivering (an attempt that failed)
+    await _endpoint(
+        sessions,
+        mail_settings,
+        reseller,
+        receiver.url.replace("127.0.0.1", "localhost"),
+        ["payment.received"],
+    )
+    await _pay(sessions, client.id, "3")
+    await outbound.deliver_due(sessions, strict, utcnow())
+    assert receiver.hits == []
+    async with sessions() as s:
+        [attempt] = list(await s.scalars(select(WebhookAttempt)))
+    assert attempt.status_code is None
+    assert attempt.error == "refused: localhost resolves to an address that is not public"
+    # with private endpoints allowed (a test installation), it goes through
+    assert notifications.public_address("93.184.216.34")
+    await outbound.deliver_due(sessions, mail_settings, utcnow() + timedelta(minutes=1))
+    assert len(receiver.hits) == 1
