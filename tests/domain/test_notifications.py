@@ -596,3 +596,40 @@ async def test_endpoints_on_private_networks_are_refused_unless_allowed(
     assert notifications.public_address("93.184.216.34")
     await outbound.deliver_due(sessions, mail_settings, utcnow() + timedelta(minutes=1))
     assert len(receiver.hits) == 1
+
+
+def test_the_mail_and_webhook_settings_are_read_from_the_environment():
+    from api.settings import Settings
+
+    default = Settings.from_env({})
+    assert (default.smtp_host, default.smtp_port, default.smtp_starttls) == ("localhost", 25, False)
+    assert (default.email_max_attempts, default.webhook_max_attempts) == (8, 10)
+    assert default.webhook_allow_private is False
+    settings = Settings.from_env(
+        {
+            "DIALTONE_SMTP_HOST": "smtp.example.test",
+            "DIALTONE_SMTP_PORT": "587",
+            "DIALTONE_SMTP_USERNAME": "mailer",
+            "DIALTONE_SMTP_PASSWORD": "pw",
+            "DIALTONE_SMTP_STARTTLS": "yes",
+            "DIALTONE_SMTP_FROM": "billing@example.test",
+            "DIALTONE_SMTP_TIMEOUT_SECONDS": "9",
+            "DIALTONE_EMAIL_MAX_ATTEMPTS": "3",
+            "DIALTONE_WEBHOOK_TIMEOUT_SECONDS": "4",
+            "DIALTONE_WEBHOOK_MAX_ATTEMPTS": "5",
+            "DIALTONE_WEBHOOK_ALLOW_PRIVATE": "1",
+        }
+    )
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_starttls) == (
+        "smtp.example.test",
+        587,
+        True,
+    )
+    assert (settings.smtp_username, settings.smtp_password, settings.smtp_from) == (
+        "mailer",
+        "pw",
+        "billing@example.test",
+    )
+    assert (settings.smtp_timeout_seconds, settings.email_max_attempts) == (9, 3)
+    assert (settings.webhook_timeout_seconds, settings.webhook_max_attempts) == (4, 5)
+    assert settings.webhook_allow_private is True
