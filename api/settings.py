@@ -92,6 +92,8 @@ class Settings:
     # outbound webhooks: each delivery is POSTed with this timeout, retried with backoff
     webhook_timeout_seconds: int = 10
     webhook_max_attempts: int = 10  # delivery attempts before a delivery is given up
+    # endpoints on loopback, private, link-local... addresses are refused unless this is on
+    webhook_allow_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -150,4 +152,5 @@ class Settings:
             email_max_attempts=_int(env, "DIALTONE_EMAIL_MAX_ATTEMPTS", 8),
             webhook_timeout_seconds=_int(env, "DIALTONE_WEBHOOK_TIMEOUT_SECONDS", 10),
             webhook_max_attempts=_int(env, "DIALTONE_WEBHOOK_MAX_ATTEMPTS", 10),
+            webhook_allow_private=_bool(env.get("DIALTONE_WEBHOOK_ALLOW_PRIVATE")),
         )

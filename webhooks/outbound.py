@@ -15,18 +15,23 @@ a ``t`` too far from its clock (replays).
 A 2xx answer delivers it. Anything else (another status, a timeout of
 ``DIALTONE_WEBHOOK_TIMEOUT_SECONDS``, no connection) is tried again after 1, 2, 4… minutes (at
 most six hours apart) until ``DIALTONE_WEBHOOK_MAX_ATTEMPTS`` attempts failed (``failed``).
-Redirects are not followed. Every attempt is recorded (``WebhookAttempt``). Deliveries are
-claimed like the email outbox's (``api.domain.mailer``): one conditional ``UPDATE``, held for
-the timeout plus a minute.
+Redirects are not followed. Unless ``DIALTONE_WEBHOOK_ALLOW_PRIVATE`` is on, the host's name
+is resolved before each attempt and refused (a failed attempt) when any of its addresses is not
+public (loopback, private, link-local, ...). Every attempt is recorded (``WebhookAttempt``).
+Deliveries are claimed like the email outbox's (``api.domain.mailer``): one conditional
+``UPDATE``, held for the timeout plus a minute.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import socket
 import time
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select, update
@@ -94,6 +99,23 @@ async def _claim(
     return await session.get(WebhookDelivery, delivery_id, populate_existing=True)
 
 
+async def _refused(url: str, settings: Settings) -> str:
+    """Why the URL's host may not be POSTed to now ("" if it may): every address its name
+    resolves to must be public, unless DIALTONE_WEBHOOK_ALLOW_PRIVATE is on."""
+    if settings.webhook_allow_private:
+        return ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"[:500]
+    if not infos or not all(notifications.public_address(info[4][0]) for info in infos):
+        return f"refused: {host} resolves to an address that is not public"
+    return ""
+
+
 async def _post(
     client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
 ) -> tuple[int | None, str]:
@@ -134,10 +156,13 @@ async def deliver_one(
             secret = None
         headers = headers_for(event, secret, body, attempt) if secret else {}
     started = time.monotonic()
+    code: int | None = None
     if secret is None:
-        code, problem = None, "the endpoint's secret was stored under another secret key"
+        problem = "the endpoint's secret was stored under another secret key"
     else:
-        code, problem = await _post(client, url, body, headers)
+        problem = await _refused(url, settings)
+        if not problem:
+            code, problem = await _post(client, url, body, headers)
     duration_ms = int((time.monotonic() - started) * 1000)
     async with transaction(sessions) as session:
         delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)

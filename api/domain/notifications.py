@@ -26,6 +26,7 @@ a signing secret made here, shown once when it is created, kept encrypted at res
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets as pysecrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -204,6 +205,18 @@ async def sender_name(session: AsyncSession, reseller_id: int | None) -> str:
     return await session.scalar(select(Reseller.name).where(Reseller.id == reseller_id)) or ""
 
 
+def _deliverable(addresses: Iterable[str]) -> list[str]:
+    """The addresses mail can be queued for (an alert never fails on a bad stored one)."""
+    out = []
+    for address in addresses:
+        try:
+            if v.email("to", address) and address not in out:
+                out.append(address)
+        except DomainError:
+            continue
+    return out
+
+
 async def reseller_emails(session: AsyncSession, reseller_id: int) -> list[str]:
     """Where mail for a reseller goes: the emails of its active owners."""
     rows = await session.scalars(
@@ -215,25 +228,48 @@ async def reseller_emails(session: AsyncSession, reseller_id: int) -> list[str]:
         )
         .order_by(User.id)
     )
-    return list(rows)
+    return _deliverable(rows)
 
 
 async def client_emails(session: AsyncSession, client) -> list[str]:
     """Where mail for a client goes: its contact email, else its portal logins' emails."""
     if client.email:
-        return [client.email]
+        return _deliverable([client.email])
     rows = await session.scalars(
         select(User.email)
         .where(User.client_id == client.id, User.is_active.is_(True))
         .order_by(User.id)
     )
-    return list(rows)
+    return _deliverable(rows)
 
 
 # --- webhook endpoints -------------------------------------------------------------------------
 
 
-def _clean_url(value: Any) -> str:
+def public_address(address: str) -> bool:
+    """Whether an IP address is on the public internet (not loopback, private, link-local,
+    reserved, ...; IPv4 inside IPv6 is judged as IPv4)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _check_host(host: str, settings: Settings) -> None:
+    """Endpoints must be on the public internet unless DIALTONE_WEBHOOK_ALLOW_PRIVATE is on:
+    a reseller cannot make the platform POST to its own network. (Names are resolved and
+    checked again at each delivery.)"""
+    if settings.webhook_allow_private:
+        return
+    try:
+        public = public_address(host)
+    except ValueError:  # a name, not an address
+        public = host != "localhost" and not host.endswith((".localhost", ".local", ".internal"))
+    if not public:
+        raise invalid("url", "the URL must name a host on the public internet")
+
+
+def _clean_url(value: Any, settings: Settings) -> str:
     url = v.text("url", value, max_len=2000, required=True)
     try:
         parts = urlsplit(url)
@@ -246,6 +282,7 @@ def _clean_url(value: Any) -> str:
         raise invalid("url", "put no credentials in the URL; verify the signature instead")
     if port == 0 or parts.fragment:
         raise invalid("url", "not a valid webhook URL")
+    _check_host(parts.hostname, settings)
     return url
 
 
@@ -261,11 +298,11 @@ def _clean_types(value: Any) -> list[str]:
     return [t for t in EVENT_TYPES if t in value]
 
 
-def _clean_endpoint(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+def _clean_endpoint(data: dict[str, Any], settings: Settings, *, creating: bool) -> dict[str, Any]:
     return v.clean(
         data,
         {
-            "url": _clean_url,
+            "url": lambda x: _clean_url(x, settings),
             "description": lambda x: v.text("description", x, max_len=200),
             "event_types": _clean_types,
             "is_active": bool,
@@ -296,7 +333,7 @@ async def create_endpoint(
     """Register a URL for the chosen event types; returns it and its signing secret, which
     is shown this once."""
     reseller = await _owner(session, actor, reseller_id)
-    fields = _clean_endpoint(data, creating=True)
+    fields = _clean_endpoint(data, settings, creating=True)
     count = len(
         list(
             await session.scalars(
@@ -357,19 +394,21 @@ async def _endpoint_for_write(
     session: AsyncSession, actor: Actor, endpoint_id: int
 ) -> WebhookEndpoint:
     actor.require(WRITE)
-    endpoint = await get_endpoint(session, actor, endpoint_id)
-    if actor.client_id is not None or not actor.sees_reseller(endpoint.reseller_id):
-        raise not_found("webhook endpoint", "id")  # pragma: no cover - get_endpoint checked
-    return endpoint
+    return await get_endpoint(session, actor, endpoint_id)
 
 
 async def update_endpoint(
-    session: AsyncSession, actor: Actor, endpoint_id: int, data: dict[str, Any]
+    session: AsyncSession,
+    actor: Actor,
+    endpoint_id: int,
+    data: dict[str, Any],
+    *,
+    settings: Settings,
 ) -> WebhookEndpoint:
     """Change an endpoint's URL, description, event types or active flag (inactive: new
     events are not delivered to it; pending deliveries still are)."""
     endpoint = await _endpoint_for_write(session, actor, endpoint_id)
-    fields = _clean_endpoint(data, creating=False)
+    fields = _clean_endpoint(data, settings, creating=False)
     await audit.apply_changes(
         session,
         actor,

@@ -157,6 +157,7 @@ async def webhook_endpoint_update(
                 "description": input.description,
                 "is_active": input.active,
             },
+            settings=info.context.settings,
         )
         return {"endpoint": WebhookEndpoint.from_model(endpoint)}
 

@@ -568,3 +568,87 @@ async def test_call_ingestion_raises_the_resellers_low_balance_alert_once(sessio
     [alert] = await _events(sessions, "reseller.low_balance")
     assert alert.data["balance"]["amount"] == "99.990000"
     assert alert.reseller_id == reseller.id
+
+
+async def test_endpoints_on_private_networks_are_refused_unless_allowed(
+    sessions, mail_settings, receiver
+):
+    from dataclasses import replace
+
+    strict = replace(mail_settings, webhook_allow_private=False)
+    reseller, client = await _setup(sessions)
+    # registering a loopback, private, link-local or local name is refused
+    for url in (
+        "http://127.0.0.1:8080/h",
+        "http://10.1.2.3/h",
+        "http://169.254.169.254/latest",
+        "http://[::1]/h",
+        "http://[::ffff:192.168.0.1]/h",
+        "http://localhost/h",
+    ):
+        with pytest.raises(DomainErrors) as caught:
+            async with transaction(sessions) as s:
+                await notifications.create_endpoint(
+                    s,
+                    SYSTEM,
+                    reseller.id,
+                    {"url": url, "event_types": ["payment.received"]},
+                    settings=strict,
+                )
+        assert [e.field for e in caught.value.errors] == ["url"], url
+    # and a name that resolves to one is refused when delivering (an attempt that failed)
+    await _endpoint(
+        sessions,
+        mail_settings,
+        reseller,
+        receiver.url.replace("127.0.0.1", "localhost"),
+        ["payment.received"],
+    )
+    await _pay(sessions, client.id, "3")
+    await outbound.deliver_due(sessions, strict, utcnow())
+    assert receiver.hits == []
+    async with sessions() as s:
+        [attempt] = list(await s.scalars(select(WebhookAttempt)))
+    assert attempt.status_code is None
+    assert attempt.error == "refused: localhost resolves to an address that is not public"
+    # with private endpoints allowed (a test installation), it goes through
+    assert notifications.public_address("93.184.216.34")
+    await outbound.deliver_due(sessions, mail_settings, utcnow() + timedelta(minutes=1))
+    assert len(receiver.hits) == 1
+
+
+def test_the_mail_and_webhook_settings_are_read_from_the_environment():
+    from api.settings import Settings
+
+    default = Settings.from_env({})
+    assert (default.smtp_host, default.smtp_port, default.smtp_starttls) == ("localhost", 25, False)
+    assert (default.email_max_attempts, default.webhook_max_attempts) == (8, 10)
+    assert default.webhook_allow_private is False
+    settings = Settings.from_env(
+        {
+            "DIALTONE_SMTP_HOST": "smtp.example.test",
+            "DIALTONE_SMTP_PORT": "587",
+            "DIALTONE_SMTP_USERNAME": "mailer",
+            "DIALTONE_SMTP_PASSWORD": "pw",
+            "DIALTONE_SMTP_STARTTLS": "yes",
+            "DIALTONE_SMTP_FROM": "billing@example.test",
+            "DIALTONE_SMTP_TIMEOUT_SECONDS": "9",
+            "DIALTONE_EMAIL_MAX_ATTEMPTS": "3",
+            "DIALTONE_WEBHOOK_TIMEOUT_SECONDS": "4",
+            "DIALTONE_WEBHOOK_MAX_ATTEMPTS": "5",
+            "DIALTONE_WEBHOOK_ALLOW_PRIVATE": "1",
+        }
+    )
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_starttls) == (
+        "smtp.example.test",
+        587,
+        True,
+    )
+    assert (settings.smtp_username, settings.smtp_password, settings.smtp_from) == (
+        "mailer",
+        "pw",
+        "billing@example.test",
+    )
+    assert (settings.smtp_timeout_seconds, settings.email_max_attempts) == (9, 3)
+    assert (settings.webhook_timeout_seconds, settings.webhook_max_attempts) == (4, 5)
+    assert settings.webhook_allow_private is True
