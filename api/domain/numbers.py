@@ -58,7 +58,7 @@ from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api import money
-from api.domain import accounts, audit, callers, payments
+from api.domain import accounts, audit, callers, ledger, payments
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
@@ -343,16 +343,6 @@ def shows_cost(actor: Actor) -> bool:
     return actor.client_id is None
 
 
-async def _held(session: AsyncSession, actor: Actor, did_id: int | None, reseller: Reseller) -> Did:
-    """A number the reseller holds, locked for the change (another's is not found)."""
-    did = await session.get(Did, did_id, with_for_update=True) if did_id else None
-    if did is None or did.reseller_id != reseller.id:
-        if did is not None and did.status == "available" and can_see(actor, did):
-            raise DomainError(ErrorCode.CONFLICT, "order the number before using it", "id")
-        raise not_found("number", "id")
-    return did
-
-
 async def _acting_reseller(
     session: AsyncSession, actor: Actor, reseller_id: int | None
 ) -> Reseller:
@@ -401,14 +391,17 @@ async def order(
         "did_order",
         {"reseller": reseller.id, "did": did.id, "amount": did.setup_cost},
     )
-    from api.domain import ledger
-
-    if did.reseller_id == reseller.id:
-        entry = await ledger.find_replay(session, idem)
-        if entry is not None:
+    entry = await ledger.find_replay(session, idem)  # checks the key, refuses another request's
+    if entry is not None:
+        if did.reseller_id == reseller.id:
             return Order(did, replayed=True, entry_id=entry.id)
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            "this key ordered the number before and it was released since: use a new key",
+            "idempotencyKey",
+        )
+    if did.reseller_id == reseller.id:
         raise DomainError(ErrorCode.CONFLICT, "the reseller already holds this number", "id")
-    ledger.validate_key(key)
     if did.status != "available" or not (actor.is_operator or can_see(actor, did)):
         raise not_found("number", "id")
     if did.currency != reseller.currency:
