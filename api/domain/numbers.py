@@ -427,9 +427,7 @@ async def order(
             execution_options={"synchronize_session": False},
         )
         if taken.scalar_one_or_none() is None:
-            raise DomainError(
-                ErrorCode.CONFLICT, "the number was just ordered by someone else", "id"
-            )
+            return await _lost_race(session, did, reseller, idem)
         await session.refresh(did)
         entry_id = None
         if did.setup_cost:
@@ -455,6 +453,19 @@ async def order(
             },
         )
     return Order(did, entry_id=entry_id)
+
+
+async def _lost_race(
+    session: AsyncSession, did: Did, reseller: Reseller, idem: ledger.Idempotency
+) -> Order:
+    """Someone ordered the number between our read and our update (PostgreSQL: our update
+    waited for its commit). The same request under the same key answers as a replay;
+    anyone else's order is a conflict."""
+    await session.refresh(did)
+    entry = await ledger.find_replay(session, idem)
+    if entry is not None and did.reseller_id == reseller.id:
+        return Order(did, replayed=True, entry_id=entry.id)
+    raise DomainError(ErrorCode.CONFLICT, "the number was just ordered by someone else", "id")
 
 
 # --- assigning ---------------------------------------------------------------------------------

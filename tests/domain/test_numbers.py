@@ -442,6 +442,25 @@ async def test_two_resellers_racing_for_one_number_one_wins(sessions, engine):
         await assert_ledger_consistent(s)
 
 
+async def test_one_order_sent_five_times_at_once_is_charged_once(sessions, engine):
+    if is_sqlite(str(engine.url)):
+        pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
+    ids = await stock(sessions, "14155550100,US,SF,1,3,0,USD")
+    reseller = await a_reseller(sessions)
+
+    async def send() -> bool:
+        async with transaction(sessions) as s:
+            done = await numbers.order(s, reseller_actor(reseller), ids["14155550100"], "same")
+            return done.replayed
+
+    replayed = await asyncio.gather(*(send() for _ in range(5)))
+
+    assert sorted(replayed) == [False, True, True, True, True]
+    async with sessions() as s:
+        assert await reseller_balance(s, reseller) == 97 * M
+        await assert_ledger_consistent(s)
+
+
 # --- assigning, unassigning, releasing ---------------------------------------------------------
 
 
