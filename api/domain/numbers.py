@@ -21,7 +21,9 @@ Life of a number (``status``):
   of owner. The order is a conditional ``UPDATE … WHERE status = 'available'`` checked by its
   row count, so of two resellers ordering the same number at once exactly one gets it (the
   other is told it is no longer available). Orders take an idempotency key: the same request
-  again answers as the first did. The reseller's monthly cost is due from the order's day
+  again (even at the same moment) answers as the first did; a key whose number was released
+  since is refused. A number without setup cost moves no money and makes no entry, so ordering
+  it again is a conflict, not a replay. The reseller's monthly cost is due from the order's day
   (``reseller_next_billing_date``, for the recurring fees); its setup is marked charged.
 * ``assigned`` — the reseller gave it to one of its clients, optionally to one of that
   client's sub-accounts, with its own monthly and setup price. Routing: ``forward`` when a
