@@ -544,6 +544,15 @@ query($first: Int!) {
 }
 """
 
+SUB_REPORT_PAGE = """
+query($first: Int!) {
+  subAccountReport(first: $first) {
+    edges { node { subAccount { username } client { name } package { name }
+      dids { number client { name } } } }
+  }
+}
+"""
+
 
 async def test_numbers_on_a_client_list_are_loaded_in_batches(app, gql, world, sessions):
     # given 60 more clients at Acme, each holding a number assigned to a sub-account
@@ -577,6 +586,15 @@ async def test_numbers_on_a_client_list_are_loaded_in_batches(app, gql, world, s
     holding = [e["node"] for e in edges if e["node"]["dids"]]
     assert len(holding) == 60
     assert holding[0]["dids"][0]["subAccount"]["username"].startswith("bulk-sip-")
+    assert 0 < len(large) == len(small), (len(small), len(large))
+    # and so does the sub-account report with clients, packages and numbers
+    with count_statements(app.state.engine) as small:
+        body = await gql(SUB_REPORT_PAGE, {"first": 5}, token=token)
+    assert len(body["data"]["subAccountReport"]["edges"]) == 5
+    with count_statements(app.state.engine) as large:
+        body = await gql(SUB_REPORT_PAGE, {"first": 60}, token=token)
+    rows = [e["node"] for e in body["data"]["subAccountReport"]["edges"]]
+    assert len(rows) == 60 and all(len(r["dids"]) == 1 for r in rows)
     assert 0 < len(large) == len(small), (len(small), len(large))
     async with sessions() as s:
         assert len(list(await s.scalars(select(SubAccount)))) == 60
