@@ -21,7 +21,9 @@ Life of a number (``status``):
   of owner. The order is a conditional ``UPDATE … WHERE status = 'available'`` checked by its
   row count, so of two resellers ordering the same number at once exactly one gets it (the
   other is told it is no longer available). Orders take an idempotency key: the same request
-  again answers as the first did. The reseller's monthly cost is due from the order's day
+  again (even at the same moment) answers as the first did; a key whose number was released
+  since is refused. A number without setup cost moves no money and makes no entry, so ordering
+  it again is a conflict, not a replay. The reseller's monthly cost is due from the order's day
   (``reseller_next_billing_date``, for the recurring fees); its setup is marked charged.
 * ``assigned`` — the reseller gave it to one of its clients, optionally to one of that
   client's sub-accounts, with its own monthly and setup price. Routing: ``forward`` when a
@@ -58,7 +60,7 @@ from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api import money
-from api.domain import accounts, audit, callers, payments
+from api.domain import accounts, audit, callers, ledger, payments
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
@@ -343,16 +345,6 @@ def shows_cost(actor: Actor) -> bool:
     return actor.client_id is None
 
 
-async def _held(session: AsyncSession, actor: Actor, did_id: int | None, reseller: Reseller) -> Did:
-    """A number the reseller holds, locked for the change (another's is not found)."""
-    did = await session.get(Did, did_id, with_for_update=True) if did_id else None
-    if did is None or did.reseller_id != reseller.id:
-        if did is not None and did.status == "available" and can_see(actor, did):
-            raise DomainError(ErrorCode.CONFLICT, "order the number before using it", "id")
-        raise not_found("number", "id")
-    return did
-
-
 async def _acting_reseller(
     session: AsyncSession, actor: Actor, reseller_id: int | None
 ) -> Reseller:
@@ -401,14 +393,17 @@ async def order(
         "did_order",
         {"reseller": reseller.id, "did": did.id, "amount": did.setup_cost},
     )
-    from api.domain import ledger
-
-    if did.reseller_id == reseller.id:
-        entry = await ledger.find_replay(session, idem)
-        if entry is not None:
+    entry = await ledger.find_replay(session, idem)  # checks the key, refuses another request's
+    if entry is not None:
+        if did.reseller_id == reseller.id:
             return Order(did, replayed=True, entry_id=entry.id)
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            "this key ordered the number before and it was released since: use a new key",
+            "idempotencyKey",
+        )
+    if did.reseller_id == reseller.id:
         raise DomainError(ErrorCode.CONFLICT, "the reseller already holds this number", "id")
-    ledger.validate_key(key)
     if did.status != "available" or not (actor.is_operator or can_see(actor, did)):
         raise not_found("number", "id")
     if did.currency != reseller.currency:
@@ -434,9 +429,7 @@ async def order(
             execution_options={"synchronize_session": False},
         )
         if taken.scalar_one_or_none() is None:
-            raise DomainError(
-                ErrorCode.CONFLICT, "the number was just ordered by someone else", "id"
-            )
+            return await _lost_race(session, did, reseller, idem)
         await session.refresh(did)
         entry_id = None
         if did.setup_cost:
@@ -462,6 +455,19 @@ async def order(
             },
         )
     return Order(did, entry_id=entry_id)
+
+
+async def _lost_race(
+    session: AsyncSession, did: Did, reseller: Reseller, idem: ledger.Idempotency
+) -> Order:
+    """Someone ordered the number between our read and our update (PostgreSQL: our update
+    waited for its commit). The same request under the same key answers as a replay;
+    anyone else's order is a conflict."""
+    await session.refresh(did)
+    entry = await ledger.find_replay(session, idem)
+    if entry is not None and did.reseller_id == reseller.id:
+        return Order(did, replayed=True, entry_id=entry.id)
+    raise DomainError(ErrorCode.CONFLICT, "the number was just ordered by someone else", "id")
 
 
 # --- assigning ---------------------------------------------------------------------------------

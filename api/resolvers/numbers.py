@@ -10,6 +10,7 @@ from strawberry import relay
 from api.domain import numbers as domain
 from api.domain.actors import Actor
 from api.models import Did as DidRow
+from api.models import LedgerEntry as EntryRow
 from api.models import SubAccount as SubAccountRow
 from api.resolvers.context import Info
 from api.resolvers.mutations import node_pk, run
@@ -131,8 +132,6 @@ async def did_order(info: Info, input: Annotated[DidOrderInput, INPUT]) -> DidOr
         )
         entry = None
         if done.entry_id is not None:
-            from api.models import LedgerEntry as EntryRow
-
             entry = LedgerEntry.from_model(await session.get(EntryRow, done.entry_id))
         return {"did": Did.from_model(done.did), "entry": entry, "replayed": done.replayed}
 

@@ -218,6 +218,37 @@ async def test_an_order_the_balance_does_not_cover_is_refused_with_nothing_chang
     assert await acme_balance(gql, world) == "0.000000"
 
 
+async def test_token_scopes_read_with_clients_read_and_order_with_clients_write(
+    gql, world, sessions
+):
+    ids = await stock(gql, world, "14155550100,US,SF,1,2,0,USD")
+    async with transaction(sessions) as s:
+        from api.domain import auth
+        from api.domain.actors import actor_for_user
+        from api.models import User
+
+        owner = await s.scalar(select(User).where(User.email == "owner@acme.test"))
+        reader = await auth.create_api_token(
+            s, actor_for_user(owner), name="read", scopes=["clients:read"]
+        )
+        writer = await auth.create_api_token(
+            s, actor_for_user(owner), name="write", scopes=["clients:read", "clients:write"]
+        )
+    # a read-only token searches, but may not order
+    body = await gql(AVAILABLE, {}, token=reader.token)
+    assert [e["node"]["number"] for e in body["data"]["didsAvailable"]["edges"]] == ["14155550100"]
+    body = await gql(ORDER, {"id": ids["14155550100"], "key": "t"}, token=reader.token)
+    assert body["data"]["didOrder"]["errors"][0]["code"] == "PERMISSION_DENIED"
+    assert await acme_balance(gql, world) == "1000.000000"
+    # a token with clients:write orders, and the report needs reports:read
+    body = await gql(ORDER, {"id": ids["14155550100"], "key": "t"}, token=writer.token)
+    assert body["data"]["didOrder"]["errors"] == []
+    body = await gql("{ didReport { edges { node { number } } } }", token=writer.token)
+    assert body["data"]["didReport"]["edges"] == []
+    body = await gql("{ didReport { edges { node { number } } } }", token=world.api_token)
+    assert [e["node"]["number"] for e in body["data"]["didReport"]["edges"]] == ["14155550100"]
+
+
 # --- assigning ---------------------------------------------------------------------------------
 
 
@@ -513,6 +544,15 @@ query($first: Int!) {
 }
 """
 
+SUB_REPORT_PAGE = """
+query($first: Int!) {
+  subAccountReport(first: $first) {
+    edges { node { subAccount { username } client { name } package { name }
+      dids { number client { name } } } }
+  }
+}
+"""
+
 
 async def test_numbers_on_a_client_list_are_loaded_in_batches(app, gql, world, sessions):
     # given 60 more clients at Acme, each holding a number assigned to a sub-account
@@ -546,6 +586,15 @@ async def test_numbers_on_a_client_list_are_loaded_in_batches(app, gql, world, s
     holding = [e["node"] for e in edges if e["node"]["dids"]]
     assert len(holding) == 60
     assert holding[0]["dids"][0]["subAccount"]["username"].startswith("bulk-sip-")
+    assert 0 < len(large) == len(small), (len(small), len(large))
+    # and so does the sub-account report with clients, packages and numbers
+    with count_statements(app.state.engine) as small:
+        body = await gql(SUB_REPORT_PAGE, {"first": 5}, token=token)
+    assert len(body["data"]["subAccountReport"]["edges"]) == 5
+    with count_statements(app.state.engine) as large:
+        body = await gql(SUB_REPORT_PAGE, {"first": 60}, token=token)
+    rows = [e["node"] for e in body["data"]["subAccountReport"]["edges"]]
+    assert len(rows) == 60 and all(len(r["dids"]) == 1 for r in rows)
     assert 0 < len(large) == len(small), (len(small), len(large))
     async with sessions() as s:
         assert len(list(await s.scalars(select(SubAccount)))) == 60

@@ -307,6 +307,35 @@ async def test_an_order_charges_exactly_the_setup_cost_and_the_number_becomes_th
     assert twice.value.code == ErrorCode.CONFLICT
 
 
+async def test_an_old_order_key_does_not_order_a_released_number_again_for_free(sessions):
+    # given a number ordered with a key, then released
+    ids = await stock(sessions, "14155550100,US,SF,1,3,0,USD")
+    reseller = await a_reseller(sessions, "100")
+    actor = reseller_actor(reseller)
+    async with transaction(sessions) as s:
+        await numbers.order(s, actor, ids["14155550100"], "order-1")
+        await numbers.release(s, actor, ids["14155550100"])
+    # when the old request comes again
+    async with transaction(sessions) as s:
+        with pytest.raises(DomainError) as refused:
+            await numbers.order(s, actor, ids["14155550100"], "order-1")
+    # then it is refused: the number stays available and nothing more is charged
+    assert (refused.value.code, refused.value.field) == (ErrorCode.CONFLICT, "idempotencyKey")
+    assert (await did_row(sessions, ids["14155550100"])).status == "available"
+    # and a new key orders it again, charged again
+    async with transaction(sessions) as s:
+        await numbers.order(s, actor, ids["14155550100"], "order-2")
+    async with sessions() as s:
+        assert await reseller_balance(s, reseller) == 94 * M
+        await assert_ledger_consistent(s)
+    # and a key of another request is refused as such
+    other = await stock(sessions, "14155550199,US,SF,1,3,0,USD")
+    async with transaction(sessions) as s:
+        with pytest.raises(DomainError) as reused:
+            await numbers.order(s, actor, other["14155550199"], "order-2")
+    assert reused.value.code == ErrorCode.IDEMPOTENCY_CONFLICT
+
+
 async def test_an_order_the_balance_does_not_cover_is_refused_with_nothing_changed(sessions):
     ids = await stock(sessions, "14155550100,US,SF,1,10.00,0,USD")
     reseller = await a_reseller(sessions, "9.99")
@@ -410,6 +439,25 @@ async def test_two_resellers_racing_for_one_number_one_wins(sessions, engine):
         balances = [await reseller_balance(s, r) for r in racers]
         assert sorted(balances) == [97 * M] + [100 * M] * 5
         assert await balance_of(s, "operator:did_fees:USD") == 3 * M
+        await assert_ledger_consistent(s)
+
+
+async def test_one_order_sent_five_times_at_once_is_charged_once(sessions, engine):
+    if is_sqlite(str(engine.url)):
+        pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
+    ids = await stock(sessions, "14155550100,US,SF,1,3,0,USD")
+    reseller = await a_reseller(sessions)
+
+    async def send() -> bool:
+        async with transaction(sessions) as s:
+            done = await numbers.order(s, reseller_actor(reseller), ids["14155550100"], "same")
+            return done.replayed
+
+    replayed = await asyncio.gather(*(send() for _ in range(5)))
+
+    assert sorted(replayed) == [False, True, True, True, True]
+    async with sessions() as s:
+        assert await reseller_balance(s, reseller) == 97 * M
         await assert_ledger_consistent(s)
 
 
