@@ -415,9 +415,8 @@ async def _charge_chunk(session: AsyncSession, source: _Source, today: date) -> 
         await _store(session, stored)
         charged = len(stored)
         await _move_dates(session, source.date_column, due)
-    # the balances moved when the block ended
-    # A debit can only suspend or block a client, and only one at or below zero: just those
-    # are read (the rule itself is the accounts module's).
+    # The balances moved when the block ended. A debit can only suspend or block a client,
+    # and only one at or below zero: just those are read (the rule is the accounts module's).
     low = {client_id: acc.balance for client_id, acc in payers.items() if acc.balance <= 0}
     if low:
         found = await session.scalars(select(Client).where(Client.id.in_(list(low))))
