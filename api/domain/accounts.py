@@ -415,6 +415,23 @@ async def delete_client(session: AsyncSession, actor: Actor, client_id: int) -> 
     return client
 
 
+def _status_after(client: Client, balance: int) -> tuple[str, str]:
+    """The status and reason the billing-mode rule gives a client at this balance."""
+    if client.status == "active":
+        if client.billing_mode == "prepaid_strict" and balance <= 0:
+            return "suspended", AUTO_SUSPEND_REASON
+        if client.billing_mode == "postpaid" and balance <= -client.credit_limit:
+            return "blocked", AUTO_BLOCK_REASON
+    elif (client.status, client.status_reason) == ("suspended", AUTO_SUSPEND_REASON):
+        if balance > 0 or client.billing_mode != "prepaid_strict":
+            return "active", ""
+    elif (client.status, client.status_reason) == ("blocked", AUTO_BLOCK_REASON) and (
+        client.billing_mode != "postpaid" or balance > -client.credit_limit
+    ):
+        return "active", ""
+    return client.status, client.status_reason
+
+
 async def apply_balance_status(
     session: AsyncSession, actor: Actor, client: Client, balance: int
 ) -> None:
@@ -424,18 +441,7 @@ async def apply_balance_status(
     Then the alerts that follow a balance: low balance (once per crossing of the client's
     threshold) and suspension (``api.domain.alerts``)."""
     before = audit.snapshot(client, ("status", "status_reason"))
-    if client.status == "active":
-        if client.billing_mode == "prepaid_strict" and balance <= 0:
-            client.status, client.status_reason = "suspended", AUTO_SUSPEND_REASON
-        elif client.billing_mode == "postpaid" and balance <= -client.credit_limit:
-            client.status, client.status_reason = "blocked", AUTO_BLOCK_REASON
-    elif (client.status, client.status_reason) == ("suspended", AUTO_SUSPEND_REASON):
-        if balance > 0 or client.billing_mode != "prepaid_strict":
-            client.status, client.status_reason = "active", ""
-    elif (client.status, client.status_reason) == ("blocked", AUTO_BLOCK_REASON) and (
-        client.billing_mode != "postpaid" or balance > -client.credit_limit
-    ):
-        client.status, client.status_reason = "active", ""
+    client.status, client.status_reason = _status_after(client, balance)
     after = audit.snapshot(client, ("status", "status_reason"))
     if after != before:
         await session.flush()
@@ -453,3 +459,39 @@ async def apply_balance_status(
         if client.status == "suspended":
             await alerts.client_suspended(session, client)
     await alerts.client_balance_changed(session, client, balance)
+
+
+async def apply_balance_status_many(
+    session: AsyncSession, actor: Actor, clients: list[tuple[Client, int]]
+) -> None:
+    """:func:`apply_balance_status` for many clients (client, balance) at once: the changed
+    clients and their audit events are written in one flush."""
+    events = []
+    suspended = []
+    for client, balance in clients:
+        status = _status_after(client, balance)
+        if status == (client.status, client.status_reason):
+            continue
+        before = audit.snapshot(client, ("status", "status_reason"))
+        client.status, client.status_reason = status
+        events.append(
+            audit.event_of(
+                actor,
+                subject_type="client",
+                subject_id=client.id,
+                action="client.status_changed",
+                reseller_id=client.reseller_id,
+                client_id=client.id,
+                before=before,
+                after=audit.snapshot(client, ("status", "status_reason")),
+            )
+        )
+        if client.status == "suspended":
+            suspended.append(client)
+    if events:
+        session.add_all(events)
+        await session.flush()
+    for client in suspended:
+        await alerts.client_suspended(session, client)
+    for client, balance in clients:
+        await alerts.client_balance_changed(session, client, balance)

@@ -45,7 +45,34 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    event = AuditEvent(
+    event = event_of(
+        actor,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        action=action,
+        reseller_id=reseller_id,
+        client_id=client_id,
+        before=before,
+        after=after,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def event_of(
+    actor: Actor,
+    *,
+    subject_type: str,
+    subject_id: int,
+    action: str,
+    reseller_id: int | None,
+    client_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The audit event :func:`record` writes, not yet added (for writing many at once)."""
+    return AuditEvent(
         actor_type=actor.audit_type,
         actor_id=actor.audit_id,
         actor_label=actor.label[:320],
@@ -57,9 +84,6 @@ async def record(
         before=before,
         after=after,
     )
-    session.add(event)
-    await session.flush()
-    return event
 
 
 async def apply_changes(

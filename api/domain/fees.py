@@ -35,7 +35,13 @@ caught up on the next run. It works in chunks of :data:`CHUNK` subjects, one tra
 3. the entries (one per fee period), the ``fee_charges`` rows naming them, and the balance
    changes are written through ``ledger.posting_many``; the rows' next billing dates move on;
 4. the billing-mode status rule runs for the clients charged (a strict prepaid client at or
-   below zero is suspended).
+   below zero is suspended), for the whole chunk at once
+   (``accounts.apply_balance_status_many``), with the alerts that follow a balance (low
+   balance, suspension), and the resellers charged a number's cost are told their balance
+   (``alerts.reseller_balance_changed``).
+
+Rows are written in bulk: the fee rows by ``COPY`` on PostgreSQL, the dates by one ``UPDATE``
+per new date.
 
 Idempotency: a period is one ``fee_charges`` row, unique by ``(subject_type, subject_id, kind,
 period_start, payer)``, and its ledger entry has the same key (scope ``fee``). A run that meets
@@ -55,6 +61,7 @@ own, a client user its own client-side charges only (never the reseller's cost).
 from __future__ import annotations
 
 import calendar
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -66,7 +73,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
-from api.domain import accounts, audit, callers, ledger, numbers, payments
+from api.domain import accounts, alerts, audit, callers, ledger, numbers, payments
 from api.domain.actors import SYSTEM, Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.domain.ledger import EntrySpec, Idempotency, Leg
@@ -325,21 +332,15 @@ async def _charge_chunk(session: AsyncSession, source: _Source, today: date) -> 
     charging = [d for d in due if d.amount > 0]
 
     specs: list[EntrySpec] = []
-    fee_rows: list[dict[str, Any]] = []
-    payers: dict[int, tuple[Client, Account]] = {}
+    fee_rows: list[tuple] = []
+    payers: dict[int, Account] = {}  # client id -> its account
+    reseller_books: dict[int, Account] = {}  # reseller id -> its balance, for numbers' costs
+    resellers: dict[int, Reseller] = {}
     if charging:
         resellers = {
             r.id: r
             for r in await session.scalars(
                 select(Reseller).where(Reseller.id.in_({d.reseller_id for d in charging}))
-            )
-        }
-        clients = {
-            c.id: c
-            for c in await session.scalars(
-                select(Client).where(
-                    Client.id.in_({d.client_id for d in charging if d.client_id is not None})
-                )
             )
         }
         wanted: dict[str, dict[str, Any]] = {}
@@ -370,10 +371,11 @@ async def _charge_chunk(session: AsyncSession, source: _Source, today: date) -> 
             if d.client_id is None:
                 payer_acc = found[accounts.reseller_account_key(reseller.id)]
                 payee_acc = found[f"operator:did_fees:{cur}"]
+                reseller_books[reseller.id] = payer_acc
             else:
                 payer_acc = found[accounts.client_account_key(d.client_id)]
                 payee_acc = found[_client_fee_payee_key(reseller)[0]]
-                payers[d.client_id] = (clients[d.client_id], payer_acc)
+                payers[d.client_id] = payer_acc
             for start, end in d.periods:
                 key = fee_key(d.subject_type, d.subject_id, MONTHLY, start, d.payer)
                 memo = f"{d.description}, {start.isoformat()} to {end.isoformat()}"
@@ -390,45 +392,100 @@ async def _charge_chunk(session: AsyncSession, source: _Source, today: date) -> 
                     )
                 )
                 fee_rows.append(
-                    {
-                        "subject_type": d.subject_type,
-                        "subject_id": d.subject_id,
-                        "kind": MONTHLY,
-                        "payer": d.payer,
-                        "reseller_id": reseller.id,
-                        "client_id": d.client_id,
-                        "period_start": start,
-                        "period_end": end,
-                        "description": d.description[:300],
-                        "client_amount": d.amount if d.client_id is not None else 0,
-                        "reseller_cost": d.amount if d.client_id is None else 0,
-                        "currency": cur,
-                        "invoice_id": None,
-                    }
+                    (
+                        d.subject_type,
+                        d.subject_id,
+                        MONTHLY,
+                        d.payer,
+                        reseller.id,
+                        d.client_id,
+                        start,
+                        end,
+                        d.description[:300],
+                        d.amount if d.client_id is not None else 0,
+                        d.amount if d.client_id is None else 0,
+                        cur,
+                        None,
+                    )
                 )
 
     charged = 0
     async with ledger.posting_many(session, specs, SYSTEM) as entry_ids:
         now = utcnow()
         stored = [
-            {**row, "entry_id": entry_id, "created_at": now}
+            (*row, entry_id, now)
             for row, entry_id in zip(fee_rows, entry_ids, strict=True)
             if entry_id is not None  # charged before: nothing more
         ]
-        if stored:
-            await session.execute(FeeCharge.__table__.insert(), stored)
+        await _store(session, stored)
         charged = len(stored)
-        table = source.date_column.table
+        await _move_dates(session, source.date_column, due)
+    # The balances moved when the block ended: the status rule and the alerts that follow a
+    # balance (both the accounts and alerts modules' own) for the clients and resellers charged
+    if payers:
+        found = await session.scalars(select(Client).where(Client.id.in_(list(payers))))
+        await accounts.apply_balance_status_many(
+            session, SYSTEM, [(client, payers[client.id].balance) for client in found]
+        )
+    for reseller_id, account in sorted(reseller_books.items()):
+        await alerts.reseller_balance_changed(session, resellers[reseller_id], account.balance)
+    return len(rows), charged
+
+
+FEE_COLUMNS = (
+    "subject_type",
+    "subject_id",
+    "kind",
+    "payer",
+    "reseller_id",
+    "client_id",
+    "period_start",
+    "period_end",
+    "description",
+    "client_amount",
+    "reseller_cost",
+    "currency",
+    "invoice_id",
+    "entry_id",
+    "created_at",
+)
+
+
+async def _store(session: AsyncSession, rows: list[tuple]) -> None:
+    """The fee rows (``FEE_COLUMNS`` order): ``COPY`` on PostgreSQL (asyncpg, same connection
+    and transaction), a Core executemany elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        if driver is not None and hasattr(driver, "copy_records_to_table"):
+            await driver.copy_records_to_table(
+                FeeCharge.__tablename__, records=rows, columns=list(FEE_COLUMNS)
+            )
+            return
+    await session.execute(
+        FeeCharge.__table__.insert(), [dict(zip(FEE_COLUMNS, row, strict=True)) for row in rows]
+    )
+
+
+async def _move_dates(session: AsyncSession, column: Any, due: list[_Due]) -> None:
+    """Move each subject's next billing date on: one ``UPDATE … WHERE id IN (…)`` per new date
+    (a chunk due on one day has one)."""
+    by_date: dict[date, list[int]] = defaultdict(list)
+    for d in due:
+        by_date[d.next_date].append(d.subject_id)
+    table = column.table
+    values: dict[str, Any] = {column.key: bindparam("b_date")}
+    if "updated_at" in table.c:
+        values["updated_at"] = utcnow()
+    for next_date, ids in sorted(by_date.items()):
         await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values({source.date_column.key: bindparam("b_date")}),
-            [{"b_id": d.subject_id, "b_date": d.next_date} for d in due],
+            update(table).where(table.c.id.in_(ids)).values(values),
+            {"b_date": next_date},
             execution_options={"synchronize_session": False},
         )
-    for client, account in payers.values():  # the balances moved when the block ended
-        await accounts.apply_balance_status(session, SYSTEM, client, account.balance)
-    return len(rows), charged
 
 
 # --- "charge setup fee now" ----------------------------------------------------------------------

@@ -594,3 +594,21 @@ async def test_a_chunk_costs_the_same_statements_whatever_its_size(sessions, eng
         counts.append(len(statements))
 
     assert counts[0] == counts[1], counts
+
+
+async def test_a_monthly_fee_that_takes_a_balance_below_its_threshold_alerts_once(sessions):
+    from api.domain import accounts
+    from api.models import Event
+
+    # given a client holding 100 with a low-balance threshold of 95, on a 10 a month package
+    _, client, _ = await subscriber(sessions, funds="100", monthly="10")
+    async with transaction(sessions) as s:
+        await accounts.update_client(s, SYSTEM, client.id, {"low_balance_threshold": "95"})
+    # when the worker charges this month's fee (90 left: still above zero)
+    assert await run(sessions, utcnow().date()) == 1
+    # then the client's low-balance alert went, once
+    async with sessions() as s:
+        alerts = list(await s.scalars(select(Event).where(Event.type == "client.low_balance")))
+    assert [(a.client_id, a.data["balance"]["amount"]) for a in alerts] == [
+        (client.id, "90.000000")
+    ]
