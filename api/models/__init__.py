@@ -11,6 +11,7 @@ from api.models.calls import (
     SubAccount,
 )
 from api.models.fees import FeeCharge
+from api.models.invoices import Invoice, InvoiceLine, InvoicePayment
 from api.models.ledger import Account, LedgerEntry, Posting
 from api.models.notifications import (
     Event,
@@ -44,6 +45,9 @@ __all__ = [
     "FeeCharge",
     "FreeMinutesUsage",
     "Hostname",
+    "Invoice",
+    "InvoiceLine",
+    "InvoicePayment",
     "LedgerEntry",
     "OutboxAttachment",
     "OutboxEmail",
