@@ -46,11 +46,22 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import money
-from api.domain import accounts, audit, invoice_pdf, notifications, payments
+from api.domain import accounts, audit, invoice_pdf, ledger, notifications, payments
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
-from api.models import Brand, Call, Client, FeeCharge, Invoice, InvoiceLine, Reseller
+from api.domain.ledger import Idempotency
+from api.models import (
+    Brand,
+    Call,
+    Client,
+    FeeCharge,
+    Invoice,
+    InvoiceDocument,
+    InvoiceLine,
+    InvoicePayment,
+    Reseller,
+)
 from api.models.base import utcnow
 
 READ = "clients:read"
@@ -127,9 +138,9 @@ async def pdf_of(session: AsyncSession, actor: Actor, invoice_id: int) -> tuple[
     """A sent invoice's PDF (as it was sent), or a draft's rendered now (reseller only)."""
     invoice = await get_invoice(session, actor, invoice_id)
     if invoice.status != "draft":
-        content = await session.scalar(select(Invoice.pdf).where(Invoice.id == invoice.id))
-        if content:
-            return invoice, content
+        document = await session.get(InvoiceDocument, invoice.id)
+        if document is not None:
+            return invoice, document.content
     return invoice, await _render(session, invoice)
 
 
@@ -533,7 +544,7 @@ async def send(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
         invoice.adjustment_entry_id = moved.entry.id
     await session.flush()
     content = await _render(session, invoice)
-    invoice.pdf = content
+    session.add(InvoiceDocument(invoice_id=invoice.id, content=content))
     await session.flush()
     await _audit(session, actor, invoice, "invoice.sent")
     brand_name = await notifications.sender_name(session, reseller.id)
@@ -574,3 +585,154 @@ async def send(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
         emails=emails,
     )
     return invoice
+
+
+# --- after sending: void and credit notes ---------------------------------------------------
+
+
+async def _sent_for_write(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
+    actor.require(WRITE)
+    if actor.client_id is not None:
+        raise not_found("invoice", "invoiceId")
+    invoice = await get_invoice(session, actor, invoice_id, for_update=True)
+    if invoice.kind != "invoice":
+        raise invalid("invoiceId", "a credit note cannot be voided or credited")
+    if invoice.status == "draft":
+        raise DomainError(
+            ErrorCode.CONFLICT, "a draft is edited, not voided or credited", "invoiceId"
+        )
+    return invoice
+
+
+def _tax_part(invoice: Invoice, amount: int) -> int:
+    """The tax inside ``amount`` of an invoice's total, in proportion, rounded once."""
+    if not invoice.total or not invoice.tax:
+        return 0
+    return money.round_micros(Decimal(amount) * invoice.tax / invoice.total)
+
+
+async def void(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
+    """Void a sent invoice nothing was paid on: the document is cancelled and its total given
+    back to the client (``payments.invoice_adjustment``, step ``void``). Its charges stay
+    invoiced. An invoice with payments on it is credited instead (:func:`credit_note`)."""
+    invoice = await _sent_for_write(session, actor, invoice_id)
+    if invoice.status != "sent" or invoice.paid:
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            "only a sent invoice with nothing paid on it can be voided; issue a credit note",
+            "invoiceId",
+        )
+    client = await session.get(Client, invoice.client_id, with_for_update=True)
+    reseller = await session.get(Reseller, invoice.reseller_id)
+    assert client is not None and reseller is not None
+    invoice.status, invoice.voided_at = "void", utcnow()
+    await session.flush()
+    await payments.invoice_adjustment(
+        session,
+        actor,
+        client=client,
+        reseller=reseller,
+        invoice_id=invoice.id,
+        step="void",
+        net=-(invoice.subtotal),
+        tax=-(invoice.tax),
+        memo=f"void of invoice {invoice.number}",
+    )
+    await _audit(session, actor, invoice, "invoice.voided")
+    return invoice
+
+
+async def credit_note(
+    session: AsyncSession, actor: Actor, invoice_id: int, amount: Any, reason: str, key: str
+) -> tuple[Invoice, bool]:
+    """A credit note of ``amount`` on a sent invoice (at most what is still due on it): a
+    numbered document of its own, the amount given back to the client on the ledger, and that
+    part of the invoice settled by it. ``key`` is the request's idempotency key: repeated, it
+    answers the same credit note (``True``: replayed) and changes nothing."""
+    micros = v.amount("amount", amount, positive=True)
+    reason = v.text("reason", reason, max_len=300, required=True)
+    invoice = await _sent_for_write(session, actor, invoice_id)
+    tax = _tax_part(invoice, micros)
+    step = f"credit:{payments.idem_scope(actor)}:{key}"
+    idem = Idempotency.of(
+        "invoice",
+        f"{invoice.id}:{step}",
+        "invoice_adjustment",
+        {"invoice": invoice.id, "step": step, "net": -(micros - tax), "tax": -tax},
+    )
+    entry = await ledger.find_replay(session, idem)
+    if entry is not None:
+        note = await session.scalar(select(Invoice).where(Invoice.adjustment_entry_id == entry.id))
+        assert note is not None
+        return note, True
+    if invoice.status != "sent":
+        raise DomainError(ErrorCode.CONFLICT, "the invoice is not open", "invoiceId")
+    due = invoice.total - invoice.paid
+    if micros > due:
+        raise invalid("amount", f"only {money.format_amount(due)} is still due on the invoice")
+    client = await session.get(Client, invoice.client_id, with_for_update=True)
+    reseller = await session.get(Reseller, invoice.reseller_id)
+    assert client is not None and reseller is not None
+    now = utcnow()
+    note = Invoice(
+        reseller_id=reseller.id,
+        client_id=client.id,
+        kind="credit_note",
+        credits_invoice_id=invoice.id,
+        status="sent",
+        reason="credit",
+        currency=invoice.currency,
+        subtotal=-(micros - tax),
+        tax=-tax,
+        total=-micros,
+        number=(await _next_number(session, reseller.id)).replace("INV-", "CN-"),
+        issued_at=now,
+    )
+    session.add(note)
+    await session.flush()
+    line = InvoiceLine(
+        invoice_id=note.id,
+        position=1,
+        kind="item",
+        article_number="CREDIT",
+        description=f"Credit on invoice {invoice.number}: {reason}"[:300],
+        unit="pcs",
+        quantity=Decimal(1),
+        unit_price=-(micros - tax),
+        amount=-(micros - tax),
+        tax_pct=Decimal(0),
+        tax=-tax,
+    )
+    session.add(line)
+    moved = await payments.invoice_adjustment(
+        session,
+        actor,
+        client=client,
+        reseller=reseller,
+        invoice_id=invoice.id,
+        step=step,
+        net=-(micros - tax),
+        tax=-tax,
+        memo=f"credit note {note.number} on invoice {invoice.number}",
+    )
+    assert moved is not None
+    note.adjustment_entry_id = moved.entry.id
+    invoice.paid += micros
+    session.add(InvoicePayment(invoice_id=invoice.id, entry_id=moved.entry.id, amount=micros))
+    if invoice.paid == invoice.total:
+        invoice.status, invoice.paid_at = "paid", now
+    await session.flush()
+    session.add(InvoiceDocument(invoice_id=note.id, content=await _render(session, note)))
+    await session.flush()
+    await _audit(session, actor, note, "invoice.credit_note_created")
+    return note, False
+
+
+async def get_line(session: AsyncSession, actor: Actor, line_id: int) -> InvoiceLine:
+    line = await session.get(InvoiceLine, line_id)
+    if line is None:
+        raise not_found("invoice line", "id")
+    invoice = await session.get(Invoice, line.invoice_id)
+    if invoice is None or not can_see(actor, invoice):
+        raise not_found("invoice line", "id")
+    return line

@@ -11,7 +11,7 @@ from api.models.calls import (
     SubAccount,
 )
 from api.models.fees import FeeCharge
-from api.models.invoices import Invoice, InvoiceLine, InvoicePayment
+from api.models.invoices import Invoice, InvoiceDocument, InvoiceLine, InvoicePayment
 from api.models.ledger import Account, LedgerEntry, Posting
 from api.models.notifications import (
     Event,
@@ -46,6 +46,7 @@ __all__ = [
     "FreeMinutesUsage",
     "Hostname",
     "Invoice",
+    "InvoiceDocument",
     "InvoiceLine",
     "InvoicePayment",
     "LedgerEntry",

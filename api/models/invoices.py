@@ -25,7 +25,7 @@ from api.models.base import BigID, UTCDateTime, utcnow
 class Invoice(Base):
     """One invoice (``kind`` ``invoice``) or credit note (``credit_note``, naming the invoice it
     credits) of a client. ``status``: ``draft`` (lines editable, no number), ``sent`` (numbered,
-    its PDF kept in ``pdf``; never edited again), ``paid``, ``void``.
+    its PDF kept in :class:`InvoiceDocument`; never edited again), ``paid``, ``void``.
 
     An invoice covers the client's calls that started in ``[period_start, period_end)`` and the
     fee charges that name it (``fee_charges.invoice_id``); ``charged`` is what the ledger already
@@ -64,7 +64,6 @@ class Invoice(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -102,4 +101,15 @@ class InvoicePayment(Base):
     invoice_id: Mapped[int] = mapped_column(BigID, ForeignKey("invoices.id"), index=True)
     entry_id: Mapped[int] = mapped_column(BigID, ForeignKey("ledger_entries.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InvoiceDocument(Base):
+    """The PDF of a sent invoice or credit note, as it was sent (kept apart from the invoice's
+    row so that lists of invoices never read it)."""
+
+    __tablename__ = "invoice_documents"
+
+    invoice_id: Mapped[int] = mapped_column(BigID, ForeignKey("invoices.id"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

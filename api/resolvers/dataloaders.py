@@ -14,6 +14,7 @@ from api.models import (
     Client,
     Did,
     Event,
+    InvoiceLine,
     Package,
     Posting,
     Reseller,
@@ -48,6 +49,9 @@ class Loaders:
         )
         self.client_dids = DataLoader(self._children(Did, Did.client_id, Did.number))
         self.sub_account_dids = DataLoader(self._children(Did, Did.sub_account_id, Did.number))
+        self.invoice_lines = DataLoader(
+            self._children(InvoiceLine, InvoiceLine.invoice_id, InvoiceLine.position)
+        )
 
     def _by_id(self, model: Any) -> Callable:
         async def load(ids: Sequence[int]) -> list[Any]:

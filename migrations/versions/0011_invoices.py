@@ -1,9 +1,9 @@
-"""invoices: invoices, their lines and the payments that settled them; resellers' tax rate,
-credit limit step and invoice numbers; clients' invoiced-until moment and due days
+"""invoices: invoices, their lines, documents and the payments that settled them; resellers'
+tax rate, credit limit step and invoice numbers; clients' invoiced-until moment and due days
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-01 08:26:28.349746
+Create Date: 2026-12-01 08:37:36.219042
 """
 
 from alembic import op
@@ -39,7 +39,6 @@ def upgrade() -> None:
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('pdf', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_invoices_client_id_clients')),
@@ -52,6 +51,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_invoices_client_id_status', ['client_id', 'status'], unique=False)
         batch_op.create_index('ix_invoices_reseller_id_id', ['reseller_id', 'id'], unique=False)
 
+    op.create_table('invoice_documents',
+    sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_invoice_documents_invoice_id_invoices')),
+    sa.PrimaryKeyConstraint('invoice_id', name=op.f('pk_invoice_documents'))
+    )
     op.create_table('invoice_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -123,6 +129,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invoice_lines_invoice_id'))
 
     op.drop_table('invoice_lines')
+    op.drop_table('invoice_documents')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.drop_index('ix_invoices_reseller_id_id')
         batch_op.drop_index('ix_invoices_client_id_status')
