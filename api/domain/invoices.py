@@ -38,12 +38,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
 from api.domain import accounts, audit, invoice_pdf, ledger, notifications, payments
@@ -55,6 +55,7 @@ from api.models import (
     Brand,
     Call,
     Client,
+    ClientTaxRate,
     FeeCharge,
     Invoice,
     InvoiceDocument,
@@ -214,9 +215,23 @@ async def _call_groups(
     ]
 
 
-async def tax_pct_for(session: AsyncSession, reseller: Reseller, client: Client) -> Decimal:
-    """The tax rate of a client's invoice lines: its reseller's rate."""
-    return Decimal(reseller.tax_rate_pct or 0)
+async def tax_pct_for(
+    session: AsyncSession, reseller: Reseller, client: Client, on: date | None = None
+) -> Decimal:
+    """The tax rate of a client's invoice lines on the day ``on`` (today, UTC): its own rate
+    valid that day (the latest one given, if several are), else its reseller's rate."""
+    day = on or utcnow().date()
+    own = await session.scalar(
+        select(ClientTaxRate.rate_pct)
+        .where(
+            ClientTaxRate.client_id == client.id,
+            ClientTaxRate.valid_from <= day,
+            (ClientTaxRate.valid_to.is_(None)) | (ClientTaxRate.valid_to >= day),
+        )
+        .order_by(ClientTaxRate.id.desc())
+        .limit(1)
+    )
+    return Decimal(own if own is not None else (reseller.tax_rate_pct or 0))
 
 
 async def draft(
@@ -226,6 +241,7 @@ async def draft(
     *,
     until: datetime,
     reason: str,
+    advance_empty: bool = False,
 ) -> Invoice | None:
     """Draft an invoice of ``client``'s charges not invoiced yet: calls that started before
     ``until`` and fee charges without an invoice. None when it has a draft open already or
@@ -254,6 +270,12 @@ async def draft(
         )
     )
     if not groups and not fees:
+        if advance_empty and (start is None or until > start):
+            # nothing started before `until` is left to invoice: the worker need not look again
+            await session.execute(
+                update(Client).where(Client.id == client.id).values(invoiced_until=until)
+            )
+            client.invoiced_until = until
         return None
     tax_pct = await tax_pct_for(session, reseller, client)
     invoice = Invoice(
@@ -429,9 +451,26 @@ async def update_line(
 async def add_line(
     session: AsyncSession, actor: Actor, invoice_id: int, data: dict[str, Any]
 ) -> tuple[Invoice, InvoiceLine]:
-    """Add a line to a draft (quantity * price, rounded once; the invoice's tax rate)."""
+    """Add a line to a draft (quantity * price, rounded once; the invoice's tax rate), given in
+    full or taken from an article of the client's price list (``price_list_item_id``: its
+    number, description, unit and price less the client's discount, unless given)."""
     invoice = await _draft_for_write(session, actor, invoice_id)
+    data = dict(data)
+    item_id = data.pop("price_list_item_id", None)
     fields = _clean_line(data)
+    client = await session.get(Client, invoice.client_id)
+    reseller = await session.get(Reseller, invoice.reseller_id)
+    assert client is not None and reseller is not None
+    if item_id is not None:
+        from api.domain import price_lists
+
+        item = await price_lists.item_for_client(session, client, item_id)
+        fields.setdefault("article_number", item.article_number)
+        fields.setdefault("description", item.description)
+        fields.setdefault("unit", item.unit)
+        fields.setdefault(
+            "unit_price", price_lists.discounted(item.unit_price, client.discount_pct)
+        )
     if not fields.get("description"):
         raise invalid("description", "a line needs a description")
     quantity = fields.get("quantity", Decimal(1))
@@ -439,9 +478,6 @@ async def add_line(
     lines = await _lines_of_draft(session, invoice)
     if len(lines) >= MAX_LINES:
         raise invalid("invoiceId", f"an invoice has at most {MAX_LINES} lines")
-    client = await session.get(Client, invoice.client_id)
-    reseller = await session.get(Reseller, invoice.reseller_id)
-    assert client is not None and reseller is not None
     amount = money.round_micros(quantity * unit_price)
     _check_amount(amount)
     line = _line(
@@ -736,3 +772,287 @@ async def get_line(session: AsyncSession, actor: Actor, line_id: int) -> Invoice
     if invoice is None or not can_see(actor, invoice):
         raise not_found("invoice line", "id")
     return line
+
+
+# --- the worker: monthly drafts, overdue invoices ------------------------------------------
+
+
+def month_start(now: datetime) -> datetime:
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
+async def draft_monthly(
+    sessions: async_sessionmaker[AsyncSession], settings: Any, now: datetime
+) -> int:
+    """The worker's ``invoices-monthly`` job: every postpaid client not invoiced up to the start
+    of this month (UTC), and with no draft open, gets its draft of what started before then
+    (``reason`` monthly), one client per transaction. A client with nothing to invoice has its
+    ``invoiced_until`` moved on, so a run finds it again only next month. Returns how many
+    invoices it drafted."""
+    from api.db import transaction
+    from api.domain.actors import SYSTEM
+
+    until = month_start(now)
+    open_draft = (
+        select(Invoice.id).where(Invoice.client_id == Client.id, Invoice.status == "draft").exists()
+    )
+    drafted, last = 0, 0
+    while True:
+        async with sessions() as session:
+            ids = list(
+                await session.scalars(
+                    select(Client.id)
+                    .where(
+                        Client.billing_mode == "postpaid",
+                        Client.deleted_at.is_(None),
+                        Client.id > last,
+                        Client.invoiced_until.is_(None) | (Client.invoiced_until < until),
+                        ~open_draft,
+                    )
+                    .order_by(Client.id)
+                    .limit(200)
+                )
+            )
+        if not ids:
+            return drafted
+        last = ids[-1]
+        for client_id in ids:
+            async with transaction(sessions) as session:
+                client = await session.get(Client, client_id)
+                assert client is not None
+                done = await draft(
+                    session, SYSTEM, client, until=until, reason="monthly", advance_empty=True
+                )
+                drafted += done is not None
+
+
+async def mark_overdue(
+    sessions: async_sessionmaker[AsyncSession], settings: Any, now: datetime
+) -> int:
+    """The worker's ``invoices-overdue`` job: each sent invoice past its due date is flagged
+    once (``overdue_at``) with an ``invoice.overdue`` event and an email to its client; a
+    client with ``overdue_block_days`` set is blocked (reason "invoice overdue") once one of
+    its invoices is that many days past due. A payment that settles the overdue invoices
+    unblocks it (``api.domain.settlement``). Returns how many invoices it flagged."""
+    from api.db import transaction
+    from api.domain.actors import SYSTEM
+    from api.domain.settlement import OVERDUE_BLOCK_REASON
+
+    flagged = 0
+    async with transaction(sessions) as session:
+        due = list(
+            await session.scalars(
+                select(Invoice)
+                .where(
+                    Invoice.status == "sent",
+                    Invoice.kind == "invoice",
+                    Invoice.due_at < now,
+                    Invoice.overdue_at.is_(None),
+                )
+                .order_by(Invoice.id)
+                .limit(500)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for invoice in due:
+            invoice.overdue_at = now
+            client = await session.get(Client, invoice.client_id)
+            assert client is not None
+            owed = f"{money.format_amount(invoice.total - invoice.paid)} {invoice.currency}"
+            brand_name = await notifications.sender_name(session, invoice.reseller_id)
+            await notifications.publish(
+                session,
+                reseller_id=invoice.reseller_id,
+                type="invoice.overdue",
+                client_id=client.id,
+                data={
+                    "invoice": {
+                        "id": notifications.global_id("Invoice", invoice.id),
+                        "number": invoice.number,
+                        "client": notifications.global_id("Client", client.id),
+                        "due": money.format_amount(invoice.total - invoice.paid),
+                        "currency": invoice.currency,
+                        "dueAt": invoice.due_at.isoformat() if invoice.due_at else None,
+                    }
+                },
+                emails=[
+                    notifications.Email(
+                        to=to,
+                        subject=f"Invoice {invoice.number} is overdue: {owed}",
+                        text=(
+                            f"Hello {client.contact_name or client.name},\n\n"
+                            f"invoice {invoice.number} was due on "
+                            f"{invoice.due_at.date().isoformat() if invoice.due_at else ''}; "
+                            f"{owed} is still to pay.\n\n{brand_name}\n"
+                        ),
+                    )
+                    for to in await notifications.client_emails(session, client)
+                ],
+            )
+            flagged += 1
+        rows = (
+            await session.execute(
+                select(Invoice.due_at, Client)
+                .join(Client, Client.id == Invoice.client_id)
+                .where(
+                    Invoice.status == "sent",
+                    Invoice.kind == "invoice",
+                    Invoice.due_at < now,
+                    Client.overdue_block_days.is_not(None),
+                    Client.status == "active",
+                )
+            )
+        ).all()
+        for due_at, client in rows:
+            if (
+                client.status != "active"
+                or due_at + timedelta(days=client.overdue_block_days) > now
+            ):
+                continue
+            before = audit.snapshot(client, ("status", "status_reason"))
+            client.status, client.status_reason = "blocked", OVERDUE_BLOCK_REASON
+            await session.flush()
+            await audit.record(
+                session,
+                SYSTEM,
+                subject_type="client",
+                subject_id=client.id,
+                action="client.status_changed",
+                reseller_id=client.reseller_id,
+                client_id=client.id,
+                before=before,
+                after=audit.snapshot(client, ("status", "status_reason")),
+            )
+    return flagged
+
+
+# --- settings: the reseller's tax rate and limit step, a client's terms and tax rates -----------
+
+INVOICE_SETTINGS_FIELDS = ("tax_rate_pct", "credit_limit_step")
+TERMS_FIELDS = ("invoice_due_days", "overdue_block_days", "discount_pct", "price_list_id")
+
+
+def _days(field: str, value: Any, *, nullable: bool = False) -> int | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 366:
+        raise invalid(field, "give a number of days from 0 to 366")
+    return value
+
+
+async def update_invoice_settings(
+    session: AsyncSession, actor: Actor, reseller_id: int | None, data: dict[str, Any]
+) -> Reseller:
+    """A reseller's invoicing settings: its tax rate (percent) and the step a paid invoice
+    raises a postpaid client's credit limit by. The reseller's own, or the operator's for the
+    reseller it names."""
+    if reseller_id is None and actor.is_operator:
+        raise invalid("resellerId", "the operator must name the reseller")
+    reseller = await accounts.acting_reseller(session, actor, reseller_id, "clients:write")
+    assert reseller is not None
+    checks = {
+        "tax_rate_pct": lambda x: v.percent("taxRatePct", x),
+        "credit_limit_step": lambda x: v.amount("creditLimitStep", x, non_negative=True),
+    }
+    fields = v.clean(data, checks, ())
+    await audit.apply_changes(
+        session,
+        actor,
+        reseller,
+        fields,
+        audited=INVOICE_SETTINGS_FIELDS,
+        subject_type="reseller",
+        reseller_id=reseller.id,
+    )
+    return reseller
+
+
+async def update_terms(
+    session: AsyncSession, actor: Actor, client_id: int, data: dict[str, Any]
+) -> Client:
+    """A client's payment terms (days to pay, days overdue before it is blocked: None never),
+    its discount on its price list (percent) and its price list (None: the basic one)."""
+    actor.require("clients:write")
+    if actor.client_id is not None:
+        raise not_found("client", "clientId")
+    client = await accounts.get_client(session, actor, client_id, field="clientId")
+    data = dict(data)
+    fields: dict[str, Any] = {}
+    if "invoice_due_days" in data:
+        fields["invoice_due_days"] = _days("dueDays", data.pop("invoice_due_days"))
+    if "overdue_block_days" in data:
+        fields["overdue_block_days"] = _days(
+            "blockAfterDaysOverdue", data.pop("overdue_block_days"), nullable=True
+        )
+    if "discount_pct" in data:
+        fields["discount_pct"] = v.percent("discountPct", data.pop("discount_pct"))
+    if "price_list_id" in data:
+        list_id = data.pop("price_list_id")
+        if list_id is not None:
+            from api.models import PriceList
+
+            found = await session.get(PriceList, list_id)
+            if found is None or found.reseller_id != client.reseller_id:
+                raise not_found("price list", "priceListId")
+        fields["price_list_id"] = list_id
+    await audit.apply_changes(
+        session,
+        actor,
+        client,
+        fields,
+        audited=TERMS_FIELDS,
+        subject_type="client",
+        reseller_id=client.reseller_id,
+        client_id=client.id,
+    )
+    return client
+
+
+async def add_client_tax_rate(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: int,
+    rate_pct: Any,
+    valid_from: date,
+    valid_to: date | None,
+) -> ClientTaxRate:
+    """A client's own tax rate from ``valid_from`` to ``valid_to`` (included; None: open). The
+    latest one given wins where periods overlap."""
+    actor.require("clients:write")
+    if actor.client_id is not None:
+        raise not_found("client", "clientId")
+    client = await accounts.get_client(session, actor, client_id, field="clientId")
+    rate = v.percent("ratePct", rate_pct)
+    if valid_to is not None and valid_to < valid_from:
+        raise invalid("validTo", "the period ends before it starts")
+    row = ClientTaxRate(
+        client_id=client.id, rate_pct=rate, valid_from=valid_from, valid_to=valid_to
+    )
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        subject_type="client",
+        subject_id=client.id,
+        action="client.tax_rate_added",
+        reseller_id=client.reseller_id,
+        client_id=client.id,
+        after={
+            "rate_pct": str(rate),
+            "valid_from": valid_from.isoformat(),
+            "valid_to": valid_to.isoformat() if valid_to else None,
+        },
+    )
+    return row
+
+
+async def tax_rates_of(session: AsyncSession, client_ids: Sequence[int]) -> dict[int, list]:
+    out: dict[int, list[ClientTaxRate]] = {i: [] for i in client_ids}
+    for row in await session.scalars(
+        select(ClientTaxRate)
+        .where(ClientTaxRate.client_id.in_(list(client_ids)))
+        .order_by(ClientTaxRate.client_id, ClientTaxRate.valid_from, ClientTaxRate.id)
+    ):
+        out[row.client_id].append(row)
+    return out

@@ -17,6 +17,8 @@ Money does not move here: the payment already did (``api/domain/payments.py``).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,12 +100,14 @@ async def payment_received(
 async def _lift_overdue_block(session: AsyncSession, client: Client) -> None:
     if (client.status, client.status_reason) != ("blocked", OVERDUE_BLOCK_REASON):
         return
+    days = timedelta(days=client.overdue_block_days or 0)
     still_overdue = await session.scalar(
         select(Invoice.id)
         .where(
             Invoice.client_id == client.id,
             Invoice.status == "sent",
-            Invoice.due_at < utcnow(),
+            Invoice.kind == "invoice",
+            Invoice.due_at < utcnow() - days,
         )
         .limit(1)
     )

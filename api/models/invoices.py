@@ -3,11 +3,13 @@ payments that settled them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -38,6 +40,7 @@ class Invoice(Base):
         UniqueConstraint("reseller_id", "number"),
         Index("ix_invoices_reseller_id_id", "reseller_id", "id"),
         Index("ix_invoices_client_id_status", "client_id", "status"),
+        Index("ix_invoices_status_due_at", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
@@ -64,6 +67,8 @@ class Invoice(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # when the worker found it past its due date (its invoice.overdue event went)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -112,4 +117,48 @@ class InvoiceDocument(Base):
 
     invoice_id: Mapped[int] = mapped_column(BigID, ForeignKey("invoices.id"), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ClientTaxRate(Base):
+    """A client's own tax rate instead of its reseller's, from ``valid_from`` to ``valid_to``
+    (both included; no end: open)."""
+
+    __tablename__ = "client_tax_rates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    rate_pct: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PriceList(Base):
+    """A reseller's price list of articles it invoices by hand; ``is_basic``: the one its
+    clients are on unless they are given another."""
+
+    __tablename__ = "price_lists"
+    __table_args__ = (UniqueConstraint("reseller_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_basic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PriceListItem(Base):
+    """An article of a price list: number, description, unit and price (micros per unit)."""
+
+    __tablename__ = "price_list_items"
+    __table_args__ = (UniqueConstraint("price_list_id", "article_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    price_list_id: Mapped[int] = mapped_column(ForeignKey("price_lists.id"), index=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"))
+    article_number: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(16), default="pcs")
+    unit_price: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

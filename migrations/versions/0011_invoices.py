@@ -1,9 +1,10 @@
-"""invoices: invoices, their lines, documents and the payments that settled them; resellers'
-tax rate, credit limit step and invoice numbers; clients' invoiced-until moment and due days
+"""invoices: invoices, their lines, documents and the payments that settled them; price lists
+and their items; clients' tax rates; resellers' tax rate, credit limit step and invoice numbers;
+clients' invoiced-until moment, payment terms, price list and discount
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-01 08:37:36.219042
+Create Date: 2026-12-01 08:42:56.034603
 """
 
 from alembic import op
@@ -17,6 +18,49 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('price_lists',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('is_basic', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['reseller_id'], ['resellers.id'], name=op.f('fk_price_lists_reseller_id_resellers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_price_lists')),
+    sa.UniqueConstraint('reseller_id', 'name', name=op.f('uq_price_lists_reseller_id_name'))
+    )
+    with op.batch_alter_table('price_lists', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_price_lists_reseller_id'), ['reseller_id'], unique=False)
+
+    op.create_table('price_list_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('price_list_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('article_number', sa.String(length=40), nullable=False),
+    sa.Column('description', sa.String(length=300), nullable=False),
+    sa.Column('unit', sa.String(length=16), nullable=False),
+    sa.Column('unit_price', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['price_list_id'], ['price_lists.id'], name=op.f('fk_price_list_items_price_list_id_price_lists')),
+    sa.ForeignKeyConstraint(['reseller_id'], ['resellers.id'], name=op.f('fk_price_list_items_reseller_id_resellers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_price_list_items')),
+    sa.UniqueConstraint('price_list_id', 'article_number', name=op.f('uq_price_list_items_price_list_id_article_number'))
+    )
+    with op.batch_alter_table('price_list_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_price_list_items_price_list_id'), ['price_list_id'], unique=False)
+
+    op.create_table('client_tax_rates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('rate_pct', sa.Numeric(precision=7, scale=4), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_client_tax_rates_client_id_clients')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_client_tax_rates'))
+    )
+    with op.batch_alter_table('client_tax_rates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_client_tax_rates_client_id'), ['client_id'], unique=False)
+
     op.create_table('invoices',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('reseller_id', sa.Integer(), nullable=False),
@@ -39,6 +83,7 @@ def upgrade() -> None:
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_invoices_client_id_clients')),
@@ -50,6 +95,7 @@ def upgrade() -> None:
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.create_index('ix_invoices_client_id_status', ['client_id', 'status'], unique=False)
         batch_op.create_index('ix_invoices_reseller_id_id', ['reseller_id', 'id'], unique=False)
+        batch_op.create_index('ix_invoices_status_due_at', ['status', 'due_at'], unique=False)
 
     op.create_table('invoice_documents',
     sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -96,6 +142,10 @@ def upgrade() -> None:
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('invoiced_until', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('invoice_due_days', sa.Integer(), server_default='14', nullable=False))
+        batch_op.add_column(sa.Column('overdue_block_days', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('price_list_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('discount_pct', sa.Numeric(precision=7, scale=4), server_default='0', nullable=False))
+        batch_op.create_foreign_key(batch_op.f('fk_clients_price_list_id_price_lists'), 'price_lists', ['price_list_id'], ['id'])
 
     with op.batch_alter_table('fee_charges', schema=None) as batch_op:
         batch_op.create_foreign_key(batch_op.f('fk_fee_charges_invoice_id_invoices'), 'invoices', ['invoice_id'], ['id'])
@@ -117,6 +167,10 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f('fk_fee_charges_invoice_id_invoices'), type_='foreignkey')
 
     with op.batch_alter_table('clients', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_clients_price_list_id_price_lists'), type_='foreignkey')
+        batch_op.drop_column('discount_pct')
+        batch_op.drop_column('price_list_id')
+        batch_op.drop_column('overdue_block_days')
         batch_op.drop_column('invoice_due_days')
         batch_op.drop_column('invoiced_until')
 
@@ -131,7 +185,20 @@ def downgrade() -> None:
     op.drop_table('invoice_lines')
     op.drop_table('invoice_documents')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoices_status_due_at')
         batch_op.drop_index('ix_invoices_reseller_id_id')
         batch_op.drop_index('ix_invoices_client_id_status')
 
     op.drop_table('invoices')
+    with op.batch_alter_table('client_tax_rates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_client_tax_rates_client_id'))
+
+    op.drop_table('client_tax_rates')
+    with op.batch_alter_table('price_list_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_price_list_items_price_list_id'))
+
+    op.drop_table('price_list_items')
+    with op.batch_alter_table('price_lists', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_price_lists_reseller_id'))
+
+    op.drop_table('price_lists')
