@@ -84,6 +84,14 @@ async def get_list(session: AsyncSession, actor: Actor, list_id: int) -> PriceLi
     return row
 
 
+async def get_item(session: AsyncSession, actor: Actor, item_id: int) -> PriceListItem:
+    item = await session.get(PriceListItem, item_id)
+    if item is None:
+        raise not_found("price list item", "id")
+    await get_list(session, actor, item.price_list_id)
+    return item
+
+
 async def add_item(
     session: AsyncSession, actor: Actor, list_id: int | None, data: dict[str, Any]
 ) -> PriceListItem:

@@ -17,6 +17,7 @@ from api.models import (
     InvoiceLine,
     Package,
     Posting,
+    PriceListItem,
     Reseller,
     SubAccount,
     WebhookAttempt,
@@ -49,6 +50,9 @@ class Loaders:
         )
         self.client_dids = DataLoader(self._children(Did, Did.client_id, Did.number))
         self.sub_account_dids = DataLoader(self._children(Did, Did.sub_account_id, Did.number))
+        self.price_list_items = DataLoader(
+            self._children(PriceListItem, PriceListItem.price_list_id, PriceListItem.article_number)
+        )
         self.invoice_lines = DataLoader(
             self._children(InvoiceLine, InvoiceLine.invoice_id, InvoiceLine.position)
         )

@@ -5,7 +5,7 @@ changes a reseller makes (draft, edit its lines, send, void, credit). Assembled 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
@@ -62,7 +62,7 @@ class InvoiceLine(relay.Node):
             quantity=Decimal(row.quantity).normalize() + 0,
             unit_price=Money.of(row.unit_price, currency),
             amount=Money.of(row.amount, currency),
-            tax_pct=Decimal(row.tax_pct),
+            tax_pct=Decimal(row.tax_pct).quantize(Decimal("0.0001")),
             tax=Money.of(row.tax, currency),
         )
 
@@ -188,11 +188,21 @@ class InvoiceLineUpdateInput:
     )
 
 
-@strawberry.input(description="A line to add to a draft invoice.")
+@strawberry.input(
+    description=(
+        "A line to add to a draft invoice: given in full, or an article of the client's price "
+        "list (its number, description, unit and price less the client's discount, unless given)."
+    )
+)
 class InvoiceLineAddInput:
     invoice_id: relay.GlobalID = strawberry.field(description="The draft invoice.")
-    description: str = strawberry.field(description="What the line is for.")
-    unit_price: Decimal = strawberry.field(description="The price of one unit.")
+    price_list_item_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="An article of the client's price list."
+    )
+    description: str | None = strawberry.field(default=None, description="What it is for.")
+    unit_price: Decimal | None = strawberry.field(
+        default=None, description="The price of one unit."
+    )
     quantity: Decimal | None = strawberry.field(default=None, description="How many (1).")
     article_number: str | None = strawberry.field(default=None, description="Article number.")
     unit: str | None = strawberry.field(default=None, description="The unit (pcs).")
@@ -238,6 +248,171 @@ class CreditNotePayload:
     )
 
 
+# --- settings, terms, price lists -------------------------------------------------------------
+
+
+@strawberry.type(description="An article of a price list.")
+class PriceListItem(relay.Node):
+    id: relay.NodeID[int]
+    article_number: str = strawberry.field(description="The article number.")
+    description: str = strawberry.field(description="What it is.")
+    unit: str = strawberry.field(description="Its unit (pcs, h, ...).")
+    unit_price: Money = strawberry.field(description="The price of one unit.")
+
+    @classmethod
+    def from_model(cls, row: models.PriceListItem, currency: str) -> PriceListItem:
+        return cls(
+            id=row.id,
+            article_number=row.article_number,
+            description=row.description,
+            unit=row.unit,
+            unit_price=Money.of(row.unit_price, currency),
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from api.domain import price_lists
+
+        async def fetch(session, actor, pk):
+            item = await price_lists.get_item(session, actor, pk)
+            reseller = await session.get(models.Reseller, item.reseller_id)
+            return item, reseller.currency
+
+        class _Wrap:
+            @staticmethod
+            def from_model(pair):
+                return cls.from_model(*pair)
+
+        return await _resolve_scoped(_Wrap, info, node_ids, fetch)
+
+
+@strawberry.type(description="A reseller's price list.")
+class PriceList(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Its name.")
+    is_basic: bool = strawberry.field(description="Whether it is the list new clients are on.")
+    reseller_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.PriceList) -> PriceList:
+        return cls(id=row.id, name=row.name, is_basic=row.is_basic, reseller_pk=row.reseller_id)
+
+    @strawberry.field(description="Its articles, by article number.")
+    async def items(self, info: Info) -> list[PriceListItem]:
+        rows = await info.context.loaders.price_list_items.load(self.id)
+        reseller = await info.context.loaders.reseller.load(self.reseller_pk)
+        return [PriceListItem.from_model(row, reseller.currency) for row in rows]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        from api.domain import price_lists
+
+        return await _resolve_scoped(cls, info, node_ids, price_lists.get_list)
+
+
+@strawberry.type(description="A client's own tax rate for a period.")
+class ClientTaxRate:
+    rate_pct: Decimal = strawberry.field(description="The rate, in percent.")
+    valid_from: date = strawberry.field(description="The first day it applies.")
+    valid_to: date | None = strawberry.field(description="The last day (null: open).")
+
+
+@strawberry.type(description="A client's invoicing terms.")
+class ClientInvoiceTerms:
+    due_days: int = strawberry.field(description="Days to pay an invoice.")
+    block_after_days_overdue: int | None = strawberry.field(
+        description="Days past due before the client is blocked (null: never)."
+    )
+    discount_pct: Decimal = strawberry.field(description="Its discount on its price list.")
+    price_list_id: relay.GlobalID | None = strawberry.field(
+        description="Its price list (null: the reseller's basic list)."
+    )
+    tax_rates: list[ClientTaxRate] = strawberry.field(
+        description="Its own tax rates, by start (the latest given wins where they overlap)."
+    )
+
+
+@strawberry.input(description="A reseller's invoicing settings; omitted fields stay.")
+class InvoiceSettingsUpdateInput:
+    reseller_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The reseller (operator only; yours otherwise)."
+    )
+    tax_rate_pct: Decimal | None = strawberry.field(
+        default=None, description="The tax rate on its clients' invoices, in percent."
+    )
+    credit_limit_step: Decimal | None = strawberry.field(
+        default=None, description="How much a paid invoice raises a postpaid client's limit."
+    )
+
+
+@strawberry.type(description="A reseller's invoicing settings after the change.")
+class InvoiceSettingsPayload:
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+    tax_rate_pct: Decimal | None = strawberry.field(default=None, description="Its tax rate.")
+    credit_limit_step: Money | None = strawberry.field(
+        default=None, description="Its credit limit step."
+    )
+
+
+@strawberry.input(description="A client's invoicing terms; omitted fields stay.")
+class ClientInvoiceTermsUpdateInput:
+    client_id: relay.GlobalID = strawberry.field(description="The client.")
+    due_days: int | None = strawberry.field(default=None, description="Days to pay (0-366).")
+    block_after_days_overdue: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Days past due before it is blocked (0-366); null: never blocked.",
+    )
+    discount_pct: Decimal | None = strawberry.field(
+        default=None, description="Its discount on its price list, in percent."
+    )
+    price_list_id: relay.GlobalID | None = strawberry.field(
+        default=strawberry.UNSET, description="Its price list; null: the basic list."
+    )
+
+
+@strawberry.input(description="A client's own tax rate for a period.")
+class ClientTaxRateAddInput:
+    client_id: relay.GlobalID = strawberry.field(description="The client.")
+    rate_pct: Decimal = strawberry.field(description="The rate, in percent.")
+    valid_from: date = strawberry.field(description="The first day it applies.")
+    valid_to: date | None = strawberry.field(default=None, description="The last day, if any.")
+
+
+@strawberry.type(description="A client's invoicing terms after the change.")
+class ClientInvoiceTermsPayload:
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+    terms: ClientInvoiceTerms | None = strawberry.field(default=None, description="The terms.")
+
+
+@strawberry.input(description="A new price list.")
+class PriceListCreateInput:
+    reseller_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The reseller (operator only; yours otherwise)."
+    )
+    name: str = strawberry.field(description="Its name, unique for the reseller.")
+
+
+@strawberry.input(description="A new article of a price list.")
+class PriceListItemCreateInput:
+    price_list_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The price list (null: the reseller's basic list)."
+    )
+    reseller_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The reseller of the basic list (operator only)."
+    )
+    article_number: str = strawberry.field(description="Its article number, unique in the list.")
+    description: str = strawberry.field(description="What it is.")
+    unit: str | None = strawberry.field(default=None, description="Its unit (pcs).")
+    unit_price: Decimal = strawberry.field(description="The price of one unit.")
+
+
+@strawberry.type(description="A price list after the change.")
+class PriceListPayload:
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+    price_list: PriceList | None = strawberry.field(default=None, description="The list.")
+    item: PriceListItem | None = strawberry.field(default=None, description="The new article.")
+
+
 # --- root fields (the resolvers import the types above) ----------------------------------------
 
 from api.resolvers import invoices as resolvers  # noqa: E402
@@ -251,6 +426,14 @@ class InvoicesQuery:
             "Invoices and credit notes, newest first: all (operator), a reseller's clients', "
             "or a client's own sent ones (never its drafts)."
         ),
+    )
+    price_lists: Connection[PriceList] = strawberry.field(
+        resolver=resolvers.price_lists,
+        description="Price lists: all (operator) or the reseller's own.",
+    )
+    client_invoice_terms: ClientInvoiceTerms | None = strawberry.field(
+        resolver=resolvers.client_invoice_terms,
+        description="A client's invoicing terms and own tax rates (null: not found).",
     )
 
 
@@ -295,4 +478,23 @@ class InvoicesMutation:
             "Give a credit note on a sent invoice: the amount goes back to the client and "
             "settles that much of the invoice."
         ),
+    )
+    invoice_settings_update: InvoiceSettingsPayload = strawberry.mutation(
+        resolver=resolvers.invoice_settings_update,
+        description="Set a reseller's tax rate and credit limit step.",
+    )
+    client_invoice_terms_update: ClientInvoiceTermsPayload = strawberry.mutation(
+        resolver=resolvers.client_invoice_terms_update,
+        description="Set a client's payment terms, discount and price list.",
+    )
+    client_tax_rate_add: ClientInvoiceTermsPayload = strawberry.mutation(
+        resolver=resolvers.client_tax_rate_add,
+        description="Give a client its own tax rate for a period.",
+    )
+    price_list_create: PriceListPayload = strawberry.mutation(
+        resolver=resolvers.price_list_create, description="Create a price list."
+    )
+    price_list_item_create: PriceListPayload = strawberry.mutation(
+        resolver=resolvers.price_list_item_create,
+        description="Add an article to a price list (CONFLICT: its number is taken).",
     )

@@ -252,3 +252,95 @@ async def test_a_credit_note_and_a_void_give_money_back_on_the_ledger(sessions, 
         await assert_ledger_consistent(s)
     body = await gql(VOID, {"i": second}, token=tokens["acme"])
     assert body["data"]["invoiceVoid"]["errors"][0]["code"] == "CONFLICT"
+
+
+async def test_settings_terms_tax_rates_and_price_lists_over_graphql(sessions, gql):
+    world, tokens = await _setup(sessions, gql)
+    client = gid("Client", world.client_id)
+    acme = tokens["acme"]
+    body = await gql(
+        'mutation { invoiceSettingsUpdate(input: {taxRatePct: "10", creditLimitStep: "25"})'
+        " { taxRatePct creditLimitStep { amount } errors { code } } }",
+        token=acme,
+    )
+    assert body["data"]["invoiceSettingsUpdate"] == {
+        "taxRatePct": "10.0000",
+        "creditLimitStep": {"amount": "25.000000"},
+        "errors": [],
+    }
+    body = await gql(
+        "mutation($c: ID!) { clientInvoiceTermsUpdate(input: {clientId: $c, dueDays: 30,"
+        ' blockAfterDaysOverdue: 7, discountPct: "10"}) { terms { dueDays'
+        " blockAfterDaysOverdue discountPct priceListId } errors { code field } } }",
+        {"c": client},
+        token=acme,
+    )
+    assert body["data"]["clientInvoiceTermsUpdate"]["terms"] == {
+        "dueDays": 30,
+        "blockAfterDaysOverdue": 7,
+        "discountPct": "10.0000",
+        "priceListId": None,
+    }
+    body = await gql(
+        "mutation($c: ID!) { clientInvoiceTermsUpdate(input: {clientId: $c, dueDays: 999})"
+        " { terms { dueDays } errors { code field } } }",
+        {"c": client},
+        token=acme,
+    )
+    assert body["data"]["clientInvoiceTermsUpdate"]["errors"] == [
+        {"code": "VALIDATION", "field": "dueDays"}
+    ]
+    body = await gql(
+        'mutation($c: ID!) { clientTaxRateAdd(input: {clientId: $c, ratePct: "20",'
+        ' validFrom: "2000-01-01"}) { terms { taxRates { ratePct validFrom validTo } }'
+        " errors { code } } }",
+        {"c": client},
+        token=acme,
+    )
+    assert body["data"]["clientTaxRateAdd"]["terms"]["taxRates"] == [
+        {"ratePct": "20.0000", "validFrom": "2000-01-01", "validTo": None}
+    ]
+    body = await gql(
+        'mutation { priceListItemCreate(input: {articleNumber: "SRV-9", description: "Router",'
+        ' unitPrice: "50"}) { priceList { id name isBasic items { articleNumber } }'
+        " item { id unitPrice { amount } } errors { code } } }",
+        token=acme,
+    )
+    created = body["data"]["priceListItemCreate"]
+    assert created["priceList"]["name"] == "Basic" and created["priceList"]["isBasic"]
+    # the client's own rate (20 %) applies, and its discount on the article
+    body = await gql(DRAFT, {"c": client}, token=acme)
+    draft = body["data"]["invoiceDraft"]["invoice"]
+    assert {x["taxPct"] for x in draft["lines"]} == {"20.0000"}
+    body = await gql(
+        "mutation($i: ID!, $p: ID!) { invoiceLineAdd(input: {invoiceId: $i,"
+        f" priceListItemId: $p}}) {{ invoice {{ {INVOICE} }} {ERRORS} }} }}",
+        {"i": draft["id"], "p": created["item"]["id"]},
+        token=acme,
+    )
+    line = body["data"]["invoiceLineAdd"]["invoice"]["lines"][-1]
+    assert (line["articleNumber"], line["unitPrice"]["amount"], line["tax"]["amount"]) == (
+        "SRV-9",
+        "45.000000",
+        "9.000000",
+    )
+    # a client reads its terms, cannot change them; another reseller finds nothing
+    body = await gql(
+        "query($c: ID!) { clientInvoiceTerms(clientId: $c) { dueDays } }",
+        {"c": client},
+        token=tokens["alice"],
+    )
+    assert body["data"]["clientInvoiceTerms"] == {"dueDays": 30}
+    body = await gql(
+        "query($c: ID!) { clientInvoiceTerms(clientId: $c) { dueDays } }",
+        {"c": client},
+        token=tokens["other"],
+    )
+    assert body["data"]["clientInvoiceTerms"] is None
+    body = await gql(
+        "mutation($c: ID!) { clientInvoiceTermsUpdate(input: {clientId: $c, dueDays: 1})"
+        " { errors { code } } }",
+        {"c": client},
+        token=tokens["alice"],
+    )
+    assert body["data"]["clientInvoiceTermsUpdate"]["errors"][0]["code"] == "PERMISSION_DENIED"
