@@ -344,3 +344,39 @@ async def test_settings_terms_tax_rates_and_price_lists_over_graphql(sessions, g
         token=tokens["alice"],
     )
     assert body["data"]["clientInvoiceTermsUpdate"]["errors"][0]["code"] == "PERMISSION_DENIED"
+
+
+async def test_an_invoice_list_runs_as_many_statements_for_15_as_for_3(sessions, gql, app):
+    from sqlalchemy import event
+
+    world, tokens = await _setup(sessions, gql)
+    from api.domain import invoices as invoices_domain
+    from tests.factories import reseller_actor
+
+    acme = reseller_actor(world.reseller_id)
+    for _ in range(15):
+        async with transaction(sessions) as s:
+            await ingest(s, call(world, "441234567", 60), call(world, "33123456", 60))
+        async with transaction(sessions) as s:
+            invoice = await invoices_domain.draft_for_client(s, acme, world.client_id)
+            await invoices_domain.send(s, acme, invoice.id)
+    query = (
+        "query($n: Int!) { invoices(first: $n) { edges { node {"
+        f" {INVOICE} reseller {{ name }} }} }} }} }}"
+    )
+    counts = []
+    for n in (3, 15):
+        seen: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args, seen=seen):
+            seen.append(statement)
+
+        event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            body = await gql(query, {"n": n}, token=tokens["acme"])
+        finally:
+            event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
+        edges = body["data"]["invoices"]["edges"]
+        assert len(edges) == n and all(len(e["node"]["lines"]) == 2 for e in edges)
+        counts.append(len(seen))
+    assert counts[0] == counts[1], counts
