@@ -630,7 +630,10 @@ async def _sent_for_write(session: AsyncSession, actor: Actor, invoice_id: int) 
     actor.require(WRITE)
     if actor.client_id is not None:
         raise not_found("invoice", "invoiceId")
-    invoice = await get_invoice(session, actor, invoice_id, for_update=True)
+    invoice = await get_invoice(session, actor, invoice_id)
+    # the client's row first, then the invoice's: the order a payment takes them in
+    await session.get(Client, invoice.client_id, with_for_update=True)
+    await session.refresh(invoice, with_for_update=True)
     if invoice.kind != "invoice":
         raise invalid("invoiceId", "a credit note cannot be voided or credited")
     if invoice.status == "draft":
