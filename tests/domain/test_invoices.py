@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
-from api.db import transaction
+from api.db import is_sqlite, transaction
 from api.domain import fees, invoices, payments
 from api.domain.errors import DomainError, ErrorCode
 from api.models import (
@@ -211,3 +212,73 @@ async def test_a_postpaid_clients_fees_are_drafted_once(sessions):
     async with sessions() as s:
         [fee] = list(await s.scalars(select(FeeCharge)))
         assert fee.invoice_id == invoice.id
+
+
+async def test_a_late_call_goes_on_the_next_invoice_within_the_window(sessions):
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s, credit_limit="100")
+        await ingest(s, call(world, "441234567", 60))
+    acme = reseller_actor(world.reseller_id)
+    async with transaction(sessions) as s:
+        first = await invoices.draft_for_client(s, acme, world.client_id)
+        await invoices.send(s, acme, first.id)
+    # when calls that started before the first invoice was drafted arrive after it: one
+    # started an hour before, one eight days before (outside the window)
+    async with transaction(sessions) as s:
+        await ingest(
+            s,
+            call(world, "33123456", 120, at=first.period_end - timedelta(hours=1)),
+            call(world, "441234567", 300, at=first.period_end - timedelta(days=8)),
+        )
+        second = await invoices.draft_for_client(s, acme, world.client_id)
+    # then the next invoice takes the one inside the window, and not the first invoice's call
+    lines = await _lines(sessions, second.id)
+    assert [(x.description, x.amount) for x in lines] == [("Calls to France", 24_000)]
+
+
+async def test_concurrent_drafts_of_one_client_make_one_invoice(sessions, engine):
+    if is_sqlite(str(engine.url)):
+        pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s, credit_limit="100")
+        await ingest(s, call(world, "441234567", 60))
+    acme = reseller_actor(world.reseller_id)
+
+    async def attempt() -> bool:
+        try:
+            async with transaction(sessions) as s:
+                await invoices.draft_for_client(s, acme, world.client_id)
+            return True
+        except DomainError as exc:
+            assert exc.code == ErrorCode.CONFLICT
+            return False
+
+    results = await asyncio.gather(*(attempt() for _ in range(4)))
+    assert sorted(results) == [False, False, False, True]
+    assert len(await _invoices(sessions, world)) == 1
+
+
+async def test_concurrent_payments_settle_an_invoice_once(sessions, engine):
+    if is_sqlite(str(engine.url)):
+        pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s, step="5")
+    acme = reseller_actor(world.reseller_id)
+    await _reach_the_limit(sessions, world)
+    [invoice] = await _invoices(sessions, world)
+    async with transaction(sessions) as s:
+        await invoices.send(s, acme, invoice.id)
+
+    async def pay() -> None:
+        async with transaction(sessions) as s:
+            await payments.client_payment(s, acme, world.client_id, "1.02", unique_key())
+
+    await asyncio.gather(pay(), pay(), pay())
+    [paid] = await _invoices(sessions, world)
+    assert (paid.status, paid.paid) == ("paid", 1_020_000)
+    client = await _client(sessions, world)
+    # the limit rose once, and the rest of the money is on the balance
+    assert (client.credit_limit, client.status) == (6 * U, "active")
+    async with sessions() as s:
+        assert await client_balance(s, client) == 2 * 1_020_000
+        assert await s.scalar(select(func.count()).select_from(InvoicePayment)) == 1
