@@ -1,5 +1,6 @@
 """A postpaid client from its calls to its paid invoice, end to end: calls ingested, the credit
-limit reached and the client blocked, the drafted invoice edited and sent, its email received
+limit reached and the client blocked, the drafted invoice edited and sent over GraphQL by the
+logged-in reseller, its email received
 by a real SMTP server with the PDF read back, the invoice paid by a PayPal IPN verified against
 a real local fake PayPal, and the client unblocked with a raised credit limit."""
 
@@ -14,11 +15,12 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.db import transaction
-from api.domain import authorize, invoices, mailer, paypal_ipn
+from api.domain import auth, authorize, invoices, mailer, paypal_ipn
 from api.domain.actors import SYSTEM
 from api.models import Brand, Client, Invoice, PaypalIpnMessage
 from api.models.base import utcnow
-from tests.factories import assert_ledger_consistent, client_balance, reseller_actor
+from tests.api.conftest import GQL, PASSWORD, gid
+from tests.factories import assert_ledger_consistent, client_balance
 from tests.invoicing import U, call, ingest, pdf_text, postpaid_world
 from tests.webhooks.paypal_server import IPN_PATH
 
@@ -62,6 +64,14 @@ async def test_calls_limit_blocked_invoice_edited_sent_paid_by_paypal_unblocked(
     # by 5.00) and Acme's brand with its PayPal receiver
     async with transaction(sessions) as s:
         world = await postpaid_world(s, credit_limit="1", step="5", email=ALICE)
+        await auth.create_user(
+            s,
+            SYSTEM,
+            email="owner@acme.test",
+            password=PASSWORD,
+            role="reseller_owner",
+            reseller_id=world.reseller_id,
+        )
         s.add(
             Brand(
                 reseller_id=world.reseller_id,
@@ -96,12 +106,34 @@ async def test_calls_limit_blocked_invoice_edited_sent_paid_by_paypal_unblocked(
         ("Calls to United Kingdom", 780_000),
     ]
 
-    # when the reseller lowers the UK price to 0.0100/min (65 min: 0.65) and sends it
-    acme = reseller_actor(world.reseller_id)
-    async with transaction(sessions) as s:
-        await invoices.update_line(s, acme, lines[1].id, {"unit_price": "0.01"})
-        sent = await invoices.send(s, acme, draft.id)
-    assert (sent.number, sent.total) == ("INV-000001", 890_000)
+    # when the reseller, logged in, lowers the UK price to 0.0100/min (65 min: 0.65) and
+    # sends it over GraphQL
+    app = create_app(settings)
+    try:
+        gql = GQL(app)
+        token = await gql.login("owner@acme.test")
+        body = await gql(
+            'mutation($l: ID!) { invoiceLineUpdate(input: {id: $l, unitPrice: "0.01"})'
+            " { line { amount { amount } } errors { code message } } }",
+            {"l": gid("InvoiceLine", lines[1].id)},
+            token=token,
+        )
+        assert body["data"]["invoiceLineUpdate"] == {
+            "line": {"amount": {"amount": "0.650000"}},
+            "errors": [],
+        }
+        body = await gql(
+            "mutation($i: ID!) { invoiceSend(input: {id: $i}) { invoice { number"
+            " total { amount } } errors { code message } } }",
+            {"i": gid("Invoice", draft.id)},
+            token=token,
+        )
+        assert body["data"]["invoiceSend"] == {
+            "invoice": {"number": "INV-000001", "total": {"amount": "0.890000"}},
+            "errors": [],
+        }
+    finally:
+        await app.state.engine.dispose()
     assert await mailer.send_due(sessions, settings, utcnow()) >= 1
 
     # then Alice receives it with its PDF, which reads as the invoice
@@ -139,7 +171,7 @@ async def test_calls_limit_blocked_invoice_edited_sent_paid_by_paypal_unblocked(
     async with sessions() as s:
         [ipn] = list(await s.scalars(select(PaypalIpnMessage)))
         assert ipn.status == "credited"
-        invoice = await s.get(Invoice, sent.id)
+        invoice = await s.get(Invoice, draft.id)
         assert (invoice.status, invoice.paid) == ("paid", 890_000)
         alice = await s.get(Client, world.client_id)
         assert (alice.status, alice.credit_limit) == ("active", 6 * U)
