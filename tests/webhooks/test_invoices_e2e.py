@@ -1,8 +1,8 @@
 """A postpaid client from its calls to its paid invoice, end to end: calls ingested, the credit
 limit reached and the client blocked, the drafted invoice edited and sent over GraphQL by the
-logged-in reseller, its email received
-by a real SMTP server with the PDF read back, the invoice paid by a PayPal IPN verified against
-a real local fake PayPal, and the client unblocked with a raised credit limit."""
+logged-in reseller, its email received by a real SMTP server with the PDF read back, the invoice
+paid by a PayPal IPN verified against a real local fake PayPal, and the client unblocked with a
+raised credit limit."""
 
 from __future__ import annotations
 
