@@ -162,3 +162,45 @@ async def test_an_overdue_invoice_is_flagged_once_and_blocks_by_the_terms(sessio
         client = await s.get(Client, world.client_id)
         assert client.status == "active"
         assert (await s.get(Invoice, invoice.id)).status == "paid"
+
+
+async def test_a_monthly_fee_that_reaches_the_limit_blocks_and_drafts_it(sessions):
+    from api.domain import callers, fees, rates
+    from api.domain.actors import SYSTEM
+    from api.settings import Settings
+    from tests.factories import fund_reseller, make_client, make_reseller
+
+    settings = Settings(secret_key="dialtone-test-secret-key-0123456789")
+    async with transaction(sessions) as s:
+        reseller = await make_reseller(s, "commission", commission_pct="10")
+        await fund_reseller(s, reseller, "100")
+        client = await make_client(s, reseller, "postpaid", credit_limit="5")
+        package = await rates.create_package(
+            s, SYSTEM, reseller.id, {"name": "Pack", "monthly_fee": "6"}
+        )
+        await callers.create_sub_account(
+            s,
+            SYSTEM,
+            client.id,
+            {"username": f"fee{client.id}", "package_id": package.id},
+            settings=settings,
+        )
+    # when the worker charges the first month's fee (6.00, past the 5.00 limit)
+    assert await fees.run_due(sessions, settings, utcnow()) == 1
+    # then the client is blocked and its fee drafted into an invoice
+    async with sessions() as s:
+        blocked = await s.get(Client, client.id)
+        assert (blocked.status, blocked.status_reason) == ("blocked", "credit limit reached")
+        [invoice] = list(await s.scalars(select(Invoice)))
+        [line] = (await invoices.lines_of(s, [invoice.id]))[invoice.id]
+        assert (line.kind, line.article_number, line.amount) == ("fee", "FEE-MONTHLY", 6 * U)
+    # commission model: a lower price is the reseller's to give, from its own balance
+    acme = reseller_actor(reseller.id)
+    async with transaction(sessions) as s:
+        await invoices.update_line(s, acme, line.id, {"unit_price": "4"})
+        await invoices.send(s, acme, invoice.id)
+    async with sessions() as s:
+        from tests.factories import client_balance, reseller_balance
+
+        assert await client_balance(s, client.id) == -4 * U
+        assert await reseller_balance(s, reseller.id) == 98 * U
