@@ -122,7 +122,7 @@ def create_app(
             Route("/exports/dids.csv", exports.dids_csv, methods=["GET"]),
             Route("/exports/sub-accounts.csv", exports.sub_accounts_csv, methods=["GET"]),
             Route("/exports/invoices.csv", invoice_files.invoices_csv, methods=["GET"]),
-            Route("/invoices/{invoice_id}.pdf", invoice_files.invoice_pdf, methods=["GET"]),
+            Route("/invoices/{invoice_id:path}.pdf", invoice_files.invoice_pdf, methods=["GET"]),
             *branding.routes(),
             Route("/webhooks/paypal/ipn", paypal_ipn.ipn_endpoint, methods=["POST"]),
             Route("/webhooks/paypal/events", paypal_events.events_endpoint, methods=["POST"]),
