@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 import branding
-from api import exports, switch
+from api import exports, invoice_files, switch
 from api.db import create_engine, read_only, session_factory
 from api.domain import auth
 from api.domain.dns import Resolver
@@ -121,6 +121,8 @@ def create_app(
             Route("/exports/calls.csv", exports.calls_csv, methods=["GET"]),
             Route("/exports/dids.csv", exports.dids_csv, methods=["GET"]),
             Route("/exports/sub-accounts.csv", exports.sub_accounts_csv, methods=["GET"]),
+            Route("/exports/invoices.csv", invoice_files.invoices_csv, methods=["GET"]),
+            Route("/invoices/{invoice_id:path}.pdf", invoice_files.invoice_pdf, methods=["GET"]),
             *branding.routes(),
             Route("/webhooks/paypal/ipn", paypal_ipn.ipn_endpoint, methods=["POST"]),
             Route("/webhooks/paypal/events", paypal_events.events_endpoint, methods=["POST"]),

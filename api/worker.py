@@ -14,7 +14,9 @@ pending custom hostnames, each at most every ten minutes (``api.domain.brands.re
 POSTs outbound events to resellers' endpoints (``webhooks.outbound.deliver_due``);
 ``recurring-fees`` charges the monthly fees of sub-accounts' packages and of numbers whose next
 billing date has come, every due period once, in chunks claimed with ``FOR UPDATE SKIP LOCKED``
-(``api.domain.fees.run_due``).
+(``api.domain.fees.run_due``); ``invoices-monthly`` drafts postpaid clients' monthly
+invoices (``api.domain.invoices.draft_monthly``); ``invoices-overdue`` flags invoices past due
+and blocks clients by their payment terms (``api.domain.invoices.mark_overdue``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.domain import brands, fees, mailer, paypal_checkout, paypal_ipn
+from api.domain import brands, fees, invoices, mailer, paypal_checkout, paypal_ipn
 from api.models.base import utcnow
 from api.settings import Settings
 from webhooks import outbound
@@ -65,6 +67,16 @@ JOBS: tuple[Job, ...] = (
         "recurring-fees",
         fees.run_due,
         "charge the monthly fees (packages, numbers) whose next billing date has come",
+    ),
+    Job(
+        "invoices-monthly",
+        invoices.draft_monthly,
+        "draft the monthly invoices of postpaid clients not invoiced up to this month",
+    ),
+    Job(
+        "invoices-overdue",
+        invoices.mark_overdue,
+        "flag invoices past their due date (invoice.overdue) and block clients per their terms",
     ),
     Job("email", mailer.send_due, "send the email outbox over SMTP, retrying failures"),
     Job(

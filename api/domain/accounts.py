@@ -437,7 +437,9 @@ async def apply_balance_status(
 ) -> None:
     """The status rule of the billing modes, run after every change of a client's balance:
     a strict prepaid client at or below zero is suspended, a postpaid client at its credit limit
-    is blocked; either is reactivated when money brings it back (only if we suspended it).
+    is blocked, and its uninvoiced charges are drafted into an invoice
+    (``invoices.limit_reached``); either is reactivated when money brings it back (only if we
+    suspended it).
     Then the alerts that follow a balance: low balance (once per crossing of the client's
     threshold) and suspension (``api.domain.alerts``)."""
     before = audit.snapshot(client, ("status", "status_reason"))
@@ -458,6 +460,10 @@ async def apply_balance_status(
         )
         if client.status == "suspended":
             await alerts.client_suspended(session, client)
+        elif (client.status, client.status_reason) == ("blocked", AUTO_BLOCK_REASON):
+            from api.domain import invoices  # invoices build on accounts
+
+            await invoices.limit_reached(session, actor, client)
     await alerts.client_balance_changed(session, client, balance)
 
 

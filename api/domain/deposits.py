@@ -22,10 +22,11 @@ comes by IPN or by a REST webhook (a capture id is the ``txn_id`` of its IPN), s
 What the money is for is not decided here. Every payment from outside, by IPN
 (``paypal_ipn._completed``) or by Checkout (``paypal_checkout._apply_capture``, on the payer's
 return or by webhook), is credited by :func:`credit` and by nothing else, in the transaction of
-its entry: that is where a deposit will settle a postpaid client's open invoices, once the
-entry is posted and only when it is new (``not result.replayed``) and for a client. A payment a
-reseller records by hand is ``payments.client_payment``, the one other way money reaches a
-client from outside.
+its entry: that is where a deposit settles a client's open invoices
+(``api.domain.settlement.payment_received``), once the entry is posted and only when it is new
+(``not result.replayed``) and for a client. A payment a reseller records by hand is
+``payments.client_payment``, the one other way money reaches a client from outside, and it
+calls the same hook.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import money
-from api.domain import accounts, payments
+from api.domain import accounts, payments, settlement
 from api.domain.actors import OPERATOR_PERMISSIONS, Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.domain.ledger import Leg
@@ -100,7 +101,7 @@ async def credit(
     async def legs() -> list[Leg]:
         return await _legs(session, reseller, client, amount, commission)
 
-    return await _record(
+    result = await _record(
         session,
         source=source,
         external_id=external_id,
@@ -113,6 +114,11 @@ async def credit(
         raw_id=raw_id,
         legs_for=legs,
     )
+    if not result.replayed and client is not None:
+        await settlement.payment_received(
+            session, source_actor(source), client, reseller, amount, result.entry.id
+        )
+    return result
 
 
 async def debit(

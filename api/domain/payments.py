@@ -89,6 +89,20 @@ the operator nothing for it:
   client pays the operator, as for calls; the reseller earns its commission on deposits).
 * No floor: a fee may take a client below zero; the billing-mode status rule then applies
   (a strict prepaid client at or below zero is suspended).
+
+Invoices (``api.domain.invoices``) are documents: the usage they list (calls, fees) was posted
+when it happened, and a payment settles them through the paths above. Money moves for an
+invoice only where the document differs from what the ledger already took, keyed in scope
+``invoice`` by the invoice's id (``N:sent``, ``N:void``):
+
+* sending, D = the invoice's subtotal minus what its charges already took (the reseller changed
+  a price, added a line, removed one; signed), T = its tax (the reseller collects it):
+  client:M -(D + T); markup: reseller:N:sales +D; commission: reseller:N +D (the reseller's
+  charge, as a manual charge); reseller:N:tax +T. Nothing when D and T are zero.
+* voiding a sent invoice, or a credit note of X on it (X ≤ what is left to credit; the tax
+  part t of X in proportion of the invoice's tax, rounded once): the same legs with the signs
+  turned: client:M +X; markup: reseller:N:sales -(X - t); commission: reseller:N -(X - t), no
+  floor (the reseller forgives its client what it invoiced); reseller:N:tax -t.
 """
 
 from __future__ import annotations
@@ -101,7 +115,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import money
-from api.domain import accounts, alerts, audit, ledger
+from api.domain import accounts, alerts, audit, ledger, settlement
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
@@ -353,8 +367,14 @@ async def client_transfer(
 async def client_payment(
     session: AsyncSession, actor: Actor, client_id: int, amount: Any, key: str, memo: str = ""
 ) -> Movement:
-    """The reseller records a payment it took from a client by hand (cash, bank transfer)."""
-    return await _fund_client(session, actor, client_id, amount, key, memo, "client_payment")
+    """The reseller records a payment it took from a client by hand (cash, bank transfer).
+    A new payment settles the client's open invoices (``api.domain.settlement``)."""
+    moved = await _fund_client(session, actor, client_id, amount, key, memo, "client_payment")
+    if not moved.replayed and moved.client is not None:
+        await settlement.payment_received(
+            session, actor, moved.client, moved.reseller, moved.entry.amount, moved.entry.id
+        )
+    return moved
 
 
 async def _fund_client(
@@ -506,6 +526,56 @@ async def _check_refundable(
             f"only {money.format_amount(left)} of that payment is left to refund",
             "amount",
         )
+
+
+# --- invoices ---------------------------------------------------------------------------------
+
+
+async def invoice_adjustment(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    client: Client,
+    reseller: Reseller,
+    invoice_id: int,
+    step: str,
+    net: int,
+    tax: int,
+    memo: str,
+) -> Movement | None:
+    """Post what an invoice moves (see "Invoices" above): ``net`` + ``tax`` micros taken from
+    the client (negative: given back), ``net`` to the reseller, ``tax`` to its tax book. Keyed
+    ``invoice`` / ``<invoice id>:<step>``; None when there is nothing to move."""
+    if not net and not tax:
+        return None
+
+    async def legs() -> list[Leg]:
+        client_acc = await accounts.client_account(session, client, reseller.currency)
+        if reseller.billing_model == "commission":
+            payee = await accounts.reseller_account(session, reseller)
+        else:
+            payee = await reseller_book_account(session, reseller, "sales")
+        out = [Leg(client_acc, -(net + tax))]
+        if net:
+            out.append(Leg(payee, net))
+        if tax:
+            out.append(Leg(await reseller_book_account(session, reseller, "tax"), tax))
+        return out
+
+    return await post_movement(
+        session,
+        actor,
+        operation="invoice_adjustment",
+        params={"invoice": invoice_id, "step": step, "net": net, "tax": tax},
+        key=f"{invoice_id}:{step}",
+        scope="invoice",
+        reseller=reseller,
+        client=client,
+        kind="invoice_adjustment",
+        amount=abs(net + tax) or abs(net),
+        memo=memo[:500],
+        legs_for=legs,
+    )
 
 
 # --- fees a reseller pays the operator ---------------------------------------------------------

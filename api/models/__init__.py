@@ -11,6 +11,15 @@ from api.models.calls import (
     SubAccount,
 )
 from api.models.fees import FeeCharge
+from api.models.invoices import (
+    ClientTaxRate,
+    Invoice,
+    InvoiceDocument,
+    InvoiceLine,
+    InvoicePayment,
+    PriceList,
+    PriceListItem,
+)
 from api.models.ledger import Account, LedgerEntry, Posting
 from api.models.notifications import (
     Event,
@@ -38,12 +47,17 @@ __all__ = [
     "CallRollup",
     "Client",
     "ClientNumber",
+    "ClientTaxRate",
     "Deposit",
     "Did",
     "Event",
     "FeeCharge",
     "FreeMinutesUsage",
     "Hostname",
+    "Invoice",
+    "InvoiceDocument",
+    "InvoiceLine",
+    "InvoicePayment",
     "LedgerEntry",
     "OutboxAttachment",
     "OutboxEmail",
@@ -54,6 +68,8 @@ __all__ = [
     "PaypalIpnMessage",
     "PaypalOrder",
     "Posting",
+    "PriceList",
+    "PriceListItem",
     "Rate",
     "RateDeck",
     "Reseller",

@@ -46,7 +46,7 @@ class FeeCharge(Base):
     reseller_cost: Mapped[int] = mapped_column(BigInteger, default=0)  # micros the reseller paid
     currency: Mapped[str] = mapped_column(String(3))
     entry_id: Mapped[int] = mapped_column(BigID, ForeignKey("ledger_entries.id"), index=True)
-    invoice_id: Mapped[int | None] = mapped_column(BigID, default=None)  # no FK yet: invoices
+    invoice_id: Mapped[int | None] = mapped_column(BigID, ForeignKey("invoices.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

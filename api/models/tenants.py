@@ -27,6 +27,13 @@ class Reseller(Base):
     # below its threshold since the balance last crossed it (the alert went, or none was due)
     low_balance_alerted: Mapped[bool] = mapped_column(default=False, server_default=false())
     base_deck_id: Mapped[int | None] = mapped_column(ForeignKey("rate_decks.id"), default=None)
+    # invoices (api.domain.invoices): the tax rate on its clients' invoices, how much a paid
+    # invoice raises a postpaid client's credit limit, and the last invoice number given
+    tax_rate_pct: Mapped[Decimal] = mapped_column(
+        Numeric(7, 4), default=Decimal(0), server_default="0"
+    )
+    credit_limit_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    invoice_sequence: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -49,6 +56,17 @@ class Client(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     billing_mode: Mapped[str] = mapped_column(String(24), default="prepaid_strict")
     credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)
+    # postpaid: calls that started before this moment are on an invoice (None: none yet)
+    invoiced_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    invoice_due_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    # blocked when an invoice is this many days past due (None: never)
+    overdue_block_days: Mapped[int | None] = mapped_column(default=None)
+    # the price list of its hand-added invoice lines (None: its reseller's basic list), and
+    # the discount it gets on it
+    price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_lists.id"), default=None)
+    discount_pct: Mapped[Decimal] = mapped_column(
+        Numeric(7, 4), default=Decimal(0), server_default="0"
+    )
     low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=0)
     # below its threshold since the balance last crossed it (the alert went, or none was due)
     low_balance_alerted: Mapped[bool] = mapped_column(default=False, server_default=false())

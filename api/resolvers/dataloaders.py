@@ -14,8 +14,10 @@ from api.models import (
     Client,
     Did,
     Event,
+    InvoiceLine,
     Package,
     Posting,
+    PriceListItem,
     Reseller,
     SubAccount,
     WebhookAttempt,
@@ -48,6 +50,12 @@ class Loaders:
         )
         self.client_dids = DataLoader(self._children(Did, Did.client_id, Did.number))
         self.sub_account_dids = DataLoader(self._children(Did, Did.sub_account_id, Did.number))
+        self.price_list_items = DataLoader(
+            self._children(PriceListItem, PriceListItem.price_list_id, PriceListItem.article_number)
+        )
+        self.invoice_lines = DataLoader(
+            self._children(InvoiceLine, InvoiceLine.invoice_id, InvoiceLine.position)
+        )
 
     def _by_id(self, model: Any) -> Callable:
         async def load(ids: Sequence[int]) -> list[Any]:

@@ -1,0 +1,284 @@
+"""Invoices of postpaid clients: drafted when the limit is reached, edited, sent, settled."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from api.db import is_sqlite, transaction
+from api.domain import fees, invoices, payments
+from api.domain.errors import DomainError, ErrorCode
+from api.models import (
+    Client,
+    FeeCharge,
+    Invoice,
+    InvoiceLine,
+    InvoicePayment,
+    LedgerEntry,
+    OutboxAttachment,
+    OutboxEmail,
+)
+from tests.factories import balance_of, client_balance, reseller_actor, unique_key
+from tests.invoicing import U, call, ingest, pdf_text, postpaid_world
+
+pytestmark = pytest.mark.usefixtures("ledger_checked")
+
+
+async def _client(sessions, world) -> Client:
+    async with sessions() as s:
+        return await s.get(Client, world.client_id)
+
+
+async def _invoices(sessions, world) -> list[Invoice]:
+    async with sessions() as s:
+        return list(
+            await s.scalars(
+                select(Invoice).where(Invoice.client_id == world.client_id).order_by(Invoice.id)
+            )
+        )
+
+
+async def _lines(sessions, invoice_id) -> list[InvoiceLine]:
+    async with sessions() as s:
+        return (await invoices.lines_of(s, [invoice_id]))[invoice_id]
+
+
+async def _reach_the_limit(sessions, world):
+    """3000 s to the UK (0.60) and 1200 s to France (0.24), then 600 s (0.12) and 300 s (0.06)
+    to the UK: 1.02 in all, past the 1.00 limit with the last batch."""
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "441234567", 3000), call(world, "33123456", 1200))
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "441234567", 600))
+    assert (await _client(sessions, world)).status == "active"
+    assert await _invoices(sessions, world) == []
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "441234567", 300))
+
+
+async def test_reaching_the_limit_blocks_and_drafts_the_uninvoiced_calls(sessions):
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s)
+    await _reach_the_limit(sessions, world)
+    client = await _client(sessions, world)
+    assert (client.status, client.status_reason) == ("blocked", "credit limit reached")
+    [draft] = await _invoices(sessions, world)
+    assert (draft.status, draft.reason, draft.number) == ("draft", "credit_limit", None)
+    lines = await _lines(sessions, draft.id)
+    assert [
+        (x.article_number, x.description, x.quantity, x.unit_price, x.amount) for x in lines
+    ] == [
+        ("CALL-33", "Calls to France", Decimal(20), 12_000, 240_000),
+        ("CALL-44", "Calls to United Kingdom", Decimal(65), 12_000, 780_000),
+    ]
+    # the invoice is exactly what the ledger took for the calls
+    async with sessions() as s:
+        assert draft.total == draft.charged == 1_020_000 == -await client_balance(s, client)
+        assert client.invoiced_until == draft.period_end
+
+    # when a call still lands while blocked, and the status rule runs again
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "441234567", 60))
+    # then no second draft is made: the call waits for the next invoice
+    assert len(await _invoices(sessions, world)) == 1
+    async with transaction(sessions) as s:
+        with pytest.raises(DomainError) as err:
+            await invoices.draft_for_client(s, reseller_actor(world.reseller_id), world.client_id)
+        assert err.value.code == ErrorCode.CONFLICT
+
+
+async def test_a_draft_is_edited_and_sent_and_a_sent_invoice_is_never_edited(sessions, settings):
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s)
+    await _reach_the_limit(sessions, world)
+    [draft] = await _invoices(sessions, world)
+    france, uk = await _lines(sessions, draft.id)
+    acme = reseller_actor(world.reseller_id)
+    async with transaction(sessions) as s:
+        # the reseller lowers the UK price to 0.010/min and adds an installation line
+        invoice, line = await invoices.update_line(s, acme, uk.id, {"unit_price": "0.01"})
+        assert line.amount == 650_000
+        invoice, added = await invoices.add_line(
+            s,
+            acme,
+            draft.id,
+            {"article_number": "SRV-1", "description": "Installation", "unit_price": "2.5"},
+        )
+        assert (added.quantity, added.amount) == (Decimal(1), 2_500_000)
+        assert invoice.total == 240_000 + 650_000 + 2_500_000
+    async with transaction(sessions) as s:
+        sent = await invoices.send(s, acme, draft.id)
+        assert (sent.number, sent.status) == ("INV-000001", "sent")
+    async with sessions() as s:
+        # the document changed what the ledger took: one entry for the difference
+        entry = await s.get(LedgerEntry, sent.adjustment_entry_id)
+        assert (entry.kind, entry.amount) == ("invoice_adjustment", 3_390_000 - 1_020_000)
+        assert await client_balance(s, world.client_id) == -3_390_000
+        assert await balance_of(s, f"reseller:{world.reseller_id}:sales") == 3_390_000
+        # and the client gets it by email, with its PDF
+        [email] = list(await s.scalars(select(OutboxEmail)))
+        assert email.to_address == "alice@example.test"
+        assert email.subject == "Invoice INV-000001 from Acme Telecom: 3.39 USD"
+        [attachment] = list(await s.scalars(select(OutboxAttachment)))
+        text = pdf_text(attachment.content)
+        for expected in ("INV-000001", "Calls to United Kingdom", "Installation", "3.39 USD"):
+            assert expected in text
+    # a sent invoice is never edited
+    async with transaction(sessions) as s:
+        with pytest.raises(DomainError) as err:
+            await invoices.update_line(s, acme, france.id, {"unit_price": "0"})
+        assert err.value.code == ErrorCode.CONFLICT
+    async with transaction(sessions) as s:
+        with pytest.raises(DomainError) as err:
+            await invoices.send(s, acme, draft.id)
+        assert err.value.code == ErrorCode.CONFLICT
+    # and another reseller does not find it
+    async with transaction(sessions) as s:
+        with pytest.raises(DomainError) as err:
+            await invoices.send(s, reseller_actor(world.reseller_id + 1000), draft.id)
+        assert err.value.code == ErrorCode.NOT_FOUND
+
+
+async def test_payments_settle_open_invoices_oldest_first_and_raise_the_limit(sessions):
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s, step="5")
+    acme = reseller_actor(world.reseller_id)
+    await _reach_the_limit(sessions, world)
+    [first] = await _invoices(sessions, world)
+    async with transaction(sessions) as s:
+        await invoices.send(s, acme, first.id)
+    # a second invoice, drafted by the reseller for a call made since
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "441234567", 100))  # 0.02
+    async with transaction(sessions) as s:
+        second = await invoices.draft_for_client(s, acme, world.client_id)
+        await invoices.send(s, acme, second.id)
+    assert (first.total, second.total) == (1_020_000, 20_000)
+    # when the client pays 1.00: the oldest invoice takes all of it, and is not paid yet
+    async with transaction(sessions) as s:
+        await payments.client_payment(s, acme, world.client_id, "1", unique_key())
+    a, b = await _invoices(sessions, world)
+    assert (a.status, a.paid, b.status, b.paid) == ("sent", 1_000_000, "sent", 0)
+    # (the status rule unblocks the client: its balance is back above the limit) and the
+    # limit is not raised before an invoice is paid
+    client = await _client(sessions, world)
+    assert (client.status, client.credit_limit) == ("active", 1 * U)
+    # when it pays 0.03: 0.02 to the first (paid), 0.01 to the second
+    async with transaction(sessions) as s:
+        await payments.client_payment(s, acme, world.client_id, "0.03", unique_key())
+    a, b = await _invoices(sessions, world)
+    assert (a.status, a.paid, b.status, b.paid) == ("paid", 1_020_000, "sent", 10_000)
+    client = await _client(sessions, world)
+    assert (client.status, client.credit_limit) == ("active", 6 * U)
+    async with sessions() as s:
+        parts = await s.scalar(select(func.count()).select_from(InvoicePayment))
+        assert parts == 3
+        assert await client_balance(s, client) == -10_000
+
+
+async def test_a_postpaid_clients_fees_are_drafted_once(sessions):
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s, credit_limit="100")
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "33123456", 60))
+        s.add(
+            FeeCharge(
+                subject_type="sub_account",
+                subject_id=1,
+                kind="monthly",
+                payer=fees.client_payer(world.client_id),
+                reseller_id=world.reseller_id,
+                client_id=world.client_id,
+                period_start=date(2026, 11, 1),
+                period_end=date(2026, 11, 30),
+                description="Retail monthly fee",
+                client_amount=3 * U,
+                currency="USD",
+                entry_id=(await s.scalar(select(func.max(LedgerEntry.id)))),
+            )
+        )
+    acme = reseller_actor(world.reseller_id)
+    async with transaction(sessions) as s:
+        invoice = await invoices.draft_for_client(s, acme, world.client_id)
+    lines = await _lines(sessions, invoice.id)
+    assert [(x.kind, x.article_number, x.amount) for x in lines] == [
+        ("calls", "CALL-33", 12_000),
+        ("fee", "FEE-MONTHLY", 3 * U),
+    ]
+    async with sessions() as s:
+        [fee] = list(await s.scalars(select(FeeCharge)))
+        assert fee.invoice_id == invoice.id
+
+
+async def test_a_late_call_goes_on_the_next_invoice_within_the_window(sessions):
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s, credit_limit="100")
+        await ingest(s, call(world, "441234567", 60))
+    acme = reseller_actor(world.reseller_id)
+    async with transaction(sessions) as s:
+        first = await invoices.draft_for_client(s, acme, world.client_id)
+        await invoices.send(s, acme, first.id)
+    # when calls that started before the first invoice was drafted arrive after it: one
+    # started an hour before, one eight days before (outside the window)
+    async with transaction(sessions) as s:
+        await ingest(
+            s,
+            call(world, "33123456", 120, at=first.period_end - timedelta(hours=1)),
+            call(world, "441234567", 300, at=first.period_end - timedelta(days=8)),
+        )
+        second = await invoices.draft_for_client(s, acme, world.client_id)
+    # then the next invoice takes the one inside the window, and not the first invoice's call
+    lines = await _lines(sessions, second.id)
+    assert [(x.description, x.amount) for x in lines] == [("Calls to France", 24_000)]
+
+
+async def test_concurrent_drafts_of_one_client_make_one_invoice(sessions, engine):
+    if is_sqlite(str(engine.url)):
+        pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s, credit_limit="100")
+        await ingest(s, call(world, "441234567", 60))
+    acme = reseller_actor(world.reseller_id)
+
+    async def attempt() -> bool:
+        try:
+            async with transaction(sessions) as s:
+                await invoices.draft_for_client(s, acme, world.client_id)
+            return True
+        except DomainError as exc:
+            assert exc.code == ErrorCode.CONFLICT
+            return False
+
+    results = await asyncio.gather(*(attempt() for _ in range(4)))
+    assert sorted(results) == [False, False, False, True]
+    assert len(await _invoices(sessions, world)) == 1
+
+
+async def test_concurrent_payments_settle_an_invoice_once(sessions, engine):
+    if is_sqlite(str(engine.url)):
+        pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s, step="5")
+    acme = reseller_actor(world.reseller_id)
+    await _reach_the_limit(sessions, world)
+    [invoice] = await _invoices(sessions, world)
+    async with transaction(sessions) as s:
+        await invoices.send(s, acme, invoice.id)
+
+    async def pay() -> None:
+        async with transaction(sessions) as s:
+            await payments.client_payment(s, acme, world.client_id, "1.02", unique_key())
+
+    await asyncio.gather(pay(), pay(), pay())
+    [paid] = await _invoices(sessions, world)
+    assert (paid.status, paid.paid) == ("paid", 1_020_000)
+    client = await _client(sessions, world)
+    # the limit rose once, and the rest of the money is on the balance
+    assert (client.credit_limit, client.status) == (6 * U, "active")
+    async with sessions() as s:
+        assert await client_balance(s, client) == 2 * 1_020_000
+        assert await s.scalar(select(func.count()).select_from(InvoicePayment)) == 1
