@@ -458,13 +458,19 @@ async def apply_balance_status(
             before=before,
             after=after,
         )
-        if client.status == "suspended":
-            await alerts.client_suspended(session, client)
-        elif (client.status, client.status_reason) == ("blocked", AUTO_BLOCK_REASON):
-            from api.domain import invoices  # invoices build on accounts
-
-            await invoices.limit_reached(session, actor, client)
+        await _status_changed(session, actor, client)
     await alerts.client_balance_changed(session, client, balance)
+
+
+async def _status_changed(session: AsyncSession, actor: Actor, client: Client) -> None:
+    """What follows a change made by the status rule: a suspended client is told; a postpaid
+    client blocked at its limit has its uninvoiced charges drafted into an invoice."""
+    if client.status == "suspended":
+        await alerts.client_suspended(session, client)
+    elif (client.status, client.status_reason) == ("blocked", AUTO_BLOCK_REASON):
+        from api.domain import invoices  # invoices build on accounts
+
+        await invoices.limit_reached(session, actor, client)
 
 
 async def apply_balance_status_many(
@@ -473,7 +479,7 @@ async def apply_balance_status_many(
     """:func:`apply_balance_status` for many clients (client, balance) at once: the changed
     clients and their audit events are written in one flush."""
     events = []
-    suspended = []
+    changed = []
     for client, balance in clients:
         status = _status_after(client, balance)
         if status == (client.status, client.status_reason):
@@ -492,12 +498,11 @@ async def apply_balance_status_many(
                 after=audit.snapshot(client, ("status", "status_reason")),
             )
         )
-        if client.status == "suspended":
-            suspended.append(client)
+        changed.append(client)
     if events:
         session.add_all(events)
         await session.flush()
-    for client in suspended:
-        await alerts.client_suspended(session, client)
+    for client in changed:
+        await _status_changed(session, actor, client)
     for client, balance in clients:
         await alerts.client_balance_changed(session, client, balance)

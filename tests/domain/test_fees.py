@@ -612,3 +612,22 @@ async def test_a_monthly_fee_that_takes_a_balance_below_its_threshold_alerts_onc
     assert [(a.client_id, a.data["balance"]["amount"]) for a in alerts] == [
         (client.id, "90.000000")
     ]
+
+
+async def test_a_monthly_fee_that_blocks_a_postpaid_client_drafts_its_invoice(sessions):
+    from api.models import Invoice, InvoiceLine
+
+    # given a postpaid client with no credit limit on a 10 a month package
+    _, client, _ = await subscriber(sessions, mode="postpaid", funds="0", monthly="10")
+    # when the worker charges the fee (the client's balance is then -10: at its limit)
+    assert await run(sessions, utcnow().date()) == 1
+    # then the client is blocked and the fee is on a draft invoice
+    [charge] = await charges(sessions)
+    async with sessions() as s:
+        assert (await s.get(Client, client.id)).status == "blocked"
+        [invoice] = list(await s.scalars(select(Invoice).where(Invoice.client_id == client.id)))
+        lines = list(
+            await s.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
+        )
+        assert invoice.status == "draft" and charge.invoice_id == invoice.id
+        assert sum(line.amount for line in lines) == 10 * M
