@@ -476,7 +476,9 @@ async def ingest(
             for v in rows
         ]
         await _store(session, stored)
-    for client, account in payers:  # the balances moved when the block above ended
+    # the balances moved when the block above ended; the clients' rows are written (status,
+    # a drafted invoice) in id order, as the accounts were, so that batches never deadlock
+    for client, account in sorted(payers, key=lambda payer: payer[0].id):
         status = client.status
         await accounts.apply_balance_status(session, actor, client, account.balance)
         if client.status != status and client.status == "suspended":

@@ -75,6 +75,10 @@ _QUANTITY_PLACES = Decimal("0.000001")
 _MINUTE = Decimal(60)
 # a call delivered this long after it started still reaches the next invoice
 LATE_CALLS_WINDOW = timedelta(days=7)
+# a client's row is locked to serialize its invoices' changes: FOR NO KEY UPDATE on
+# PostgreSQL, which does not wait for the key-share locks that rows naming the client take (a
+# call batch's ledger entries), so a draft or a payment never deadlocks with one
+_CLIENT_LOCK = {"key_share": True}
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -248,7 +252,7 @@ async def draft(
     nothing to invoice (see the module docstring)."""
     # lock the client: concurrent drafts of one client run one after the other
     start = await session.scalar(
-        select(Client.invoiced_until).where(Client.id == client.id).with_for_update()
+        select(Client.invoiced_until).where(Client.id == client.id).with_for_update(**_CLIENT_LOCK)
     )
     if await _open_draft(session, client.id) is not None:
         return None
@@ -556,7 +560,7 @@ async def send(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
         raise invalid("invoiceId", "an invoice without lines cannot be sent")
     if invoice.total < 0:
         raise invalid("invoiceId", "an invoice's total cannot be negative")
-    client = await session.get(Client, invoice.client_id, with_for_update=True)
+    client = await session.get(Client, invoice.client_id, with_for_update=_CLIENT_LOCK)
     reseller = await session.get(Reseller, invoice.reseller_id)
     assert client is not None and reseller is not None
     now = utcnow()
@@ -632,7 +636,7 @@ async def _sent_for_write(session: AsyncSession, actor: Actor, invoice_id: int) 
         raise not_found("invoice", "invoiceId")
     invoice = await get_invoice(session, actor, invoice_id)
     # the client's row first, then the invoice's: the order a payment takes them in
-    await session.get(Client, invoice.client_id, with_for_update=True)
+    await session.get(Client, invoice.client_id, with_for_update=_CLIENT_LOCK)
     await session.refresh(invoice, with_for_update=True)
     if invoice.kind != "invoice":
         raise invalid("invoiceId", "a credit note cannot be voided or credited")
@@ -661,7 +665,7 @@ async def void(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
             "only a sent invoice with nothing paid on it can be voided; issue a credit note",
             "invoiceId",
         )
-    client = await session.get(Client, invoice.client_id, with_for_update=True)
+    client = await session.get(Client, invoice.client_id, with_for_update=_CLIENT_LOCK)
     reseller = await session.get(Reseller, invoice.reseller_id)
     assert client is not None and reseller is not None
     invoice.status, invoice.voided_at = "void", utcnow()
@@ -709,7 +713,7 @@ async def credit_note(
     due = invoice.total - invoice.paid
     if micros > due:
         raise invalid("amount", f"only {money.format_amount(due)} is still due on the invoice")
-    client = await session.get(Client, invoice.client_id, with_for_update=True)
+    client = await session.get(Client, invoice.client_id, with_for_update=_CLIENT_LOCK)
     reseller = await session.get(Reseller, invoice.reseller_id)
     assert client is not None and reseller is not None
     now = utcnow()
