@@ -11,7 +11,7 @@ from api.models.calls import (
     SubAccount,
 )
 from api.models.fees import FeeCharge
-from api.models.ledger import Account, LedgerEntry, Posting
+from api.models.ledger import Account, LedgerEntry, LedgerRollup, Posting
 from api.models.notifications import (
     Event,
     OutboxAttachment,
@@ -45,6 +45,7 @@ __all__ = [
     "FreeMinutesUsage",
     "Hostname",
     "LedgerEntry",
+    "LedgerRollup",
     "OutboxAttachment",
     "OutboxEmail",
     "Package",
