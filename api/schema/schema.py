@@ -27,6 +27,7 @@ from api.schema.callers import CallersMutation, CallersQuery
 from api.schema.calls import CallsMutation, CallsQuery
 from api.schema.common import Connection
 from api.schema.fees import FeesMutation, FeesQuery
+from api.schema.financials import FinancialsQuery
 from api.schema.notifications import NotificationsMutation, NotificationsQuery
 from api.schema.numbers import NumbersMutation, NumbersQuery
 from api.schema.payloads import (
@@ -156,6 +157,7 @@ class Query(
     NotificationsQuery,
     NumbersQuery,
     FeesQuery,
+    FinancialsQuery,
 ):
     pass
 
