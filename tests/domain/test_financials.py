@@ -4,21 +4,27 @@ client; tenancy and permissions."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 import api.domain.ledger as ledger_module
 from api.db import transaction
-from api.domain import calls, deposits, fees, financials, payments
+from api.domain import accounts, calls, deposits, fees, financials, payments
 from api.domain.actors import SYSTEM
 from api.domain.errors import DomainError, ErrorCode
+from api.domain.ledger import Idempotency, Leg
 from api.models import Account, Call, LedgerEntry, Package, Posting, SubAccount
 from tests.domain.test_ingest import call, make_deck, make_sub, rows
 from tests.factories import (
+    assert_rollups_match,
     client_actor,
     fund_reseller,
     make_client,
@@ -456,3 +462,99 @@ async def test_a_bad_month_is_a_clear_error(sessions, month):
         with pytest.raises(DomainError) as err:
             await financials.report(s, reseller_actor(reseller), month)
         assert err.value.code == ErrorCode.VALIDATION and err.value.field == "month"
+
+
+# --- random sequences -----------------------------------------------------------------------
+
+OPS = ("deposit", "transfer", "payment", "charge", "refund", "calls")
+move = st.tuples(
+    st.sampled_from(OPS),
+    st.integers(min_value=0, max_value=3),  # which client
+    st.integers(min_value=1, max_value=40 * M),  # amount in micros
+    st.sampled_from([(2, 27), (3, 1), (3, 2), (3, 15), (3, 31), (4, 1)]),  # (month, day)
+)
+
+
+@examples(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(moves=st.lists(move, min_size=1, max_size=10))
+async def test_rollups_and_report_equal_the_postings_after_random_movements(sessions, clock, moves):
+    """Given a markup and a commission reseller with two clients each, when random movements
+    (some refused) land on random days, one by one through ``ledger.post`` or in batches
+    through ``ledger.post_many``, then every rollup equals its postings and each reseller's
+    report equals the postings, per day and per client."""
+    run_id = uuid.uuid4().hex
+    clock.at(1, 8)
+    async with transaction(sessions) as s:
+        markup = await make_reseller(s, "markup")
+        agent = await make_reseller(s, "commission", commission_pct="12.5")
+        clients = [
+            await make_client(s, markup, "prepaid_permissive"),
+            await make_client(s, markup, "prepaid_permissive"),
+            await make_client(s, agent, "prepaid_permissive"),
+            await make_client(s, agent, "prepaid_permissive"),
+        ]
+    owner = {markup.id: markup, agent.id: agent}
+    for step, (op, which, micros, (month, day)) in enumerate(moves):
+        client = clients[which]
+        reseller = owner[client.reseller_id]
+        key = f"{run_id}-{step}"
+        clock.at(day, 6 + step, month=month)
+        try:
+            async with transaction(sessions) as s:
+                if op == "deposit":
+                    await payments.reseller_deposit(s, SYSTEM, reseller.id, micros, key)
+                elif op == "transfer":
+                    await payments.client_transfer(s, SYSTEM, client.id, micros, key)
+                elif op == "payment":
+                    await payments.client_payment(s, SYSTEM, client.id, micros, key)
+                elif op == "charge":
+                    await payments.client_charge(s, SYSTEM, client.id, micros, key, "usage")
+                elif op == "refund":
+                    await payments.client_refund(s, SYSTEM, client.id, micros, key)
+                else:
+                    await ledger_module.post_many(
+                        s, await _call_specs(s, clients, owner, micros, key), SYSTEM
+                    )
+        except DomainError as exc:
+            assert exc.code == ErrorCode.INSUFFICIENT_FUNDS, exc.message
+    async with sessions() as s:
+        await assert_rollups_match(s)
+        for reseller in (markup, agent):
+            report = await financials.report(s, SYSTEM, MONTH, reseller.id)
+            await _check_against_ledger(s, reseller, report)
+
+
+async def _call_specs(s, clients, owner, micros, key) -> list[ledger_module.EntrySpec]:
+    """A batch of call charges, one entry per client, as ingestion posts them."""
+    specs = []
+    for n, client in enumerate(clients):
+        reseller = owner[client.reseller_id]
+        cur = reseller.currency
+        client_acc = await accounts.client_account(s, client, cur)
+        sales = await payments.operator_account(s, "sales", cur)
+        sell, cost = micros + n, (micros + n) * 5 // 6
+        if reseller.billing_model == "commission":
+            legs = [Leg(client_acc, -sell), Leg(sales, sell)]
+        else:
+            legs = [
+                Leg(client_acc, -sell),
+                Leg(await payments.reseller_book_account(s, reseller, "sales"), sell),
+                Leg(await accounts.reseller_account(s, reseller), -cost),
+                Leg(sales, cost),
+            ]
+        specs.append(
+            ledger_module.EntrySpec(
+                kind="calls",
+                currency=cur,
+                amount=sell,
+                legs=legs,
+                idem=Idempotency("test-calls", f"{key}-{n}", "h"),
+                reseller_id=reseller.id,
+                client_id=client.id,
+            )
+        )
+    return specs
