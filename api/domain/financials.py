@@ -67,7 +67,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.domain.actors import Actor
@@ -222,11 +222,22 @@ class _Accumulator:
                 figures.earnings = figures.revenue
 
 
-def _money_rows(group_column, first: date, end: date, reseller_id: int | None):
+_GROUPS = {
+    "day": (LedgerRollup.day, CallRollup.day),
+    "client": (LedgerRollup.client_id, CallRollup.client_id),
+}
+
+
+def _money_rows(group: str, first: date, end: date, reseller_id: int | None):
+    """The month's ledger rollups summed per ``group`` (day or client), reseller, account
+    kind, entry kind and whether the entries name a client; the first column names the group,
+    the second is its value as text (so that groups of both kinds make one union)."""
+    column = _GROUPS[group][0]
     no_client = (LedgerRollup.client_id == 0).label("no_client")
     stmt = (
         select(
-            group_column,
+            literal(group).label("grouping"),
+            cast(column, String).label("g"),
             LedgerRollup.reseller_id,
             Account.kind,
             LedgerRollup.kind,
@@ -239,29 +250,33 @@ def _money_rows(group_column, first: date, end: date, reseller_id: int | None):
             LedgerRollup.day < end,
             Account.kind.in_(_ACCOUNT_KINDS),
         )
-        .group_by(
-            group_column, LedgerRollup.reseller_id, Account.kind, LedgerRollup.kind, no_client
-        )
+        .group_by(column, LedgerRollup.reseller_id, Account.kind, LedgerRollup.kind, no_client)
     )
     if reseller_id is not None:
         return stmt.where(LedgerRollup.reseller_id == reseller_id)
     return stmt.where(LedgerRollup.reseller_id > 0)
 
 
-def _call_rows(group_column, first: date, end: date, reseller_id: int | None):
+def _call_rows(group: str, first: date, end: date, reseller_id: int | None):
+    column = _GROUPS[group][1]
     stmt = (
         select(
-            group_column,
+            literal(group).label("grouping"),
+            cast(column, String).label("g"),
             CallRollup.reseller_id,
             func.sum(CallRollup.calls),
             func.sum(CallRollup.seconds),
         )
         .where(CallRollup.day >= first, CallRollup.day < end)
-        .group_by(group_column, CallRollup.reseller_id)
+        .group_by(column, CallRollup.reseller_id)
     )
     if reseller_id is not None:
         stmt = stmt.where(CallRollup.reseller_id == reseller_id)
     return stmt
+
+
+def _one(statements: list):
+    return statements[0] if len(statements) == 1 else union_all(*statements)
 
 
 async def _grouped(
@@ -270,24 +285,94 @@ async def _grouped(
     first: date,
     end: date,
     reseller_id: int | None,
-    money_group,
-    call_group,
-) -> dict[tuple, Figures]:
-    acc = _Accumulator(resellers)
-    rows = (await session.execute(_money_rows(money_group, first, end, reseller_id))).all()
-    calls = (await session.execute(_call_rows(call_group, first, end, reseller_id))).all()
-    missing = {row[1] for row in (*rows, *calls)} - resellers.keys()
+    groups: tuple[str, ...],
+) -> dict[str, dict[tuple, Figures]]:
+    """Figures per group value and reseller, for each of ``groups`` ("day", "client"): one
+    statement over the ledger rollups and one over the call rollups, whatever the groups."""
+    if len(groups) > 1 and session.get_bind().dialect.name == "postgresql":
+        rows, calls = await _grouping_sets(session, first, end, reseller_id)
+    else:
+        money = _one([_money_rows(g, first, end, reseller_id) for g in groups])
+        calls_stmt = _one([_call_rows(g, first, end, reseller_id) for g in groups])
+        rows = (await session.execute(money)).all()
+        calls = (await session.execute(calls_stmt)).all()
+    missing = {row[2] for row in (*rows, *calls)} - resellers.keys()
     if missing:
         for r in await session.scalars(select(Reseller).where(Reseller.id.in_(missing))):
             resellers[r.id] = r
-    for group, rid, account_kind, kind, no_client, total in rows:
-        acc.add_money(group, rid, account_kind, kind, bool(no_client), total)
-    for group, rid, n, seconds in calls:
-        figures = acc.figures(group, rid)
+    accs = {g: _Accumulator(resellers) for g in groups}
+    by_client = "client"
+    for grouping, value, rid, account_kind, kind, no_client, total in rows:
+        group = int(value) if grouping == by_client else _as_date(value)
+        accs[grouping].add_money(group, rid, account_kind, kind, bool(no_client), total)
+    for grouping, value, rid, n, seconds in calls:
+        group = int(value) if grouping == by_client else _as_date(value)
+        figures = accs[grouping].figures(group, rid)
         figures.calls += int(n or 0)
         figures.seconds += int(seconds or 0)
-    acc.finish()
-    return acc.raw
+    for acc in accs.values():
+        acc.finish()
+    return {g: acc.raw for g, acc in accs.items()}
+
+
+async def _grouping_sets(
+    session: AsyncSession, first: date, end: date, reseller_id: int | None
+) -> tuple[list, list]:
+    """PostgreSQL: the rows of ``_money_rows`` and ``_call_rows`` for both groups at once,
+    each table read once (``GROUP BY GROUPING SETS``: the day of a client row is null)."""
+    no_client = (LedgerRollup.client_id == 0).label("no_client")
+    common = (LedgerRollup.reseller_id, Account.kind, LedgerRollup.kind, no_client)
+    money = (
+        select(
+            LedgerRollup.day,
+            LedgerRollup.client_id,
+            *common,
+            func.sum(LedgerRollup.amount),
+        )
+        .join(Account, Account.id == LedgerRollup.account_id)
+        .where(
+            LedgerRollup.day >= first,
+            LedgerRollup.day < end,
+            Account.kind.in_(_ACCOUNT_KINDS),
+            LedgerRollup.reseller_id == reseller_id,
+        )
+        .group_by(
+            func.grouping_sets(
+                tuple_(LedgerRollup.day, *common), tuple_(LedgerRollup.client_id, *common)
+            )
+        )
+    )
+    calls = (
+        select(
+            CallRollup.day,
+            CallRollup.client_id,
+            CallRollup.reseller_id,
+            func.sum(CallRollup.calls),
+            func.sum(CallRollup.seconds),
+        )
+        .where(CallRollup.day >= first, CallRollup.day < end, CallRollup.reseller_id == reseller_id)
+        .group_by(
+            func.grouping_sets(
+                tuple_(CallRollup.day, CallRollup.reseller_id),
+                tuple_(CallRollup.client_id, CallRollup.reseller_id),
+            )
+        )
+    )
+
+    def as_groups(found) -> list:
+        return [
+            ("day", day.isoformat(), *rest) if day is not None else ("client", str(cid), *rest)
+            for day, cid, *rest in found
+        ]
+
+    return (
+        as_groups((await session.execute(money)).all()),
+        as_groups((await session.execute(calls)).all()),
+    )
+
+
+def _as_date(value: str) -> date:
+    return date.fromisoformat(value[:10])
 
 
 def _per_currency(items: list[Figures]) -> list[Figures]:
@@ -317,9 +402,9 @@ async def report(
             raise not_found("reseller", "resellerId")
         resellers[reseller.id] = reseller
 
-    by_day = await _grouped(
-        session, resellers, first, end, reseller_id, LedgerRollup.day, CallRollup.day
-    )
+    groups = ("day", "client") if reseller is not None else ("day",)
+    grouped = await _grouped(session, resellers, first, end, reseller_id, groups)
+    by_day = grouped["day"]
     days: dict[date, list[Figures]] = defaultdict(list)
     per_reseller: dict[int, Figures] = {}
     for (day, rid), figures in by_day.items():
@@ -340,15 +425,7 @@ async def report(
         key=lambda item: (item.reseller.name, item.reseller.id),
     )
     if reseller is not None:
-        by_client = await _grouped(
-            session,
-            resellers,
-            first,
-            end,
-            reseller.id,
-            LedgerRollup.client_id,
-            CallRollup.client_id,
-        )
+        by_client = grouped["client"]
         ids = [client_id for client_id, _ in by_client if client_id]
         clients = {c.id: c for c in await session.scalars(select(Client).where(Client.id.in_(ids)))}
         out.clients = sorted(

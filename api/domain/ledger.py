@@ -370,7 +370,7 @@ async def _move_balances(
     )
 
 
-_ROLLUP_KEY = ("account_id", "day", "kind", "reseller_id", "client_id")
+_ROLLUP_KEY = ("reseller_id", "day", "account_id", "kind", "client_id")
 _ROLLUP_SUMS = ("amount", "postings")
 _ROLLUP_COLUMNS = (*_ROLLUP_KEY, *_ROLLUP_SUMS)
 
@@ -386,7 +386,7 @@ def _rollup_rows(
         for leg in legs:
             if not leg.amount:
                 continue
-            key = (leg.account.id, day, kind, reseller_id or 0, client_id or 0)
+            key = (reseller_id or 0, day, leg.account.id, kind, client_id or 0)
             acc = sums.get(key)
             if acc is None:
                 sums[key] = [leg.amount, 1]

@@ -77,9 +77,9 @@ class LedgerRollup(Base):
 
     __tablename__ = "ledger_rollups"
     __table_args__ = (
-        UniqueConstraint("account_id", "day", "kind", "reseller_id", "client_id"),
-        Index("ix_ledger_rollups_reseller_id_day", "reseller_id", "day"),
-        Index("ix_ledger_rollups_day", "day"),
+        # reseller and day first: the index a reseller's month is read by
+        UniqueConstraint("reseller_id", "day", "account_id", "kind", "client_id"),
+        Index("ix_ledger_rollups_day", "day"),  # every reseller's month (the operator)
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
