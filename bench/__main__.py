@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import authorize, ingest, ledger, rating, recurring, reports
+from bench import authorize, financials, ingest, ledger, rating, recurring, reports
 
 BENCHMARKS = {
     "ledger": ledger.run,
@@ -15,6 +15,7 @@ BENCHMARKS = {
     "ingest": ingest.run,
     "reports": reports.run,
     "recurring": recurring.run,
+    "financials": financials.run,
 }
 
 

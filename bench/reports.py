@@ -146,6 +146,7 @@ def generate(total: int, callers: list[tuple[int, int, int]], seed: int = 7):
                 sell_billed,
                 sell,
                 "markup",
+                0,  # free seconds
                 None,
                 created,
             )
@@ -191,8 +192,8 @@ def load_sqlite(url: str, total: int, callers) -> None:
                 row[7].strftime("%Y-%m-%d %H:%M:%S.%f"),
                 *row[8:17],
                 str(row[17]),
-                *row[18:22],
-                row[22].strftime("%Y-%m-%d %H:%M:%S.%f"),
+                *row[18:23],
+                row[23].strftime("%Y-%m-%d %H:%M:%S.%f"),
             )
             for row in chunk
         ]

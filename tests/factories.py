@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.domain import accounts, auth, payments
 from api.domain.actors import ROLE_PERMISSIONS, SYSTEM, Actor, actor_for_user
-from api.models import Account, Client, Deposit, LedgerEntry, Posting, Reseller, User
+from api.models import (
+    Account,
+    Client,
+    Deposit,
+    LedgerEntry,
+    LedgerRollup,
+    Posting,
+    Reseller,
+    User,
+)
 
 PASSWORD = "test-password-1"
 _counter = itertools.count(1)
@@ -242,3 +251,41 @@ async def assert_ledger_consistent(session: AsyncSession) -> None:
         )
     ).all()
     assert not drift, f"cached balances differ from their postings (key, cached, sum): {drift}"
+    await assert_rollups_match(session)
+
+
+async def postings_by_rollup_key(session: AsyncSession) -> dict[tuple, tuple[int, int]]:
+    """The postings summed, straight from the ledger, per ledger rollup key (account, UTC day
+    of the entry, entry kind, the entry's reseller and client or 0): (amount, count)."""
+    rows = await session.execute(
+        select(
+            Posting.account_id,
+            LedgerEntry.created_at,
+            LedgerEntry.kind,
+            LedgerEntry.reseller_id,
+            LedgerEntry.client_id,
+            Posting.amount,
+        ).join(LedgerEntry, LedgerEntry.id == Posting.entry_id)
+    )
+    out: dict[tuple, tuple[int, int]] = {}
+    for account_id, created_at, kind, reseller_id, client_id, amount in rows:
+        key = (account_id, created_at.date(), kind, reseller_id or 0, client_id or 0)
+        total, count = out.get(key, (0, 0))
+        out[key] = (total + int(amount), count + 1)
+    return out
+
+
+async def assert_rollups_match(session: AsyncSession) -> None:
+    """Every ledger rollup row equals the sum and count of its postings, and every posting is
+    in one."""
+    rolled = {
+        (r.account_id, r.day, r.kind, r.reseller_id, r.client_id): (r.amount, r.postings)
+        for r in await session.scalars(select(LedgerRollup))
+    }
+    expected = await postings_by_rollup_key(session)
+    differ = {
+        key: (rolled.get(key), expected.get(key))
+        for key in rolled.keys() | expected.keys()
+        if rolled.get(key) != expected.get(key)
+    }
+    assert not differ, f"ledger rollups differ from the postings (rollup, postings): {differ}"

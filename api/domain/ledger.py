@@ -10,6 +10,14 @@ The row lock that statement takes (PostgreSQL) or the ``BEGIN IMMEDIATE`` write 
 makes the floor check and the change one atomic step, so concurrent debits lose nothing and a
 floor is never crossed. Accounts are updated in id order, so two entries never deadlock.
 
+Rollups: every posting is also added, in the same statement batch, to its row of
+``ledger_rollups`` (account, UTC day of the entry, entry kind, the entry's reseller and client;
+0 when it names none): one ``INSERT … ON CONFLICT DO UPDATE`` per entry (``post``) or per batch
+(``posting_many``, an ``unnest`` insert on PostgreSQL), in key order. A rollup row of an account
+is written only after that account's row was updated by the same transaction, so its lock
+already serializes writers: rollups add no waits and no deadlocks. The financial reports read
+the rollups (``api.domain.financials``); a test proves each equals the sum of its postings.
+
 Idempotency: ``(idem_scope, idem_key)`` is unique on ``ledger_entries``. The entry row is inserted
 before any balance changes; a concurrent duplicate fails on the constraint inside a savepoint and
 the already committed entry is returned instead, with nothing changed.
@@ -20,12 +28,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -33,7 +43,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from api.db import unnest_insert, unnest_params
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode
-from api.models import Account, LedgerEntry, Posting
+from api.models import Account, LedgerEntry, LedgerRollup, Posting
 from api.models.base import utcnow
 
 
@@ -161,6 +171,7 @@ async def post(
         actor_type=actor.audit_type,
         actor_id=actor.audit_id,
         actor_label=actor.label[:320],
+        created_at=utcnow(),
     )
     try:
         async with session.begin_nested():
@@ -182,6 +193,7 @@ async def post(
         if leg.amount
     )
     await session.flush()
+    await _roll_up(session, _rollup_rows([(entry.created_at, kind, reseller_id, client_id, legs)]))
     return Posted(entry, balances=balances)
 
 
@@ -268,7 +280,7 @@ async def posting_many(
         return
     try:
         yield ids
-        await _move_balances(session, entries, ids)
+        await _move_balances(session, entries, ids, now)
     except BaseException:
         await savepoint.rollback()
         raise
@@ -314,9 +326,10 @@ async def _insert_entries(session: AsyncSession, rows: list[tuple]) -> list[int]
 
 
 async def _move_balances(
-    session: AsyncSession, entries: list[EntrySpec], ids: list[int | None]
+    session: AsyncSession, entries: list[EntrySpec], ids: list[int | None], created_at: datetime
 ) -> None:
-    """The postings of entries already inserted, and their accounts' cached balances."""
+    """The postings of entries already inserted (at ``created_at``), their accounts' cached
+    balances and the rollups."""
     deltas: dict[int, int] = defaultdict(int)
     holders: dict[int, Account] = {}  # one of each account object (by identity)
     postings = []
@@ -349,6 +362,60 @@ async def _move_balances(
     else:
         rows = [dict(zip(_POSTING_COLUMNS, row, strict=True)) for row in postings]
         await session.execute(insert(table), rows)
+    await _roll_up(
+        session,
+        _rollup_rows(
+            (created_at, spec.kind, spec.reseller_id, spec.client_id, spec.legs) for spec in entries
+        ),
+    )
+
+
+_ROLLUP_KEY = ("reseller_id", "day", "account_id", "kind", "client_id")
+_ROLLUP_SUMS = ("amount", "postings")
+_ROLLUP_COLUMNS = (*_ROLLUP_KEY, *_ROLLUP_SUMS)
+
+
+def _rollup_rows(
+    entries: Iterable[tuple[datetime, str, int | None, int | None, list[Leg]]],
+) -> list[tuple]:
+    """The rollup rows of entries (created at, kind, reseller, client, legs): their non-zero
+    postings summed per ``_ROLLUP_KEY``, in key order (``_ROLLUP_COLUMNS`` order)."""
+    sums: dict[tuple, list[int]] = {}
+    for created_at, kind, reseller_id, client_id, legs in entries:
+        day = created_at.astimezone(UTC).date()
+        for leg in legs:
+            if not leg.amount:
+                continue
+            key = (reseller_id or 0, day, leg.account.id, kind, client_id or 0)
+            acc = sums.get(key)
+            if acc is None:
+                sums[key] = [leg.amount, 1]
+            else:
+                acc[0] += leg.amount
+                acc[1] += 1
+    return [(*key, amount, count) for key, (amount, count) in sorted(sums.items())]
+
+
+def _adding_to_rollups(stmt: Any) -> Any:
+    table = LedgerRollup.__table__
+    return stmt.on_conflict_do_update(
+        index_elements=list(_ROLLUP_KEY),
+        set_={name: table.c[name] + stmt.excluded[name] for name in _ROLLUP_SUMS},
+    )
+
+
+async def _roll_up(session: AsyncSession, rows: list[tuple]) -> None:
+    """Add rows (``_rollup_rows``) to ``ledger_rollups``: one statement on PostgreSQL (an
+    ``unnest`` upsert), an executemany of the same upsert on SQLite."""
+    if not rows:
+        return
+    table = LedgerRollup.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = _adding_to_rollups(unnest_insert(table, _ROLLUP_COLUMNS))
+        await session.execute(stmt, unnest_params(_ROLLUP_COLUMNS, rows))
+        return
+    stmt = _adding_to_rollups(sqlite.insert(table))
+    await session.execute(stmt, [dict(zip(_ROLLUP_COLUMNS, row, strict=True)) for row in rows])
 
 
 async def _post_each(

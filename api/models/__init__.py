@@ -20,7 +20,7 @@ from api.models.invoices import (
     PriceList,
     PriceListItem,
 )
-from api.models.ledger import Account, LedgerEntry, Posting
+from api.models.ledger import Account, LedgerEntry, LedgerRollup, Posting
 from api.models.notifications import (
     Event,
     OutboxAttachment,
@@ -59,6 +59,7 @@ __all__ = [
     "InvoiceLine",
     "InvoicePayment",
     "LedgerEntry",
+    "LedgerRollup",
     "OutboxAttachment",
     "OutboxEmail",
     "Package",

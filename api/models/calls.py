@@ -123,7 +123,11 @@ class CallRollup(Base):
     stores the calls, so that reports never scan all calls."""
 
     __tablename__ = "call_rollups"
-    __table_args__ = (UniqueConstraint("reseller_id", "client_id", "day", "direction"),)
+    __table_args__ = (
+        UniqueConstraint("reseller_id", "client_id", "day", "direction"),
+        # a reseller's month (the financial report)
+        Index("ix_call_rollups_reseller_id_day", "reseller_id", "day"),
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base
@@ -66,3 +66,27 @@ class Posting(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+class LedgerRollup(Base):
+    """The postings of one account summed per UTC day of their entry, entry kind and the
+    entry's reseller and client (0 when it names none): kept by ``api.domain.ledger`` in the
+    transaction that writes the postings, so ``amount`` always equals the sum of those
+    postings and ``postings`` their count. The financial reports read these rows, never the
+    postings (``api.domain.financials``)."""
+
+    __tablename__ = "ledger_rollups"
+    __table_args__ = (
+        # reseller and day first: the index a reseller's month is read by
+        UniqueConstraint("reseller_id", "day", "account_id", "kind", "client_id"),
+        Index("ix_ledger_rollups_day", "day"),  # every reseller's month (the operator)
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))  # the entries' kind
+    reseller_id: Mapped[int] = mapped_column(Integer, default=0)  # the entries' (0: none)
+    client_id: Mapped[int] = mapped_column(Integer, default=0)  # the entries' (0: none)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # micros, signed
+    postings: Mapped[int] = mapped_column(BigInteger, default=0)

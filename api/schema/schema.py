@@ -27,6 +27,7 @@ from api.schema.callers import CallersMutation, CallersQuery
 from api.schema.calls import CallsMutation, CallsQuery
 from api.schema.common import Connection
 from api.schema.fees import FeesMutation, FeesQuery
+from api.schema.financials import FinancialsQuery
 from api.schema.invoices import InvoicesMutation, InvoicesQuery
 from api.schema.notifications import NotificationsMutation, NotificationsQuery
 from api.schema.numbers import NumbersMutation, NumbersQuery
@@ -158,6 +159,7 @@ class Query(
     NumbersQuery,
     FeesQuery,
     InvoicesQuery,
+    FinancialsQuery,
 ):
     pass
 
