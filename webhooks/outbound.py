@@ -34,17 +34,16 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db import transaction
 from api.domain import notifications, secrets
-from api.domain.mailer import retry_delay
+from api.domain.mailer import CLAIMABLE, claim, retry_delay
 from api.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.settings import Settings
 
 BATCH = 200
-CLAIMABLE = ("pending", "sending")
 SIGNATURE_HEADER = "Dialtone-Signature"
 EVENT_ID_HEADER = "Dialtone-Event-Id"
 USER_AGENT = "Dialtone-Webhooks/1"
@@ -79,24 +78,6 @@ def headers_for(event: Event, secret: str, body: bytes, attempt: int) -> dict[st
         "Dialtone-Delivery-Attempt": str(attempt),
         SIGNATURE_HEADER: signature(secret, int(time.time()), body),
     }
-
-
-async def _claim(
-    session: AsyncSession, delivery_id: int, now: datetime, hold: timedelta
-) -> WebhookDelivery | None:
-    claimed = await session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status.in_(CLAIMABLE),
-            WebhookDelivery.next_attempt_at <= now,
-        )
-        .values(status="sending", attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + hold)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        return None
-    return await session.get(WebhookDelivery, delivery_id, populate_existing=True)
 
 
 async def _refused(url: str, settings: Settings) -> str:
@@ -142,7 +123,7 @@ async def deliver_one(
     """Claim and POST one delivery; its status after (None: another worker has it)."""
     hold = timedelta(seconds=settings.webhook_timeout_seconds + 60)
     async with transaction(sessions) as session:
-        delivery = await _claim(session, delivery_id, now, hold)
+        delivery = await claim(session, WebhookDelivery, delivery_id, now, hold)
         if delivery is None:
             return None
         event = await session.get(Event, delivery.event_id)

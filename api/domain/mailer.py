@@ -23,6 +23,7 @@ import ssl
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -110,22 +111,22 @@ def _describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
 
 
-async def _claim(
-    session: AsyncSession, email_id: int, now: datetime, hold: timedelta
-) -> OutboxEmail | None:
+async def claim(
+    session: AsyncSession, model: Any, row_id: int, now: datetime, hold: timedelta
+) -> Any | None:
+    """Take one due row of an outbox-like table (``OutboxEmail``, ``WebhookDelivery``: a
+    ``status``, ``attempts`` and ``next_attempt_at``) for one attempt, or None when another
+    worker has it: a conditional update whose row count says who won; the row is held for
+    ``hold`` (then due again, should this worker die mid-attempt)."""
     claimed = await session.execute(
-        update(OutboxEmail)
-        .where(
-            OutboxEmail.id == email_id,
-            OutboxEmail.status.in_(CLAIMABLE),
-            OutboxEmail.next_attempt_at <= now,
-        )
-        .values(status="sending", attempts=OutboxEmail.attempts + 1, next_attempt_at=now + hold)
+        update(model)
+        .where(model.id == row_id, model.status.in_(CLAIMABLE), model.next_attempt_at <= now)
+        .values(status="sending", attempts=model.attempts + 1, next_attempt_at=now + hold)
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
         return None
-    return await session.get(OutboxEmail, email_id, populate_existing=True)
+    return await session.get(model, row_id, populate_existing=True)
 
 
 async def send_one(
@@ -134,7 +135,7 @@ async def send_one(
     """Claim and send one message; its status after (None: another worker has it)."""
     hold = timedelta(seconds=settings.smtp_timeout_seconds + 60)
     async with transaction(sessions) as session:
-        row = await _claim(session, email_id, now, hold)
+        row = await claim(session, OutboxEmail, email_id, now, hold)
         if row is None:
             return None
         attachments = list(
