@@ -32,7 +32,12 @@ MAX_BATCH = 50_000
 def _fewer_collections() -> Iterator[None]:
     """An import keeps a few batches of rows alive at a time, millions of objects over a file:
     the garbage collector's generations fill far more often than it finds garbage. For the
-    time of the import, the collector runs less often and never scans what existed before."""
+    time of the import, the collector runs less often and never scans what existed before.
+    Afterwards what is still alive (the caches the import filled: deck indexes, packages) is
+    left out of the collector's view as a deck index build leaves it
+    (``rating.settle_long_lived``), not handed back to be walked by every full collection."""
+    from api.domain import rating
+
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(50_000, *thresholds[1:])
@@ -40,7 +45,7 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        rating.settle_long_lived()
 
 
 async def cmd_calls_import(

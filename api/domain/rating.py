@@ -246,13 +246,13 @@ async def deck_index(db: Database, deck_id: int, stamp: Stamp | None = None) -> 
         async with _session(db) as session:
             rows = (await session.execute(_DECK_RATES, {"id": deck_id})).all()
         index = DeckIndex([DeckRate(*row) for row in rows])
-        _settle_long_lived()
+        settle_long_lived()
         return index
 
     return await _decks.get_or_build(deck_id, stamp, build)
 
 
-def _settle_long_lived() -> None:
+def settle_long_lived() -> None:
     """After a deck index is built: its hundreds of thousands of objects live as long as the
     deck's version, so they are moved out of the garbage collector's view (``gc.freeze``).
     Otherwise every full collection walks them all again, a tenth of a second each time, in
