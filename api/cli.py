@@ -65,6 +65,22 @@ def progress_printer(
     return show
 
 
+def open_import(path: str) -> tuple[TextIO, int]:
+    """A file to import, open (UTF-8, a BOM skipped), and its number of lines: a file that
+    cannot be read, or is not UTF-8 text, is the user's error."""
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (the caller's)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        lines = sum(1 for _ in handle)
+        handle.seek(0)
+    except UnicodeDecodeError:
+        handle.close()
+        raise CommandError(f"cannot read {path}: not UTF-8 text") from None
+    return handle, lines
+
+
 def _schema_missing(exc: Exception) -> bool:
     message = str(exc).lower()
     return "no such table" in message or "does not exist" in message
@@ -220,16 +236,9 @@ async def cmd_rates_import(
     from api.domain.actors import SYSTEM
     from api.models import RateDeck
 
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    handle, lines = open_import(path)
+    total = max(lines - 1, 0)  # data lines, for the progress bar
     with handle:
-        try:
-            total = max(sum(1 for _ in handle) - 1, 0)  # data lines, for the progress bar
-            handle.seek(0)
-        except UnicodeDecodeError:
-            raise CommandError(f"cannot read {path}: not UTF-8 text") from None
         show = progress_printer(err)
 
         async def work(sessions: async_sessionmaker[AsyncSession]):
@@ -272,16 +281,9 @@ async def cmd_dids_import(
     from api.domain import numbers
     from api.domain.actors import SYSTEM
 
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    handle, lines = open_import(path)
+    total = max(lines - 1, 0)  # data lines, for the progress bar
     with handle:
-        try:
-            total = max(sum(1 for _ in handle) - 1, 0)  # data lines, for the progress bar
-            handle.seek(0)
-        except UnicodeDecodeError:
-            raise CommandError(f"cannot read {path}: not UTF-8 text") from None
         show = progress_printer(err)
 
         async def work(sessions: async_sessionmaker[AsyncSession]):

@@ -58,24 +58,16 @@ async def cmd_calls_import(
     out: TextIO,
     err: TextIO,
 ) -> int:
-    from api.cli import CommandError, _with_sessions, progress_printer
+    from api.cli import CommandError, _with_sessions, open_import, progress_printer
     from api.domain import calls, cdr_formats
     from api.domain.actors import SYSTEM
 
     zone = cdr_formats.timezone_named(timezone)
     if not 1 <= batch <= MAX_BATCH:
         raise CommandError(f"--batch must be between 1 and {MAX_BATCH}")
-    try:
-        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    handle, total = open_import(path)
     report = calls.IngestReport()
     with handle:
-        try:
-            total = sum(1 for _ in handle)
-            handle.seek(0)
-        except UnicodeDecodeError:
-            raise CommandError(f"cannot read {path}: not UTF-8 text") from None
         show = progress_printer(err)
         rows = cdr_formats.read(fmt, handle, zone)
 

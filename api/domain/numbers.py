@@ -64,7 +64,7 @@ from api.domain import accounts, audit, callers, ledger, payments
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
-from api.domain.rates import ImportResult, RowError, read_csv
+from api.domain.rates import ImportResult, RowError, csv_micros, read_csv
 from api.models import Client, Did, Package, Reseller, SubAccount
 from api.models.base import utcnow
 
@@ -115,21 +115,6 @@ def normalize(raw: str) -> str:
     return digits
 
 
-def _units(name: str, raw: str, *, blank_zero: bool) -> int:
-    raw = raw.strip()
-    if not raw:
-        if blank_zero:
-            return 0
-        raise ValueError(f"{name} is required")
-    try:
-        micros = money.parse(raw)
-    except money.MoneyError as exc:
-        raise ValueError(f"{name}: {exc}") from None
-    if micros < 0:
-        raise ValueError(f"{name} must not be negative")
-    return micros
-
-
 def _csv_row(cells: dict[str, str], default_currency: str) -> dict[str, Any]:
     number = normalize(cells["number"])
     country = cells["country"].strip().upper()
@@ -146,9 +131,9 @@ def _csv_row(cells: dict[str, str], default_currency: str) -> dict[str, Any]:
         "country": country,
         "city": city,
         "currency": currency,
-        "monthly_cost": _units("monthly_cost", cells["monthly_cost"], blank_zero=False),
-        "setup_cost": _units("setup_cost", cells.get("setup_cost", ""), blank_zero=True),
-        "inbound_rate": _units("per_minute", cells.get("per_minute", ""), blank_zero=True),
+        "monthly_cost": csv_micros("monthly_cost", cells["monthly_cost"], blank_zero=False),
+        "setup_cost": csv_micros("setup_cost", cells.get("setup_cost", ""), blank_zero=True),
+        "inbound_rate": csv_micros("per_minute", cells.get("per_minute", ""), blank_zero=True),
     }
 
 

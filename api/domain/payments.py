@@ -581,10 +581,18 @@ async def invoice_adjustment(
 # --- fees a reseller pays the operator ---------------------------------------------------------
 
 
-async def hostname_fee(
-    session: AsyncSession, actor: Actor, reseller: Reseller, hostname_id: int, amount: int
+async def _reseller_pays_operator(
+    session: AsyncSession,
+    actor: Actor,
+    reseller: Reseller,
+    amount: int,
+    *,
+    book: str,
+    what: str,
+    **movement: Any,
 ) -> Movement:
-    """Charge the one-time fee of a custom hostname to the reseller's balance."""
+    """A one-time fee the reseller pays the operator from its balance, into the operator's
+    ``book``; refused when the balance does not cover it (``what`` names the fee there)."""
 
     async def legs() -> list[Leg]:
         return [
@@ -592,25 +600,34 @@ async def hostname_fee(
                 await accounts.reseller_account(session, reseller),
                 -amount,
                 floor=0,
-                floor_message="the reseller's balance does not cover the hostname fee "
-                f"of {money.format_amount(amount)} {reseller.currency}",
+                floor_message="the reseller's balance does not cover the "
+                + what.replace("{amount}", f"{money.format_amount(amount)} {reseller.currency}"),
             ),
-            Leg(await operator_account(session, "hostname_fees", reseller.currency), amount),
+            Leg(await operator_account(session, book, reseller.currency), amount),
         ]
 
     return await post_movement(
+        session, actor, reseller=reseller, client=None, amount=amount, legs_for=legs, **movement
+    )
+
+
+async def hostname_fee(
+    session: AsyncSession, actor: Actor, reseller: Reseller, hostname_id: int, amount: int
+) -> Movement:
+    """Charge the one-time fee of a custom hostname to the reseller's balance."""
+    return await _reseller_pays_operator(
         session,
         actor,
+        reseller,
+        amount,
+        book="hostname_fees",
+        what="hostname fee of {amount}",
         operation="hostname_fee",
         params={"reseller": reseller.id, "hostname": hostname_id, "amount": amount},
         key=str(hostname_id),
         scope="hostname_fee",
-        reseller=reseller,
-        client=None,
         kind="hostname_fee",
-        amount=amount,
         memo=f"hostname {hostname_id}",
-        legs_for=legs,
     )
 
 
@@ -624,31 +641,18 @@ async def did_setup_fee(
     key: str,
 ) -> Movement:
     """Charge the setup cost of an ordered number (DID) to the reseller's balance."""
-
-    async def legs() -> list[Leg]:
-        return [
-            Leg(
-                await accounts.reseller_account(session, reseller),
-                -amount,
-                floor=0,
-                floor_message="the reseller's balance does not cover the setup cost "
-                f"of {money.format_amount(amount)} {reseller.currency} of number {number}",
-            ),
-            Leg(await operator_account(session, "did_fees", reseller.currency), amount),
-        ]
-
-    return await post_movement(
+    return await _reseller_pays_operator(
         session,
         actor,
+        reseller,
+        amount,
+        book="did_fees",
+        what=f"setup cost of {{amount}} of number {number}",
         operation="did_order",
         params={"reseller": reseller.id, "did": did_id, "amount": amount},
         key=key,
-        reseller=reseller,
-        client=None,
         kind="did_setup_fee",
-        amount=amount,
         memo=f"setup of number {number}",
-        legs_for=legs,
     )
 
 

@@ -186,7 +186,8 @@ class ImportResult:
         return len(self.errors)
 
 
-def _decimal_micros(name: str, raw: str, *, blank_zero: bool = False) -> int:
+def csv_micros(name: str, raw: str, *, blank_zero: bool = False) -> int:
+    """A non-negative amount of a CSV import's cell, in micros (blank: 0 when ``blank_zero``)."""
     raw = raw.strip()
     if not raw:
         if blank_zero:
@@ -244,8 +245,8 @@ def _deck_row(cells: dict[str, str], now: datetime) -> dict[str, Any]:
         "prefix": prefix,
         "destination": destination,
         "country": country,
-        "rate": _decimal_micros("rate", cells["rate"]),
-        "connection_fee": _decimal_micros(
+        "rate": csv_micros("rate", cells["rate"]),
+        "connection_fee": csv_micros(
             "connection_fee", cells.get("connection_fee", ""), blank_zero=True
         ),
         "first_increment": _increment("first_increment", cells.get("first_increment", "")),
