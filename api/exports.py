@@ -176,26 +176,12 @@ async def calls_csv(request: Request) -> Response:
     show_cost = reports.shows_cost(actor)
     columns = CLIENT_COLUMNS + (COST_COLUMNS if show_cost else ())
 
-    async def body() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
+    async def rows() -> AsyncIterator[list]:
         async with sessions() as session:
-            count = 0
             async for call in reports.stream_calls(session, actor, scoped):
-                writer.writerow(_row(call, show_cost))
-                count += 1
-                if count % 500 == 0:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+                yield _row(call, show_cost)
 
-    return StreamingResponse(
-        body(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
-    )
+    return _csv_response(rows(), columns, "calls.csv")
 
 
 DID_COLUMNS = (
