@@ -85,7 +85,9 @@ class Settings:
     smtp_port: int = 25
     smtp_username: str = ""  # empty: no AUTH
     smtp_password: str = ""
-    smtp_starttls: bool = False
+    smtp_starttls: bool = False  # upgrade the connection with STARTTLS (port 587)
+    smtp_tls: bool = False  # TLS from the first byte (port 465); wins over STARTTLS
+    smtp_ca_file: str = ""  # the CA bundle the server's certificate is checked against
     smtp_from: str = "dialtone@localhost"  # the envelope and From address of every message
     smtp_timeout_seconds: int = 30
     email_max_attempts: int = 8  # sending attempts before a message is given up
@@ -147,6 +149,8 @@ class Settings:
             smtp_username=env.get("DIALTONE_SMTP_USERNAME") or "",
             smtp_password=env.get("DIALTONE_SMTP_PASSWORD") or "",
             smtp_starttls=_bool(env.get("DIALTONE_SMTP_STARTTLS")),
+            smtp_tls=_bool(env.get("DIALTONE_SMTP_TLS")),
+            smtp_ca_file=env.get("DIALTONE_SMTP_CA_FILE") or "",
             smtp_from=env.get("DIALTONE_SMTP_FROM") or cls.smtp_from,
             smtp_timeout_seconds=_int(env, "DIALTONE_SMTP_TIMEOUT_SECONDS", 30),
             email_max_attempts=_int(env, "DIALTONE_EMAIL_MAX_ATTEMPTS", 8),

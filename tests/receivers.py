@@ -1,5 +1,6 @@
 """Real local servers that outbound notifications go to: an SMTP server (aiosmtpd) that keeps
-what it receives, and an HTTP server that records webhook POSTs and answers as told.
+what it receives (in the clear, over TLS from the first byte, or with STARTTLS and AUTH), and
+an HTTP server that records webhook POSTs and answers as told.
 
 Both listen on 127.0.0.1 on a free port, in threads of their own."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import email
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +16,11 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -53,9 +58,34 @@ class SmtpInbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[SmtpInbox]:
+def smtp_server(
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    tls_context: ssl.SSLContext | None = None,
+    require_starttls: bool = False,
+    logins: list[tuple[str, str]] | None = None,
+) -> Iterator[SmtpInbox]:
+    """``ssl_context``: TLS from the first byte; ``tls_context``: offered with STARTTLS
+    (``require_starttls``: nothing but EHLO and STARTTLS before it). With ``logins``, AUTH is
+    required (over TLS) and every login given is appended to it and accepted."""
     inbox = SmtpInbox(port=free_port())
-    controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
+    options: dict[str, Any] = {}
+    if ssl_context is not None:
+        options["ssl_context"] = ssl_context
+        # the controller's own readiness check connects in the clear: it checks over TLS
+        options["server_hostname"] = "localhost"
+    if tls_context is not None:
+        options.update(tls_context=tls_context, require_starttls=require_starttls)
+    if logins is not None:
+
+        def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+            if not isinstance(auth_data, LoginPassword):
+                return AuthResult(success=False, handled=False)
+            logins.append((auth_data.login.decode(), auth_data.password.decode()))
+            return AuthResult(success=True)
+
+        options.update(authenticator=authenticate, auth_required=True, auth_require_tls=True)
+    controller = Controller(inbox, hostname=inbox.host, port=inbox.port, **options)
     controller.start()
     try:
         yield inbox
@@ -110,3 +140,46 @@ def http_receiver() -> Iterator[HttpReceiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def self_signed_certificate(folder: Path) -> tuple[str, str]:
+    """A certificate for ``localhost`` and 127.0.0.1, signed by itself (its own CA): the paths
+    of its PEM certificate and of its key."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "server.pem", folder / "server.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)

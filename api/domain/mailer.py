@@ -8,7 +8,9 @@ worker that died while sending leaves it to be taken over after that (the messag
 twice: mail is delivered at least once).
 
 Sent with the standard library's ``smtplib`` in a thread (``DIALTONE_SMTP_HOST`` /
-``_PORT``, optional ``STARTTLS`` and ``AUTH``); the envelope and From address are
+``_PORT``; optional TLS from the first byte, ``_TLS``, as on port 465, or ``_STARTTLS``, the
+server's certificate checked against the system's CAs or ``_CA_FILE``; optional ``AUTH``
+with ``_USERNAME`` and ``_PASSWORD``); the envelope and From address are
 ``DIALTONE_SMTP_FROM``, the From name the reseller's brand name. A temporary failure (no
 connection, a timeout, a 4xx answer) is tried again after 1, 2, 4… minutes (at most six hours
 apart); a permanent refusal (5xx) or the ``DIALTONE_EMAIL_MAX_ATTEMPTS``-th failure gives the
@@ -75,12 +77,17 @@ def build_message(
 
 def _send(settings: Settings, message: EmailMessage, to: str) -> None:
     """One SMTP conversation (blocking: run in a thread)."""
+    tls = ssl.create_default_context(cafile=settings.smtp_ca_file or None)
+    address = (settings.smtp_host, settings.smtp_port)
+    timeout = settings.smtp_timeout_seconds
     try:
-        with smtplib.SMTP(
-            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
+        with (
+            smtplib.SMTP_SSL(*address, timeout=timeout, context=tls)
+            if settings.smtp_tls
+            else smtplib.SMTP(*address, timeout=timeout)
         ) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_starttls and not settings.smtp_tls:
+                smtp.starttls(context=tls)
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password)
             smtp.send_message(message, from_addr=settings.smtp_from, to_addrs=[to])
