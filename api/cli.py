@@ -160,7 +160,7 @@ async def cmd_demo(settings: Settings, *, if_empty: bool, out: TextIO, err: Text
             if await demo.is_seeded(sessions):
                 print(_logins_table(demo.DEMO_LOGINS), file=out)
             return 0
-        result = await demo.seed(sessions, progress=progress_printer(err))
+        result = await demo.seed(sessions, progress=progress_printer(err), settings=settings)
         print(
             f"demo: seeded {len(result.reseller_ids)} resellers, {len(result.client_ids)} clients, "
             f"{result.entries} ledger entries",

@@ -1,5 +1,9 @@
 """Demo data: an operator, two resellers (one per commercial model), a dozen clients and some
-ledger history, all made through the domain functions so that every balance comes from postings.
+ledger history, then the telephone side: a rate deck per currency as the resellers' base decks,
+a package with overrides and a monthly fee for the markup reseller's clients, a SIP sub-account
+per client, numbers (DIDs) in the inventory, two ordered and one assigned, a month of calls
+rated and posted, and a draft invoice for a postpaid client. All of it is made through the
+domain functions, so that every balance comes from postings and every call was rated.
 
 ``seed`` runs in one transaction: it lands completely or not at all. ``DEMO_LOGINS`` lists the
 logins it creates; every one has the password ``demo1234``.
@@ -7,18 +11,24 @@ logins it creates; every one has the password ``demo1234``.
 
 from __future__ import annotations
 
+import io
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db import transaction
-from api.domain import accounts, auth, payments
+from api.domain import accounts, auth, callers, calls, invoices, numbers, payments, rates
 from api.domain.actors import SYSTEM, Actor, actor_for_user
+from api.domain.cdr_formats import CallRecord
 from api.domain.errors import DomainError, ErrorCode
 from api.models import Client, Reseller, User
+from api.models.base import utcnow
+from api.settings import Settings
 
 DEMO_PASSWORD = "demo1234"
 OPERATOR_EMAIL = "admin@dialtone.test"
@@ -175,7 +185,9 @@ class SeedResult:
     operator_id: int = 0
     reseller_ids: dict[str, int] = field(default_factory=dict)
     client_ids: dict[str, int] = field(default_factory=dict)
-    entries: int = 0
+    entries: int = 0  # the ledger entries with demo idempotency keys (all but the calls')
+    calls: int = 0
+    invoice_id: int = 0
 
 
 async def has_users(sessions: async_sessionmaker[AsyncSession]) -> bool:
@@ -277,14 +289,25 @@ _MOVES: list[dict[str, Any]] = [
 
 _DEPOSITS = [("Acme Telecom", "500", "Wire transfer"), ("Globex Communications", "1000", "SEPA")]
 
-# Users (3 + 1), resellers (2), client batches (2), deposits, movements.
-TOTAL_STEPS = 1 + 2 + 2 + 2 + 1 + len(_DEPOSITS) + len(_MOVES)
+# Users (3 + 1), resellers (2), client batches (2), deposits, movements; then decks (2), the
+# package, a sub-account per client (7 + 5), numbers (2), calls, the invoice.
+TOTAL_STEPS = (
+    (1 + 2 + 2 + 2 + 1 + len(_DEPOSITS) + len(_MOVES) + 2 + 1 + len(ACME_CLIENTS + GLOBEX_CLIENTS))
+    + 2
+    + 1
+    + 1
+)
 
 
 async def seed(
-    sessions: async_sessionmaker[AsyncSession], progress: Progress | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> SeedResult:
-    """Create the demo world in one transaction. Refuses (CONFLICT) when it is already there."""
+    """Create the demo world in one transaction. Refuses (CONFLICT) when it is already there.
+    ``settings``: the secret key the sub-accounts' secrets are encrypted with (the
+    environment's by default)."""
+    settings = settings or Settings.from_env()
     steps = _Steps(TOTAL_STEPS, progress)
     result = SeedResult()
     async with transaction(sessions) as session:
@@ -398,8 +421,185 @@ async def seed(
             if kind in ("transfer", "payment"):
                 payments_by_client[client.name] = movement.entry.id
             result.entries += 1
+        await _telephony(session, steps, settings, operator, owners, resellers, clients, result)
     steps.finish()
     return result
+
+
+# The operator's rate deck, the same prefixes for each currency (rates in units per minute).
+DECK_CSV = """prefix,destination,country,rate,connection_fee,first_increment,increment
+1,USA & Canada,US,0.0090,0,6,6
+1212,USA New York,US,0.0080,0,6,6
+1416,Canada Toronto,CA,0.0085,0,6,6
+52,Mexico,MX,0.0210,0,60,60
+5255,Mexico City,MX,0.0150,0,60,60
+44,United Kingdom,GB,0.0120,0,1,1
+447,United Kingdom Mobile,GB,0.0450,0,1,1
+49,Germany,DE,0.0110,0,1,1
+4915,Germany Mobile,DE,0.0600,0,1,1
+33,France,FR,0.0130,0,1,1
+336,France Mobile,FR,0.0520,0,1,1
+39,Italy,IT,0.0140,0,1,1
+31,Netherlands,NL,0.0125,0,1,1
+47,Norway,NO,0.0160,0.0100,1,1
+"""
+DESTINATIONS = {
+    "Acme Telecom": ("1212", "1415", "1416", "5255", "447", "44", "33"),
+    "Globex Communications": ("49", "4915", "33", "336", "39", "31", "47", "44"),
+}
+NUMBERS_CSV = """number,country,city,monthly_cost,setup_cost,per_minute,currency
++1 415 555 0100,US,San Francisco,1.00,2.00,,USD
++1 415 555 0101,US,San Francisco,1.00,2.00,,USD
++1 212 555 0142,US,New York,1.20,2.00,0.0040,USD
++1 800 555 0199,US,Toll-free,2.50,5.00,0.0150,USD
++49 30 5550 1234,DE,Berlin,1.10,1.50,,EUR
++33 1 5550 4321,FR,Paris,1.10,1.50,,EUR
+"""
+CALLS_PER_CLIENT = 24
+QUIET_CLIENTS = {"Northwind Cafe"}  # cancelled: it makes no calls
+
+
+async def _telephony(
+    session: AsyncSession,
+    steps: _Steps,
+    settings: Settings,
+    operator: Actor,
+    owners: dict[str, Actor],
+    resellers: dict[str, Reseller],
+    clients: dict[str, Client],
+    result: SeedResult,
+) -> None:
+    """Decks, a package, sub-accounts, numbers, a month of calls and a draft invoice."""
+    for reseller in resellers.values():
+        deck = await steps.run(
+            f"importing the {reseller.currency} rate deck",
+            _deck(session, operator, f"Standard {reseller.currency}", reseller.currency),
+        )
+        await rates.set_base_deck(session, operator, reseller.id, deck.id)
+    acme = owners[ACME["name"]]
+    package = await steps.run(
+        "creating the Acme Office package",
+        rates.create_package(
+            session,
+            acme,
+            None,
+            {
+                "name": "Office",
+                "markup_pct": "35",
+                "first_increment": 30,
+                "increment": 6,
+                "monthly_fee": "4.99",
+                "free_minutes": 30,
+            },
+        ),
+    )
+    await rates.set_overrides(
+        session,
+        acme,
+        package.id,
+        [
+            {"kind": "nanpa", "key": "NANPA", "rate": "0.0150"},
+            {"kind": "prefix", "key": "447", "rate": "0.0690"},
+        ],
+    )
+    usernames: dict[str, str] = {}
+    for client in clients.values():
+        reseller_name = _reseller_name(resellers, client.reseller_id)
+        owner = owners[reseller_name]
+        if reseller_name == ACME["name"]:
+            await rates.set_client_package(session, owner, client.id, package.id)
+        username = (
+            "demo-"
+            + "".join(ch for ch in client.name.lower() if ch.isascii() and ch.isalnum())[:20]
+        )
+        await steps.run(
+            f"creating the sub-account of {client.name}",
+            callers.create_sub_account(
+                session, owner, client.id, {"username": username}, settings=settings
+            ),
+        )
+        usernames[client.name] = username
+    imported = await steps.run(
+        "importing numbers", numbers.import_numbers(session, operator, io.StringIO(NUMBERS_CSV))
+    )
+    if imported.rejected:
+        raise DomainError(ErrorCode.VALIDATION, f"demo numbers: {imported.errors}")
+    result.entries += await steps.run(
+        "ordering and assigning numbers", _numbers(session, acme, clients)
+    )
+    records = _calls(clients, usernames, resellers)
+    report = await steps.run(
+        f"rating {len(records)} calls", calls.ingest(session, SYSTEM, enumerate(records, 1))
+    )
+    if report.rejected:
+        raise DomainError(ErrorCode.VALIDATION, f"demo calls: {report.issues[:3]}")
+    result.calls = report.ingested
+    invoice = await steps.run(
+        "drafting an invoice",
+        invoices.draft_for_client(session, acme, clients["Gotham Legal LLP"].id),
+    )
+    result.invoice_id = invoice.id
+
+
+async def _deck(session: AsyncSession, operator: Actor, name: str, currency: str):
+    deck = await rates.create_deck(session, operator, name, currency)
+    imported = await rates.import_rates(
+        session, operator, deck.id, io.StringIO(DECK_CSV), now=utcnow() - timedelta(days=90)
+    )
+    if imported.rejected:
+        raise DomainError(ErrorCode.VALIDATION, f"demo deck: {imported.errors}")
+    return deck
+
+
+async def _numbers(session: AsyncSession, acme: Actor, clients: dict[str, Client]) -> int:
+    """Acme orders two San Francisco numbers (their setup costs: two ledger entries) and gives
+    one to Blue Harbor Dental."""
+    found = {
+        did.number: did
+        for did in await session.scalars(numbers.available_query(acme, country="US"))
+    }
+    first, second = found["14155550100"], found["14155550101"]
+    for did in (first, second):
+        await numbers.order(session, acme, did.id, f"demo-order-{did.number}")
+    await numbers.assign(
+        session,
+        acme,
+        first.id,
+        clients["Blue Harbor Dental"].id,
+        monthly_price="3.00",
+        setup_price="5.00",
+    )
+    return 2
+
+
+def _calls(
+    clients: dict[str, Client], usernames: dict[str, str], resellers: dict[str, Reseller]
+) -> list[CallRecord]:
+    """A month of calls for each client, ending now (the same every time: a fixed seed)."""
+    rng = random.Random(20260101)
+    now = utcnow().replace(microsecond=0)
+    records: list[CallRecord] = []
+    for client in clients.values():
+        if client.name in QUIET_CLIENTS:
+            continue
+        prefixes = DESTINATIONS[_reseller_name(resellers, client.reseller_id)]
+        for i in range(CALLS_PER_CLIENT):
+            prefix = rng.choice(prefixes)
+            answered = rng.random() < 0.8
+            billsec = rng.randint(8, 420) if answered else 0
+            records.append(
+                CallRecord(
+                    call_id=f"demo-{client.id}-{i}",
+                    destination=prefix + "".join(str(rng.randint(0, 9)) for _ in range(8)),
+                    started_at=now - timedelta(seconds=rng.randint(3600, 30 * 86400)),
+                    duration=billsec + rng.randint(3, 25),
+                    billsec=billsec,
+                    disposition="answered" if answered else rng.choice(("no_answer", "busy")),
+                    sub_account=usernames[client.name],
+                )
+            )
+    records.sort(key=lambda r: r.started_at)
+    return records
 
 
 def _reseller_name(resellers: dict[str, Reseller], reseller_id: int) -> str:

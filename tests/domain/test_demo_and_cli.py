@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,22 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import cli
-from api.db import create_engine, migrate, session_factory, transaction
+from api.db import migrate, transaction
 from api.domain import auth, demo
 from api.domain.errors import DomainError, ErrorCode
-from api.models import Account, Client, LedgerEntry, Posting, Reseller, User
+from api.models import (
+    Account,
+    Call,
+    CallRollup,
+    Client,
+    Did,
+    Invoice,
+    LedgerEntry,
+    Posting,
+    Reseller,
+    SubAccount,
+    User,
+)
 from api.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -47,17 +58,14 @@ def _migrate_outside_loop(url: str) -> None:
 
 
 @pytest.fixture
-def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
-    _migrate_outside_loop(url)
-    return url
+def demo_url(db_url: str, engine) -> str:
+    """The backend's database (SQLite, and PostgreSQL when configured), migrated and empty."""
+    return db_url
 
 
 @pytest.fixture
-async def demo_sessions(demo_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(demo_url)
-    yield session_factory(engine)
-    await engine.dispose()
+def demo_sessions(sessions) -> async_sessionmaker[AsyncSession]:
+    return sessions
 
 
 async def _counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
@@ -129,9 +137,48 @@ async def test_demo_seed_gives_a_usable_consistent_world(demo_url, demo_sessions
             "client_charge",
             "client_refund",
         } <= kinds
-        keys = list(await session.scalars(select(LedgerEntry.idem_key)))
+        keys = list(
+            await session.scalars(select(LedgerEntry.idem_key).where(LedgerEntry.kind != "calls"))
+        )
         assert len(keys) == result.entries
         assert all(k.startswith("demo-") for k in keys)
+
+        # a month of calls, rated and posted: each client's calls entries are its calls' sells
+        assert result.calls == await session.scalar(select(func.count()).select_from(Call))
+        assert result.calls > 200
+        sold = dict(
+            (
+                await session.execute(
+                    select(Call.client_id, func.sum(Call.sell)).group_by(Call.client_id)
+                )
+            ).all()
+        )
+        debited = dict(
+            (
+                await session.execute(
+                    select(LedgerEntry.client_id, func.sum(LedgerEntry.amount))
+                    .where(LedgerEntry.kind == "calls")
+                    .group_by(LedgerEntry.client_id)
+                )
+            ).all()
+        )
+        assert {k: v for k, v in sold.items() if v} == debited
+        assert await session.scalar(select(func.sum(CallRollup.calls))) == result.calls
+        rules = set(await session.scalars(select(Call.rule).distinct()))
+        assert {"markup", "nanpa", "prefix", "base"} <= rules  # the package's rules, commission
+        # every client has a sub-account; the resellers have base decks
+        assert await session.scalar(select(func.count()).select_from(SubAccount)) == len(clients)
+        assert all(r.base_deck_id for r in resellers.values())
+        # numbers: two ordered by Acme, one assigned to the portal client
+        dids = list(await session.scalars(select(Did).where(Did.reseller_id.is_not(None))))
+        assert sorted(d.status for d in dids) == ["assigned", "owned"]
+        assert [d.client_id for d in dids if d.status == "assigned"] == [client_user.client_id]
+        # a draft invoice of a postpaid client, its lines the client's calls
+        invoice = await session.get(Invoice, result.invoice_id)
+        assert invoice.status == "draft"
+        gotham = next(c for c in clients if c.name == "Gotham Legal LLP")
+        assert invoice.client_id == gotham.id
+        assert invoice.subtotal == sold[gotham.id] > 0
 
         # the books balance: all postings sum to zero, and every cached balance is its postings
         assert await session.scalar(select(func.coalesce(func.sum(Posting.amount), 0))) == 0
