@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.domain import accounts, audit, rating, secrets
@@ -272,14 +272,12 @@ async def delete_sub_account(session: AsyncSession, actor: Actor, sub_account_id
 
     if (numbers := await sub_account_blocker(session, sub.id)) is not None:
         raise DomainError(ErrorCode.CONFLICT, f"the sub-account cannot be deleted: {numbers}", "id")
-    calls = await session.scalar(
-        select(func.count()).select_from(Call).where(Call.sub_account_id == sub.id)
+    has_calls = await session.scalar(
+        select(exists().where(Call.client_id == sub.client_id, Call.sub_account_id == sub.id))
     )
-    if calls:
+    if has_calls:
         raise DomainError(
-            ErrorCode.CONFLICT,
-            f"the sub-account has {calls} calls on record; disable it instead",
-            "id",
+            ErrorCode.CONFLICT, "the sub-account has calls on record; disable it instead", "id"
         )
     before = audit.snapshot(sub, SUB_ACCOUNT_AUDIT_FIELDS)
     sub_id, reseller_id, client_id = sub.id, sub.reseller_id, sub.client_id

@@ -100,6 +100,8 @@ async def scoped_filter(session: AsyncSession, actor: Actor, f: CallFilter) -> C
         sub = await session.get(SubAccount, f.sub_account_id)
         if sub is None or not _sees_client(actor, sub.client_id, sub.reseller_id):
             raise not_found("sub-account", "subAccountId")
+        if f.client_id is None:  # its calls are read through its client's index
+            f = replace(f, client_id=sub.client_id)
     if actor.client_id is not None:
         f = replace(f, client_id=actor.client_id)
     elif not actor.is_operator:

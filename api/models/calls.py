@@ -94,7 +94,8 @@ class Call(Base):
     call_id: Mapped[str] = mapped_column(String(128), unique=True)
     reseller_id: Mapped[int] = mapped_column(Integer)
     client_id: Mapped[int] = mapped_column(Integer)
-    sub_account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # found through the client's index: a sub-account's calls are some of its client's
+    sub_account_id: Mapped[int | None] = mapped_column(Integer)
     direction: Mapped[str] = mapped_column(String(8))  # outbound | inbound
     a_number: Mapped[str] = mapped_column(String(40), default="")
     destination: Mapped[str] = mapped_column(String(40))

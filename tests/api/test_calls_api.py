@@ -14,7 +14,7 @@ from sqlalchemy import select
 from strawberry.types.arguments import InputContext
 
 from api.db import transaction
-from api.domain import calls
+from api.domain import callers, calls
 from api.domain.actors import SYSTEM
 from api.domain.cdr_formats import CallRecord
 from api.models import Call, Client, ClientNumber, Package, Rate, RateDeck, Reseller, SubAccount
@@ -404,6 +404,46 @@ async def test_calls_filters_and_totals(gql, world, sessions):
     assert {k: by_rollup[0][k] for k in expected} == expected
     assert by_calls[0]["count"] == 4  # every outbound call has a 5 in a number
     assert {k: by_calls[0][k] for k in expected} == expected
+
+
+async def test_calls_of_one_sub_account(gql, world, sessions, settings):
+    await seed_calls(sessions, world)
+    async with transaction(sessions) as s:
+        alice = await s.scalar(select(SubAccount).where(SubAccount.username == ALICE_SIP))
+        other, _ = await callers.create_sub_account(
+            s, SYSTEM, world.acme_client_id, {"username": "alice-fax"}, settings=settings
+        )
+        await calls.ingest(
+            s,
+            SYSTEM,
+            [
+                (
+                    1,
+                    CallRecord(
+                        "f-1", "442071234567", T0, 70, 61, "answered", sub_account="alice-fax"
+                    ),
+                )
+            ],
+        )
+    query = """query($s: ID) { calls(subAccountId: $s) { edges { node { callId } }
+      totals { count seconds fromRollups } } }"""
+    token = world.tokens["acme"]
+    body = await gql(query, {"s": gid("SubAccount", alice.id)}, token=token)
+    page = body["data"]["calls"]
+    assert [e["node"]["callId"] for e in page["edges"]] == ["a-5", "a-4", "a-3", "a-2", "a-1"]
+    assert page["totals"][0]["count"] == 5 and page["totals"][0]["fromRollups"] is False
+    body = await gql(query, {"s": gid("SubAccount", other.id)}, token=token)
+    assert [e["node"]["callId"] for e in body["data"]["calls"]["edges"]] == ["f-1"]
+    assert body["data"]["calls"]["totals"][0]["seconds"] == 61  # its answered seconds
+    # another reseller's sub-account is not found
+    gina = gid("SubAccount", (await _sub_id(sessions, GINA_SIP)))
+    body = await gql(query, {"s": gina}, token=token)
+    assert body["data"] is None and "sub-account" in body["errors"][0]["message"]
+
+
+async def _sub_id(sessions, username: str) -> int:
+    async with sessions() as s:
+        return await s.scalar(select(SubAccount.id).where(SubAccount.username == username))
 
 
 async def test_clients_see_their_own_calls_without_cost(gql, world, sessions):

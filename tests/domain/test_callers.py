@@ -126,7 +126,7 @@ async def test_a_sub_account_with_calls_is_disabled_not_deleted(sessions, settin
     async with transaction(sessions) as s:
         with pytest.raises(DomainError) as exc:
             await callers.delete_sub_account(s, reseller_actor(acme), sub.id)
-        assert exc.value.code == ErrorCode.CONFLICT and "1 calls" in exc.value.message
+        assert exc.value.code == ErrorCode.CONFLICT and "has calls on record" in exc.value.message
     async with sessions() as s:
         assert await s.scalar(select(SubAccount.id)) == sub.id
 
