@@ -19,6 +19,10 @@ Measured, in CDRs/s:
 
 The generated calls run in time order over a month, as a switch writes them.
 
+Beside each rate, the CPU time one call took on each side (``python_us_per_call``: this process,
+all its threads; ``db_us_per_call``: the local PostgreSQL server's processes, read from /proc):
+their sum against the machine's cores bounds the rate any overlap of the two could reach.
+
 Afterwards (not timed) correctness is checked: the ledger sums to zero per currency, every
 cached balance equals its postings, and each client's ``sum(calls.sell)`` equals the debits of
 its ``calls`` entries (``consistent=yes|no``).
@@ -273,15 +277,16 @@ async def _scratch_tables(conn, postgres: bool) -> list[str]:
     return ["calls_copy"]
 
 
-async def _copy_floor(engine, postgres: bool) -> tuple[int, list[float]]:
+async def _copy_floor(engine, postgres: bool) -> tuple[int, list[float], float]:
     """Bulk load the stored calls into each scratch table (``_scratch_tables``), chunk by chunk
-    in turn: (rows, seconds for each table)."""
+    in turn: (rows, seconds for each table, the database's CPU seconds for them all)."""
     total = 0
     chunk = 100_000
     async with engine.connect() as conn:
         tables = await _scratch_tables(conn, postgres)
         await conn.commit()
         seconds = [0.0] * len(tables)
+        db_cpu = 0.0
         columns = [c.name for c in Call.__table__.columns]
         last = 0
         raw = await conn.get_raw_connection()
@@ -310,12 +315,13 @@ async def _copy_floor(engine, postgres: bool) -> tuple[int, list[float]]:
                         await driver.executemany(stmt, plain)
                         await driver.commit()
                 seconds[i] += took["seconds"]
+                db_cpu += took["db_cpu"]
             total += len(rows)
             _log(f"copy floor: {total} rows")
         for table in tables:
             await conn.execute(text(f"DROP TABLE {table}"))
         await conn.commit()
-    return total, seconds
+    return total, seconds, db_cpu
 
 
 async def _consistent(sessions) -> bool:
@@ -398,7 +404,7 @@ async def run() -> str:
         stored = (await s.execute(select(func.count()).select_from(Call))).scalar_one()
 
     _log("copy floor")
-    copied, copy_seconds = await _copy_floor(engine, postgres)
+    copied, copy_seconds, copy_db_cpu = await _copy_floor(engine, postgres)
 
     _log(f"graphql: {gql_count} calls, {GRAPHQL_BATCH} a request")
     app = create_app(settings)
@@ -443,13 +449,20 @@ async def run() -> str:
     gql_per_s = gql_count / gql_took["seconds"]
     loadavg = Path("/proc/loadavg")
     load = loadavg.read_text().split()[0] if loadavg.exists() else "?"
+    cpu = "".join(
+        f" {label}_python_us_per_call={1e6 * took['cpu'] / calls:.0f}"
+        f" {label}_db_us_per_call={1e6 * took['db_cpu'] / calls:.0f}"
+        for label, took, calls in (("csv", csv_took, count), ("graphql", gql_took, gql_count))
+    )
     return (
         f"ingest: backend={backend} calls={count} stored={stored} csv_calls_per_s={csv_per_s:.0f}"
         + "".join(
             f" {label}_rows_per_s={per_s:.0f} ratio_to_{label}={csv_per_s / per_s:.3f}"
             for label, per_s in zip(labels, floors, strict=False)
         )
+        + f" copy_db_us_per_row={1e6 * copy_db_cpu / max(copied, 1):.0f}"
         + f" graphql_calls={gql_count} graphql_senders={GRAPHQL_CONCURRENCY}"
         f" graphql_calls_per_s={gql_per_s:.0f}"
-        f" consistent={'yes' if consistent else 'no'} load={load}"
+        + cpu
+        + f" consistent={'yes' if consistent else 'no'} load={load}"
     )

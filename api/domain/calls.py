@@ -69,7 +69,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, any_, bindparam, insert, select, tuple_, update
+from sqlalchemy import Select, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -156,13 +156,16 @@ def _reject(report: IngestReport, row: int, message: str) -> None:
 
 
 async def _where_in(session: AsyncSession, stmt: Select, column: Any, values: list) -> list:
-    """The rows of ``stmt`` whose ``column`` is one of ``values``: one array parameter on
-    PostgreSQL (any length, one plan), chunks of ``IN`` lists elsewhere."""
+    """The rows of ``stmt`` whose ``column`` is one of ``values`` (distinct): on PostgreSQL
+    joined to one array parameter (``unnest``: any length, one plan, a hash join or index probes
+    where ``= ANY(…)`` would compare every row with every value), chunks of ``IN`` lists
+    elsewhere."""
     if not values:
         return []
     if session.get_bind().dialect.name == "postgresql":
         array = bindparam("values", type_=ARRAY(column.type))
-        return list(await session.execute(stmt.where(column == any_(array)), {"values": values}))
+        wanted = func.unnest(array).table_valued("value").render_derived()
+        return list(await session.execute(stmt.where(column == wanted.c.value), {"values": values}))
     found: list = []
     for start in range(0, len(values), CHUNK):
         found.extend(await session.execute(stmt.where(column.in_(values[start : start + CHUNK]))))

@@ -340,17 +340,7 @@ async def _move_balances(
             holders[id(leg.account)] = leg.account
             if leg.amount:
                 postings.append((entry_id, account_id, leg.amount, spec.currency))
-    await session.execute(
-        text("UPDATE accounts SET balance = balance + :delta WHERE id = :id"),
-        [{"id": account_id, "delta": deltas[account_id]} for account_id in sorted(deltas)],
-    )
-    balances = dict(
-        (
-            await session.execute(
-                select(Account.id, Account.balance).where(Account.id.in_(list(deltas)))
-            )
-        ).all()
-    )
+    balances = await _add_to_balances(session, deltas)
     for account_row in holders.values():
         set_committed_value(account_row, "balance", balances[account_row.id])
     if not postings:
@@ -370,6 +360,36 @@ async def _move_balances(
     )
 
 
+_LOCK_ACCOUNTS = text(
+    "SELECT id FROM accounts WHERE id = ANY(CAST(:ids AS INTEGER[])) ORDER BY id FOR NO KEY UPDATE"
+)
+_ADD_TO_BALANCES = text(
+    "UPDATE accounts SET balance = accounts.balance + moved.delta "
+    "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:deltas AS BIGINT[])) AS moved (id, delta) "
+    "WHERE accounts.id = moved.id RETURNING accounts.id, accounts.balance"
+)
+
+
+async def _add_to_balances(session: AsyncSession, deltas: dict[int, int]) -> dict[int, int]:
+    """Add ``deltas`` (account id -> micros) to the accounts' cached balances, locking their
+    rows in id order (so that two batches never deadlock); their new balances. PostgreSQL: the
+    rows locked by one ``SELECT … ORDER BY id FOR NO KEY UPDATE``, then one ``UPDATE … FROM
+    unnest(…) RETURNING``, whatever their number; elsewhere one update per account."""
+    ids = sorted(deltas)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK_ACCOUNTS, {"ids": ids})
+        moved = await session.execute(
+            _ADD_TO_BALANCES, {"ids": ids, "deltas": [deltas[i] for i in ids]}
+        )
+        return dict(moved.all())
+    await session.execute(
+        text("UPDATE accounts SET balance = balance + :delta WHERE id = :id"),
+        [{"id": account_id, "delta": deltas[account_id]} for account_id in ids],
+    )
+    found = await session.execute(select(Account.id, Account.balance).where(Account.id.in_(ids)))
+    return dict(found.all())
+
+
 _ROLLUP_KEY = ("reseller_id", "day", "account_id", "kind", "client_id")
 _ROLLUP_SUMS = ("amount", "postings")
 _ROLLUP_COLUMNS = (*_ROLLUP_KEY, *_ROLLUP_SUMS)
@@ -381,8 +401,11 @@ def _rollup_rows(
     """The rollup rows of entries (created at, kind, reseller, client, legs): their non-zero
     postings summed per ``_ROLLUP_KEY``, in key order (``_ROLLUP_COLUMNS`` order)."""
     sums: dict[tuple, list[int]] = {}
+    days: dict[datetime, Any] = {}
     for created_at, kind, reseller_id, client_id, legs in entries:
-        day = created_at.astimezone(UTC).date()
+        day = days.get(created_at)
+        if day is None:
+            day = days[created_at] = created_at.astimezone(UTC).date()
         for leg in legs:
             if not leg.amount:
                 continue
