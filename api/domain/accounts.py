@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.domain import alerts, audit, ledger, stamps
+from api.domain import alerts, audit, ledger, notifications, stamps
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, DomainErrors, ErrorCode, invalid, not_found
@@ -477,7 +477,8 @@ async def apply_balance_status_many(
     session: AsyncSession, actor: Actor, clients: list[tuple[Client, int]]
 ) -> None:
     """:func:`apply_balance_status` for many clients (client, balance) at once: the changed
-    clients and their audit events are written in one flush."""
+    clients and their audit events are written in one flush, and their alerts in one
+    ``notifications.batch``."""
     events = []
     changed = []
     for client, balance in clients:
@@ -502,7 +503,13 @@ async def apply_balance_status_many(
     if events:
         session.add_all(events)
         await session.flush()
-    for client in changed:
-        await _status_changed(session, actor, client)
-    for client, balance in clients:
-        await alerts.client_balance_changed(session, client, balance)
+    # the alerts of many clients: their reseller's and their own lookups once, the events
+    # written in one flush
+    async with notifications.batch(session):
+        await notifications.prefetch_client_emails(
+            session, [*changed, *(c for c, b in clients if alerts.crosses(c, b))]
+        )
+        for client in changed:
+            await _status_changed(session, actor, client)
+        for client, balance in clients:
+            await alerts.client_balance_changed(session, client, balance)

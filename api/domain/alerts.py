@@ -49,6 +49,11 @@ def is_below(threshold: int, balance: int) -> bool:
     return bool(threshold) and balance < threshold
 
 
+def crosses(row: Client | Reseller, balance: int) -> bool:
+    """Whether a balance of ``balance`` would alert: below the threshold, not alerted yet."""
+    return is_below(row.low_balance_threshold, balance) and not row.low_balance_alerted
+
+
 async def _cross(session: AsyncSession, row: Client | Reseller, balance: int) -> bool:
     """Whether this change took ``row``'s balance below its threshold (True once per
     crossing); re-arms the flag when the balance is back at or above it."""

@@ -38,7 +38,9 @@ caught up on the next run. It works in chunks of :data:`CHUNK` subjects, one tra
    below zero is suspended), for the whole chunk at once
    (``accounts.apply_balance_status_many``), with the alerts that follow a balance (low
    balance, suspension), and the resellers charged a number's cost are told their balance
-   (``alerts.reseller_balance_changed``).
+   (``alerts.reseller_balance_changed``); the alerts of a chunk are one
+   ``notifications.batch`` (what they look up per reseller is read once, their rows written
+   in one flush).
 
 Rows are written in bulk: the fee rows by ``COPY`` on PostgreSQL, the dates by one ``UPDATE``
 per new date.
@@ -73,7 +75,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
-from api.domain import accounts, alerts, audit, callers, ledger, numbers, payments
+from api.domain import (
+    accounts,
+    alerts,
+    audit,
+    callers,
+    ledger,
+    notifications,
+    numbers,
+    payments,
+)
 from api.domain.actors import SYSTEM, Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.domain.ledger import EntrySpec, Idempotency, Leg
@@ -427,8 +438,9 @@ async def _charge_chunk(session: AsyncSession, source: _Source, today: date) -> 
         await accounts.apply_balance_status_many(
             session, SYSTEM, [(client, payers[client.id].balance) for client in found]
         )
-    for reseller_id, account in sorted(reseller_books.items()):
-        await alerts.reseller_balance_changed(session, resellers[reseller_id], account.balance)
+    async with notifications.batch(session):
+        for reseller_id, account in sorted(reseller_books.items()):
+            await alerts.reseller_balance_changed(session, resellers[reseller_id], account.balance)
     return len(rows), charged
 
 

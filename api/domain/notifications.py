@@ -18,6 +18,14 @@ type, and one :class:`~api.models.OutboxEmail` per email (with its attachments).
 here: ``dialtone worker`` delivers webhooks (``webhooks.outbound``) and sends mail
 (``api.domain.mailer``), with retries. :func:`send_email` queues an email without an event.
 
+Code that publishes the events of many clients in one transaction (the status rule over a
+chunk of the worker's fees or a call batch, ``accounts.apply_balance_status_many``) does it in
+a :func:`batch` block: the per-reseller lookups (owners' emails, webhook endpoints, sender
+name) are read once per reseller, the clients' login emails in one statement
+(:func:`prefetch_client_emails`), and the rows written in one flush at the block's end, so the
+alerts of a thousand clients cost a handful of statements instead of several each. Outside a
+block every call reads afresh and :func:`publish` flushes at once.
+
 Webhook endpoints belong to a reseller (the operator manages any, naming the reseller). Each has
 a signing secret made here, shown once when it is created, kept encrypted at rest
 (``api.domain.secrets``) and decrypted only to sign deliveries.
@@ -28,7 +36,8 @@ from __future__ import annotations
 import base64
 import ipaddress
 import secrets as pysecrets
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,36 +120,35 @@ async def publish(
     emails: Iterable[Email] = (),
 ) -> Event:
     """Record an event of ``reseller_id`` with its webhook deliveries and emails, in the
-    caller's transaction (see the module docstring)."""
+    caller's transaction (see the module docstring). Inside a :func:`batch` block the rows are
+    written when the block ends (the event has no id until then)."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
+    now = utcnow()
     event = Event(
-        uid=new_event_uid(), type=type, reseller_id=reseller_id, client_id=client_id, data=data
+        uid=new_event_uid(),
+        type=type,
+        reseller_id=reseller_id,
+        client_id=client_id,
+        data=data,
+        created_at=now,
     )
     session.add(event)
-    await session.flush()
-    endpoints = await session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.reseller_id == reseller_id,
-            WebhookEndpoint.is_active.is_(True),
-            WebhookEndpoint.deleted_at.is_(None),
-        )
-    )
-    now = event.created_at
     session.add_all(
         WebhookDelivery(
-            event_id=event.id,
-            endpoint_id=endpoint.id,
+            event=event,
+            endpoint_id=endpoint_id,
             reseller_id=reseller_id,
             next_attempt_at=now,
             created_at=now,
         )
-        for endpoint in endpoints
-        if type in endpoint.event_types
+        for endpoint_id, event_types in await _endpoints(session, reseller_id)
+        if type in event_types
     )
     for email in emails:
-        await send_email(session, reseller_id=reseller_id, email=email, event_id=event.id)
-    await session.flush()
+        await _queue_email(session, reseller_id=reseller_id, email=email, event=event)
+    if _lookups(session) is None:
+        await session.flush()
     return event
 
 
@@ -153,6 +161,20 @@ async def send_email(
 ) -> OutboxEmail:
     """Queue one email in the outbox (sent by the worker). From: ``email.from_name`` or the
     brand name of ``reseller_id`` (the operator's brand for None)."""
+    row = await _queue_email(session, reseller_id=reseller_id, email=email, event_id=event_id)
+    await session.flush()
+    return row
+
+
+async def _queue_email(
+    session: AsyncSession,
+    *,
+    reseller_id: int | None,
+    email: Email,
+    event: Event | None = None,
+    event_id: int | None = None,
+) -> OutboxEmail:
+    """The outbox row of ``email`` and its attachments, added to the session (not flushed)."""
     to = v.email("to", email.to)
     if not to:
         raise invalid("to", "an email needs a recipient")
@@ -172,11 +194,12 @@ async def send_email(
         html_body=email.html,
         next_attempt_at=utcnow(),
     )
+    if event is not None:
+        row.event = event
     session.add(row)
-    await session.flush()
     session.add_all(
         OutboxAttachment(
-            email_id=row.id,
+            email=row,
             filename=_one_line(a.filename)[:255] or "attachment",
             media_type=a.media_type,
             content=a.content,
@@ -186,6 +209,62 @@ async def send_email(
     return row
 
 
+# --- lookups of a batch ------------------------------------------------------------------------
+
+_LOOKUPS = "notifications.lookups"
+
+
+@asynccontextmanager
+async def batch(session: AsyncSession) -> AsyncIterator[None]:
+    """A block that publishes many events in one transaction (the alerts of a chunk of the
+    worker's fees, of a call batch): inside it, what is looked up per reseller (its owners'
+    emails, its webhook endpoints, the sender name) and per client (its emails, see
+    :func:`prefetch_client_emails`) is read once, and the events, deliveries and emails are
+    written in one flush when the block ends. Nothing inside the block may change what those
+    lookups read. Blocks nest: the outermost one writes."""
+    if _lookups(session) is not None:
+        yield
+        return
+    session.info[_LOOKUPS] = {}
+    try:
+        yield
+        await session.flush()
+    finally:
+        session.info.pop(_LOOKUPS, None)
+
+
+def _lookups(session: AsyncSession) -> dict[tuple, Any] | None:
+    return session.info.get(_LOOKUPS)
+
+
+async def _looked_up(session: AsyncSession, key: tuple, read: Callable[[], Awaitable[Any]]) -> Any:
+    """``read()``, once per :func:`batch` block for ``key`` (every time outside one)."""
+    cache = _lookups(session)
+    if cache is None:
+        return await read()
+    if key not in cache:
+        cache[key] = await read()
+    return cache[key]
+
+
+async def _endpoints(session: AsyncSession, reseller_id: int) -> list[tuple[int, list[str]]]:
+    """The reseller's active endpoints: (id, event types)."""
+
+    async def read() -> list[tuple[int, list[str]]]:
+        rows = await session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+            .where(
+                WebhookEndpoint.reseller_id == reseller_id,
+                WebhookEndpoint.is_active.is_(True),
+                WebhookEndpoint.deleted_at.is_(None),
+            )
+            .order_by(WebhookEndpoint.id)
+        )
+        return [(row.id, list(row.event_types or ())) for row in rows]
+
+    return await _looked_up(session, ("endpoints", reseller_id), read)
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -193,16 +272,22 @@ def _one_line(text: str) -> str:
 async def sender_name(session: AsyncSession, reseller_id: int | None) -> str:
     """The From name of a reseller's mail: its brand's display name, else its own name; the
     operator's: its default brand's display name, else empty (the bare address)."""
-    brand_name = await session.scalar(
-        select(Brand.display_name).where(
-            Brand.reseller_id.is_(None) if reseller_id is None else Brand.reseller_id == reseller_id
+
+    async def read() -> str:
+        brand_name = await session.scalar(
+            select(Brand.display_name).where(
+                Brand.reseller_id.is_(None)
+                if reseller_id is None
+                else Brand.reseller_id == reseller_id
+            )
         )
-    )
-    if brand_name:
-        return brand_name
-    if reseller_id is None:
-        return ""
-    return await session.scalar(select(Reseller.name).where(Reseller.id == reseller_id)) or ""
+        if brand_name:
+            return brand_name
+        if reseller_id is None:
+            return ""
+        return await session.scalar(select(Reseller.name).where(Reseller.id == reseller_id)) or ""
+
+    return await _looked_up(session, ("sender_name", reseller_id), read)
 
 
 def _deliverable(addresses: Iterable[str]) -> list[str]:
@@ -219,28 +304,57 @@ def _deliverable(addresses: Iterable[str]) -> list[str]:
 
 async def reseller_emails(session: AsyncSession, reseller_id: int) -> list[str]:
     """Where mail for a reseller goes: the emails of its active owners."""
-    rows = await session.scalars(
-        select(User.email)
-        .where(
-            User.reseller_id == reseller_id,
-            User.role == "reseller_owner",
-            User.is_active.is_(True),
+
+    async def read() -> list[str]:
+        rows = await session.scalars(
+            select(User.email)
+            .where(
+                User.reseller_id == reseller_id,
+                User.role == "reseller_owner",
+                User.is_active.is_(True),
+            )
+            .order_by(User.id)
         )
-        .order_by(User.id)
-    )
-    return _deliverable(rows)
+        return _deliverable(rows)
+
+    return list(await _looked_up(session, ("reseller_emails", reseller_id), read))
 
 
 async def client_emails(session: AsyncSession, client) -> list[str]:
     """Where mail for a client goes: its contact email, else its portal logins' emails."""
     if client.email:
         return _deliverable([client.email])
-    rows = await session.scalars(
-        select(User.email)
-        .where(User.client_id == client.id, User.is_active.is_(True))
+
+    async def read() -> list[str]:
+        return (await _logins_emails(session, [client.id]))[client.id]
+
+    return list(await _looked_up(session, ("client_emails", client.id), read))
+
+
+async def prefetch_client_emails(session: AsyncSession, clients: Iterable[Any]) -> None:
+    """Inside a :func:`batch` block: read the portal logins' emails of the ``clients`` that
+    have no contact email in one statement, for :func:`client_emails` to find."""
+    cache = _lookups(session)
+    if cache is None:
+        return
+    ids = [c.id for c in clients if not c.email and ("client_emails", c.id) not in cache]
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        for client_id, emails in (await _logins_emails(session, chunk)).items():
+            cache["client_emails", client_id] = emails
+
+
+async def _logins_emails(session: AsyncSession, client_ids: list[int]) -> dict[int, list[str]]:
+    """The deliverable emails of the active portal logins of each client, in login order."""
+    found: dict[int, list[str]] = {client_id: [] for client_id in client_ids}
+    rows = await session.execute(
+        select(User.client_id, User.email)
+        .where(User.client_id.in_(client_ids), User.is_active.is_(True))
         .order_by(User.id)
     )
-    return _deliverable(rows)
+    for row in rows:
+        found[row.client_id].append(row.email)
+    return {client_id: _deliverable(emails) for client_id, emails in found.items()}
 
 
 # --- webhook endpoints -------------------------------------------------------------------------

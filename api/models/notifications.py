@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base
 from api.models.base import BigID, UTCDateTime, utcnow
@@ -75,6 +75,9 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
+    # set when it is written, so that one flush writes many events with their deliveries
+    event: Mapped[Event] = relationship(lazy="raise")
+
 
 class WebhookAttempt(Base):
     """One POST of a delivery and what came of it."""
@@ -117,6 +120,9 @@ class OutboxEmail(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
+    # set when it is written, so that one flush writes many events with their emails
+    event: Mapped[Event | None] = relationship(lazy="raise")
+
 
 class OutboxAttachment(Base):
     """A file sent with an outbox email (an invoice's PDF, ...)."""
@@ -128,3 +134,5 @@ class OutboxAttachment(Base):
     filename: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(100))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+    email: Mapped[OutboxEmail] = relationship(lazy="raise")
