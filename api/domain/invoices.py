@@ -1,15 +1,29 @@
 """Invoices of postpaid clients: drafted from uninvoiced charges, edited, sent, settled.
 
-Uninvoiced charges ("orders") of a postpaid client are its calls that started at or after its
-``clients.invoiced_until`` moment, and its fee charges (``fee_charges``) with no invoice.
-Nothing marks a call when it is ingested: an invoice covers the calls that started in
-``[period_start, period_end)`` (read through the calls' client/started index, grouped by
-destination), and drafting moves the client's ``invoiced_until`` to ``period_end``, the moment
-of drafting. A call delivered after the invoice of the period it started in was drafted (a long
-call, a late CDR) goes on the next invoice: drafting also takes the calls that started in the
-:data:`LATE_CALLS_WINDOW` (7 days) before ``period_start`` and were stored after it. Older late
-calls, and a call whose batch was still uncommitted while a draft was being made, are on no
-invoice (their money is on the ledger all the same).
+Uninvoiced charges ("orders") of a postpaid client are its ``calls`` ledger entries that no
+invoice has claimed, and its fee charges (``fee_charges``) with no invoice. Call ingestion
+posts one ``calls`` entry per client per batch, committed with the batch's calls, and each
+stored call names it (``calls.entry_id``); nothing marks a call when it is ingested. A draft
+claims entries, not a window of time: it records in ``invoice_entries`` every unclaimed
+``calls`` entry of the client posted before its ``period_end`` (one ``INSERT … SELECT``; the
+entry id is that table's primary key, so no entry, and no call, is ever on two invoices), and
+its call lines are those entries' calls grouped by destination (through the index on
+``calls.entry_id``). So a call lands on exactly one invoice, however late its CDR came: a call
+delivered a month after it started is on the next draft after its delivery, and so is a call
+whose batch was still uncommitted while a draft was made (the draft could not see its entry,
+so the next one claims it). An invoice's call lines add up to what its claimed entries debited
+the client. ``period_start`` is the previous draft's ``period_end`` (``clients.invoiced_until``):
+the invoice bills what was posted in between, and anything posted before that no invoice had.
+
+The lookup is an index scan of the client's entries (``ix_ledger_entries_client_id_id``) from
+its floor (``clients.invoice_entry_floor``) on: every entry at or below the floor that charged
+the client is claimed. A draft raises the floor to the highest entry it claimed that was posted
+before its cutoff: :data:`CLAIM_HORIZON` (a day) before its end and, on PostgreSQL,
+:data:`CLOCK_MARGIN` before the start of the oldest transaction open on the database (read
+before the entries are). An entry's id is given when its batch posts, inside the batch's
+transaction, so an entry still uncommitted below the floor would belong to a transaction open
+since before that cutoff: there is none, and the floor never passes over an entry a later
+draft must claim. (SQLite runs one writer at a time: no batch is in flight beside a draft.)
 
 Drafting (:func:`draft`):
 
@@ -42,8 +56,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import BigInteger, Select, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api import money
 from api.domain import accounts, audit, invoice_pdf, ledger, notifications, payments
@@ -59,8 +74,10 @@ from api.models import (
     FeeCharge,
     Invoice,
     InvoiceDocument,
+    InvoiceEntry,
     InvoiceLine,
     InvoicePayment,
+    LedgerEntry,
     Reseller,
 )
 from api.models.base import utcnow
@@ -73,8 +90,11 @@ MAX_LINES = 500
 MAX_QUANTITY = Decimal(10) ** 12
 _QUANTITY_PLACES = Decimal("0.000001")
 _MINUTE = Decimal(60)
-# a call delivered this long after it started still reaches the next invoice
-LATE_CALLS_WINDOW = timedelta(days=7)
+CALLS_ENTRY = "calls"  # the ledger entries of a client's calls of a batch (api.domain.calls)
+# a client's floor passes over claimed entries posted this long before a draft, and this long
+# before the oldest transaction open on PostgreSQL (for the clocks of different servers)
+CLAIM_HORIZON = timedelta(days=1)
+CLOCK_MARGIN = timedelta(hours=1)
 # a client's row is locked to serialize its invoices' changes: FOR NO KEY UPDATE on
 # PostgreSQL, which does not wait for the key-share locks that rows naming the client take (a
 # call batch's ledger entries), so a draft or a payment never deadlocks with one
@@ -196,27 +216,74 @@ class _CallGroup:
     amount: int
 
 
-async def _call_groups(
-    session: AsyncSession, client_id: int, start: datetime | None, end: datetime
-) -> list[_CallGroup]:
-    stmt = select(
-        Call.destination_name,
-        func.min(Call.matched_prefix),
-        func.coalesce(func.sum(Call.sell_billed - Call.free_seconds), 0),
-        func.coalesce(func.sum(Call.sell), 0),
-    ).where(Call.client_id == client_id, Call.started_at < end)
-    if start is not None:
-        # the period's calls, and calls of the window before it delivered after it was drafted
-        stmt = stmt.where(
-            Call.started_at >= start - LATE_CALLS_WINDOW,
-            (Call.started_at >= start) | (Call.created_at >= start),
+def _unclaimed_calls(client_id: int, floor: int, until: datetime) -> Select:
+    """The client's ``calls`` entries above its floor, posted before ``until``, that charged it
+    and that no invoice has claimed: read through the entries' (client, id) index from the
+    floor on."""
+    claimed = select(InvoiceEntry.entry_id).where(InvoiceEntry.entry_id == LedgerEntry.id)
+    return select(LedgerEntry.id).where(
+        LedgerEntry.client_id == client_id,
+        LedgerEntry.id > floor,
+        LedgerEntry.kind == CALLS_ENTRY,
+        LedgerEntry.amount != 0,
+        LedgerEntry.created_at < until,
+        ~claimed.exists(),
+    )
+
+
+async def _claim_cutoff(session: AsyncSession, until: datetime) -> datetime:
+    """How recent an entry the client's floor may pass over (see the module docstring):
+    :data:`CLAIM_HORIZON` before ``until`` and, on PostgreSQL, :data:`CLOCK_MARGIN` before the
+    start of the oldest transaction open on the database, so that every entry below the floor
+    was committed when the draft claimed. (On SQLite a draft holds the only write lock: no
+    batch is in flight beside it.)"""
+    cutoff = until - CLAIM_HORIZON
+    if session.get_bind().dialect.name == "postgresql":
+        oldest = await session.scalar(
+            text("SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database()")
         )
-    stmt = stmt.group_by(Call.destination_name).order_by(Call.destination_name)
-    return [
+        if oldest is not None:
+            cutoff = min(cutoff, oldest - CLOCK_MARGIN)
+    return cutoff
+
+
+async def _claim_calls(
+    session: AsyncSession, invoice: Invoice, floor: int, until: datetime, cutoff: datetime
+) -> tuple[list[_CallGroup], int]:
+    """Claim the client's unclaimed ``calls`` entries for ``invoice`` (one INSERT … SELECT),
+    and read their calls grouped by destination (through ``calls.entry_id``); with the
+    client's new floor: the highest entry claimed that was posted before ``cutoff``."""
+    await session.execute(
+        insert(InvoiceEntry).from_select(
+            ["entry_id", "invoice_id"],
+            _unclaimed_calls(invoice.client_id, floor, until).add_columns(
+                literal(invoice.id, BigInteger)
+            ),
+        )
+    )
+    stmt = (
+        select(
+            Call.destination_name,
+            func.min(Call.matched_prefix),
+            func.coalesce(func.sum(Call.sell_billed - Call.free_seconds), 0),
+            func.coalesce(func.sum(Call.sell), 0),
+        )
+        .join(InvoiceEntry, InvoiceEntry.entry_id == Call.entry_id)
+        .where(InvoiceEntry.invoice_id == invoice.id)
+        .group_by(Call.destination_name)
+        .order_by(Call.destination_name)
+    )
+    groups = [
         _CallGroup(name or "Other", prefix or "", int(seconds), int(amount))
         for name, prefix, seconds, amount in await session.execute(stmt)
         if amount
     ]
+    highest = await session.scalar(
+        select(func.max(InvoiceEntry.entry_id))
+        .join(LedgerEntry, LedgerEntry.id == InvoiceEntry.entry_id)
+        .where(InvoiceEntry.invoice_id == invoice.id, LedgerEntry.created_at < cutoff)
+    )
+    return groups, max(floor, highest or 0)
 
 
 async def tax_pct_for(
@@ -247,21 +314,27 @@ async def draft(
     reason: str,
     advance_empty: bool = False,
 ) -> Invoice | None:
-    """Draft an invoice of ``client``'s charges not invoiced yet: calls that started before
-    ``until`` and fee charges without an invoice. None when it has a draft open already or
-    nothing to invoice (see the module docstring)."""
+    """Draft an invoice of ``client``'s charges not invoiced yet: the calls of its ``calls``
+    ledger entries posted before ``until`` that no invoice has claimed, and its fee charges
+    without an invoice. None when it has a draft open already or nothing to invoice (see the
+    module docstring)."""
     # lock the client: concurrent drafts of one client run one after the other
-    start = await session.scalar(
-        select(Client.invoiced_until).where(Client.id == client.id).with_for_update(**_CLIENT_LOCK)
-    )
+    start, floor = (
+        await session.execute(
+            select(Client.invoiced_until, Client.invoice_entry_floor)
+            .where(Client.id == client.id)
+            .with_for_update(**_CLIENT_LOCK)
+        )
+    ).one()
     if await _open_draft(session, client.id) is not None:
         return None
     reseller = await session.get(Reseller, client.reseller_id)
     assert reseller is not None
-    if start is not None and until <= start:
-        groups: list[_CallGroup] = []
-    else:
-        groups = await _call_groups(session, client.id, start, until)
+    # the cutoff is read before the entries are, so that it predates every batch in flight
+    cutoff = await _claim_cutoff(session, until)
+    has_calls = (
+        await session.scalar(_unclaimed_calls(client.id, floor, until).limit(1))
+    ) is not None
     fees = list(
         await session.scalars(
             select(FeeCharge)
@@ -273,9 +346,9 @@ async def draft(
             .order_by(FeeCharge.id)
         )
     )
-    if not groups and not fees:
+    if not has_calls and not fees:
         if advance_empty and (start is None or until > start):
-            # nothing started before `until` is left to invoice: the worker need not look again
+            # nothing posted before `until` is left to invoice: the worker need not look again
             await session.execute(
                 update(Client).where(Client.id == client.id).values(invoiced_until=until)
             )
@@ -294,6 +367,14 @@ async def draft(
     )
     session.add(invoice)
     await session.flush()
+    groups: list[_CallGroup] = []
+    if has_calls:
+        groups, new_floor = await _claim_calls(session, invoice, floor, until, cutoff)
+        if new_floor > floor:
+            await session.execute(
+                update(Client).where(Client.id == client.id).values(invoice_entry_floor=new_floor)
+            )
+            set_committed_value(client, "invoice_entry_floor", new_floor)
     lines: list[InvoiceLine] = []
     for group in groups:
         minutes = (Decimal(group.seconds) / _MINUTE).quantize(_QUANTITY_PLACES)
@@ -792,7 +873,7 @@ async def draft_monthly(
     sessions: async_sessionmaker[AsyncSession], settings: Any, now: datetime
 ) -> int:
     """The worker's ``invoices-monthly`` job: every postpaid client not invoiced up to the start
-    of this month (UTC), and with no draft open, gets its draft of what started before then
+    of this month (UTC), and with no draft open, gets its draft of what was posted before then
     (``reason`` monthly), one client per transaction. A client with nothing to invoice has its
     ``invoiced_until`` moved on, so a run finds it again only next month. Returns how many
     invoices it drafted."""

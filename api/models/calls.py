@@ -88,6 +88,8 @@ class Call(Base):
         Index("ix_calls_reseller_started", "reseller_id", "started_at", "id"),
         # the operator browsing every reseller's calls (newest first, keyset)
         Index("ix_calls_started", "started_at", "id"),
+        # the calls of the ledger entries an invoice claims (api.domain.invoices)
+        Index("ix_calls_entry_id", "entry_id"),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)

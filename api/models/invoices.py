@@ -29,9 +29,11 @@ class Invoice(Base):
     credits) of a client. ``status``: ``draft`` (lines editable, no number), ``sent`` (numbered,
     its PDF kept in :class:`InvoiceDocument`; never edited again), ``paid``, ``void``.
 
-    An invoice covers the client's calls that started in ``[period_start, period_end)`` and the
-    fee charges that name it (``fee_charges.invoice_id``); ``charged`` is what the ledger already
-    took from the client for them. Amounts in micros: ``subtotal`` (lines before tax), ``tax``
+    An invoice covers the client's calls of the ledger entries it claimed
+    (:class:`InvoiceEntry`: those posted before ``period_end`` that no earlier invoice had) and
+    the fee charges that name it (``fee_charges.invoice_id``); ``period_start`` is the previous
+    draft's ``period_end``. ``charged`` is what the ledger already took from the client for
+    them. Amounts in micros: ``subtotal`` (lines before tax), ``tax``
     (the lines' tax, each rounded once), ``total`` (subtotal + tax), ``paid`` (settled by
     payments, see :class:`InvoicePayment`)."""
 
@@ -94,6 +96,16 @@ class InvoiceLine(Base):
     tax: Mapped[int] = mapped_column(BigInteger, default=0)
     # what ledger charges it stands for (calls of a destination, a fee charge's id)
     charged: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class InvoiceEntry(Base):
+    """A ``calls`` ledger entry (one client's calls of one batch, ``calls.entry_id``) claimed by
+    the invoice that bills them: each entry is on one invoice at most (its primary key)."""
+
+    __tablename__ = "invoice_entries"
+
+    entry_id: Mapped[int] = mapped_column(BigID, ForeignKey("ledger_entries.id"), primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(BigID, ForeignKey("invoices.id"), index=True)
 
 
 class InvoicePayment(Base):

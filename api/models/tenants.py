@@ -56,8 +56,11 @@ class Client(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     billing_mode: Mapped[str] = mapped_column(String(24), default="prepaid_strict")
     credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)
-    # postpaid: calls that started before this moment are on an invoice (None: none yet)
+    # postpaid: the end of the last drafted invoice's period (None: none drafted yet)
     invoiced_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # postpaid: every `calls` ledger entry of the client up to this id that charged it is on an
+    # invoice, so drafting looks for unclaimed ones above it only (api.domain.invoices)
+    invoice_entry_floor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     invoice_due_days: Mapped[int] = mapped_column(default=14, server_default="14")
     # blocked when an invoice is this many days past due (None: never)
     overdue_block_days: Mapped[int | None] = mapped_column(default=None)

@@ -92,10 +92,13 @@ class Invoice(relay.Node):
     )
     currency: str = strawberry.field(description="The currency of its amounts.")
     period_start: datetime | None = strawberry.field(
-        description="The calls it covers started at or after this (null: from the first)."
+        description=(
+            "The end of the client's previous invoice (null: none): it covers the calls posted"
+            " since, and any posted before that no invoice had."
+        )
     )
     period_end: datetime | None = strawberry.field(
-        description="The calls it covers started before this."
+        description="The calls it covers were posted (ingested) before this."
     )
     subtotal: Money = strawberry.field(description="The lines' amounts before tax.")
     tax: Money = strawberry.field(description="The lines' tax.")

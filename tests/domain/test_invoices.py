@@ -7,21 +7,26 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.db import is_sqlite, transaction
 from api.domain import fees, invoices, payments
 from api.domain.errors import DomainError, ErrorCode
 from api.models import (
+    Account,
+    Call,
     Client,
     FeeCharge,
     Invoice,
+    InvoiceEntry,
     InvoiceLine,
     InvoicePayment,
     LedgerEntry,
     OutboxAttachment,
     OutboxEmail,
+    Posting,
 )
+from api.models.base import utcnow
 from tests.factories import balance_of, client_balance, reseller_actor, unique_key
 from tests.invoicing import U, call, ingest, pdf_text, postpaid_world
 
@@ -214,35 +219,195 @@ async def test_a_postpaid_clients_fees_are_drafted_once(sessions):
         assert fee.invoice_id == invoice.id
 
 
-async def test_a_late_call_goes_on_the_next_invoice_within_the_window(sessions):
+async def _one_call(sessions):
+    """Alice with a credit limit of 100 and one minute to the UK (0.012), and her reseller."""
     async with transaction(sessions) as s:
         world = await postpaid_world(s, credit_limit="100")
         await ingest(s, call(world, "441234567", 60))
-    acme = reseller_actor(world.reseller_id)
+    return world, reseller_actor(world.reseller_id)
+
+
+async def _claims(sessions, world) -> dict[int, int | None]:
+    """Each ``calls`` entry that charged the client -> the invoice that claimed it (or None)."""
+    async with sessions() as s:
+        rows = await s.execute(
+            select(LedgerEntry.id, InvoiceEntry.invoice_id)
+            .outerjoin(InvoiceEntry, InvoiceEntry.entry_id == LedgerEntry.id)
+            .where(
+                LedgerEntry.client_id == world.client_id,
+                LedgerEntry.kind == "calls",
+                LedgerEntry.amount != 0,
+            )
+        )
+        return {entry_id: invoice_id for entry_id, invoice_id in rows}
+
+
+async def _assert_billed_once(sessions, world) -> None:
+    """Every call that charged the client is on exactly one invoice, and each invoice's call
+    lines add up to what the ledger entries it claimed debited the client."""
+    claims = await _claims(sessions, world)
+    assert None not in claims.values(), claims
+    async with sessions() as s:
+        unbilled = await s.scalar(
+            select(func.count())
+            .select_from(Call)
+            .outerjoin(InvoiceEntry, InvoiceEntry.entry_id == Call.entry_id)
+            .where(Call.client_id == world.client_id, Call.sell > 0)
+            .where(InvoiceEntry.invoice_id.is_(None))
+        )
+        assert unbilled == 0
+        rows = await s.execute(
+            select(InvoiceEntry.invoice_id, -func.sum(Posting.amount))
+            .join(Posting, Posting.entry_id == InvoiceEntry.entry_id)
+            .join(Account, Account.id == Posting.account_id)
+            .where(Account.key == f"client:{world.client_id}")
+            .group_by(InvoiceEntry.invoice_id)
+        )
+        debits = {invoice_id: int(amount) for invoice_id, amount in rows}
+    for invoice in await _invoices(sessions, world):
+        lines = await _lines(sessions, invoice.id)
+        billed = sum(x.charged for x in lines if x.kind == "calls")
+        assert billed == debits.get(invoice.id, 0), (invoice.id, billed, debits)
+
+
+async def test_a_call_delivered_ten_days_late_lands_on_the_next_invoice(sessions):
+    # given a first invoice drafted and sent
+    world, acme = await _one_call(sessions)
     async with transaction(sessions) as s:
         first = await invoices.draft_for_client(s, acme, world.client_id)
         await invoices.send(s, acme, first.id)
-    # when calls that started before the first invoice was drafted arrive after it: one
-    # started an hour before, one eight days before (outside the window)
+    # when calls that started before it was drafted arrive after it: one an hour before, one
+    # ten days before
     async with transaction(sessions) as s:
         await ingest(
             s,
             call(world, "33123456", 120, at=first.period_end - timedelta(hours=1)),
-            call(world, "441234567", 300, at=first.period_end - timedelta(days=8)),
+            call(world, "441234567", 300, at=first.period_end - timedelta(days=10)),
         )
         second = await invoices.draft_for_client(s, acme, world.client_id)
-    # then the next invoice takes the one inside the window, and not the first invoice's call
-    lines = await _lines(sessions, second.id)
-    assert [(x.description, x.amount) for x in lines] == [("Calls to France", 24_000)]
+    # then the next invoice takes both, and not the first invoice's call
+    assert [(x.description, x.amount) for x in await _lines(sessions, first.id)] == [
+        ("Calls to United Kingdom", 12_000)
+    ]
+    assert [(x.description, x.amount) for x in await _lines(sessions, second.id)] == [
+        ("Calls to France", 24_000),
+        ("Calls to United Kingdom", 60_000),
+    ]
+    assert (second.period_start, second.charged) == (first.period_end, 84_000)
+    await _assert_billed_once(sessions, world)
+
+
+async def test_a_batch_posted_before_a_draft_but_committed_after_it_is_on_the_next(sessions):
+    # given a first batch, and a draft made at a moment after the second batch's calls started
+    # and after its entry is stamped, that could not see the second batch (ordering stands in
+    # for a batch still uncommitted while the draft ran)
+    world, acme = await _one_call(sessions)
+    drafted_at = utcnow() + timedelta(minutes=30)
+    async with transaction(sessions) as s:
+        client = await s.get(Client, world.client_id)
+        first = await invoices.draft(s, acme, client, until=drafted_at, reason="manual")
+        await invoices.send(s, acme, first.id)
+    # when the second batch lands
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "33123456", 120), call(world, "33123456", 60))
+    # then it is on no invoice yet, and the next draft takes it whole
+    assert sorted((await _claims(sessions, world)).values(), key=str) == [first.id, None]
+    async with transaction(sessions) as s:
+        client = await s.get(Client, world.client_id)
+        second = await invoices.draft(
+            s, acme, client, until=drafted_at + timedelta(minutes=1), reason="manual"
+        )
+    assert [(x.description, x.amount) for x in await _lines(sessions, second.id)] == [
+        ("Calls to France", 36_000)
+    ]
+    await _assert_billed_once(sessions, world)
+    # and a draft after that finds nothing left
+    async with transaction(sessions) as s:
+        await invoices.send(s, acme, second.id)
+        client = await s.get(Client, world.client_id)
+        assert (
+            await invoices.draft(
+                s, acme, client, until=drafted_at + timedelta(days=1), reason="manual"
+            )
+            is None
+        )
+
+
+async def test_a_batch_committed_while_a_draft_is_open_is_on_the_next_invoice(sessions, engine):
+    if is_sqlite(str(engine.url)):
+        pytest.skip("SQLite runs one writer at a time; the interleaving needs PostgreSQL")
+    world, acme = await _one_call(sessions)
+    # given a draft that has claimed the client's entries, its transaction still open
+    async with sessions() as drafting, drafting.begin():
+        first = await invoices.draft_for_client(drafting, acme, world.client_id)
+        # when a batch of the client lands and commits meanwhile
+        async with transaction(sessions) as s:
+            await ingest(s, call(world, "33123456", 120))
+    # then the first invoice has the first call only, and the next one the batch's
+    assert [(x.description, x.amount) for x in await _lines(sessions, first.id)] == [
+        ("Calls to United Kingdom", 12_000)
+    ]
+    async with transaction(sessions) as s:
+        await invoices.send(s, acme, first.id)
+        second = await invoices.draft_for_client(s, acme, world.client_id)
+    assert [(x.description, x.amount) for x in await _lines(sessions, second.id)] == [
+        ("Calls to France", 24_000)
+    ]
+    await _assert_billed_once(sessions, world)
+
+
+async def test_the_floor_passes_over_entries_claimed_a_day_before_a_drafts_end(sessions, engine):
+    async def draft_at(until):
+        async with transaction(sessions) as s:
+            client = await s.get(Client, world.client_id)
+            invoice = await invoices.draft(s, acme, client, until=until, reason="manual")
+            await invoices.send(s, acme, invoice.id)
+        return invoice
+
+    world, acme = await _one_call(sessions)
+    now = utcnow()
+    # given a draft whose end is half a day after the client's entry was posted
+    await draft_at(now + timedelta(hours=12))
+    # then its floor stays below that entry: it is too recent to pass over
+    assert (await _client(sessions, world)).invoice_entry_floor == 0
+    # when another batch is drafted by an invoice ending three days after it
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "441234567", 120))
+    second = await draft_at(now + timedelta(days=3))
+    # then the floor is that batch's entry (on PostgreSQL it stays an hour behind the oldest
+    # open transaction: the draft's own, begun after the entry was posted)
+    [entry_id] = [
+        e for e, invoice_id in (await _claims(sessions, world)).items() if invoice_id == second.id
+    ]
+    floor = (await _client(sessions, world)).invoice_entry_floor
+    assert floor == (0 if not is_sqlite(str(engine.url)) else entry_id)
+    # and a late call after both is invoiced once, on the next invoice
+    async with transaction(sessions) as s:
+        await ingest(s, call(world, "33123456", 60, at=now - timedelta(days=5)))
+    third = await draft_at(now + timedelta(days=4))
+    assert [(x.description, x.amount) for x in await _lines(sessions, third.id)] == [
+        ("Calls to France", 12_000)
+    ]
+    await _assert_billed_once(sessions, world)
+
+
+async def test_on_postgresql_the_floor_stays_behind_the_oldest_open_transaction(sessions, engine):
+    if is_sqlite(str(engine.url)):
+        pytest.skip("SQLite runs one writer at a time: no transaction is open beside a draft")
+    # given a transaction open (a batch in flight, say)
+    async with sessions() as other, other.begin():
+        started = await other.scalar(text("SELECT now()"))
+        # when a draft asks how recent an entry its floor may pass over, for a day ahead
+        async with sessions() as s, s.begin():
+            cutoff = await invoices._claim_cutoff(s, utcnow() + timedelta(days=2))
+    # then it is before that transaction began, by the clocks' margin
+    assert cutoff <= started - invoices.CLOCK_MARGIN
 
 
 async def test_concurrent_drafts_of_one_client_make_one_invoice(sessions, engine):
     if is_sqlite(str(engine.url)):
         pytest.skip("SQLite serializes writers; the race needs PostgreSQL")
-    async with transaction(sessions) as s:
-        world = await postpaid_world(s, credit_limit="100")
-        await ingest(s, call(world, "441234567", 60))
-    acme = reseller_actor(world.reseller_id)
+    world, acme = await _one_call(sessions)
 
     async def attempt() -> bool:
         try:
