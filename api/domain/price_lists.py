@@ -2,9 +2,12 @@
 
 Each reseller has one basic list (made on first use, named "Basic"); a client is on the basic
 list unless the reseller puts it on another (``clients.price_list_id``), and may have a
-discount on it (``clients.discount_pct``). A line added to a client's draft invoice from an
-article (``invoices.add_line`` with ``price_list_item_id``) takes the article's number,
-description and unit, and its price less the client's discount, rounded once half-up."""
+discount on it (``clients.discount_pct``). The reseller adds, changes and removes articles
+(:func:`add_item`, :func:`update_item`, :func:`delete_item`); an article number is unique in
+its list. A line added to a client's draft invoice from an article (``invoices.add_line`` with
+``price_list_item_id``) takes the article's number, description and unit, and its price less
+the client's discount, rounded once half-up. The line is a copy: changing or removing the
+article later leaves it as it was."""
 
 from __future__ import annotations
 
@@ -92,6 +95,29 @@ async def get_item(session: AsyncSession, actor: Actor, item_id: int) -> PriceLi
     return item
 
 
+_ITEM_CHECKS = {
+    "article_number": lambda x: v.text("articleNumber", x, max_len=40, required=True),
+    "description": lambda x: v.text("description", x, max_len=300, required=True),
+    "unit": lambda x: v.text("unit", x, max_len=16),
+    "unit_price": lambda x: v.amount("unitPrice", x, non_negative=True),
+}
+ITEM_AUDIT_FIELDS = ("article_number", "description", "unit", "unit_price")
+
+
+async def _check_number_free(
+    session: AsyncSession, list_id: int, number: str, *, other_than: int | None = None
+) -> None:
+    stmt = select(PriceListItem.id).where(
+        PriceListItem.price_list_id == list_id, PriceListItem.article_number == number
+    )
+    if other_than is not None:
+        stmt = stmt.where(PriceListItem.id != other_than)
+    if await session.scalar(stmt) is not None:
+        raise DomainError(
+            ErrorCode.CONFLICT, "the price list has that article number already", "articleNumber"
+        )
+
+
 async def add_item(
     session: AsyncSession, actor: Actor, list_id: int | None, data: dict[str, Any]
 ) -> PriceListItem:
@@ -103,31 +129,16 @@ async def add_item(
     else:
         data.pop("reseller_id", None)
         price_list = await get_list(session, actor, list_id)
-    checks = {
-        "article_number": lambda x: v.text("articleNumber", x, max_len=40, required=True),
-        "description": lambda x: v.text("description", x, max_len=300, required=True),
-        "unit": lambda x: v.text("unit", x, max_len=16),
-        "unit_price": lambda x: v.amount("unitPrice", x, non_negative=True),
-    }
     fields = v.clean(
         data,
-        checks,
+        _ITEM_CHECKS,
         (
             ("article_number", "articleNumber"),
             ("description", "description"),
             ("unit_price", "unitPrice"),
         ),
     )
-    taken = await session.scalar(
-        select(PriceListItem.id).where(
-            PriceListItem.price_list_id == price_list.id,
-            PriceListItem.article_number == fields["article_number"],
-        )
-    )
-    if taken is not None:
-        raise DomainError(
-            ErrorCode.CONFLICT, "the price list has that article number already", "articleNumber"
-        )
+    await _check_number_free(session, price_list.id, fields["article_number"])
     item = PriceListItem(
         price_list_id=price_list.id,
         reseller_id=price_list.reseller_id,
@@ -149,6 +160,56 @@ async def add_item(
         },
     )
     return item
+
+
+async def _item_for_write(session: AsyncSession, actor: Actor, item_id: int) -> PriceListItem:
+    actor.require("clients:write")
+    return await get_item(session, actor, item_id)
+
+
+async def update_item(
+    session: AsyncSession, actor: Actor, item_id: int, data: dict[str, Any]
+) -> PriceListItem:
+    """Change an article: number (still unique in its list), description, unit, price. Lines
+    already taken from it onto invoices keep what they were given."""
+    item = await _item_for_write(session, actor, item_id)
+    fields = v.clean(data, _ITEM_CHECKS)
+    if "unit" in fields:
+        fields["unit"] = fields["unit"] or "pcs"
+    if "article_number" in fields:
+        await _check_number_free(
+            session, item.price_list_id, fields["article_number"], other_than=item.id
+        )
+    await audit.apply_changes(
+        session,
+        actor,
+        item,
+        fields,
+        audited=ITEM_AUDIT_FIELDS,
+        subject_type="price_list_item",
+        reseller_id=item.reseller_id,
+    )
+    return item
+
+
+async def delete_item(session: AsyncSession, actor: Actor, item_id: int) -> PriceList:
+    """Remove an article from its list (invoice lines taken from it stay as they are);
+    returns the list."""
+    item = await _item_for_write(session, actor, item_id)
+    price_list = await get_list(session, actor, item.price_list_id)
+    before = audit.snapshot(item, ITEM_AUDIT_FIELDS)
+    await session.delete(item)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        subject_type="price_list_item",
+        subject_id=item_id,
+        action="price_list.item_deleted",
+        reseller_id=price_list.reseller_id,
+        before=before,
+    )
+    return price_list
 
 
 def lists_query(actor: Actor, *, reseller_id: int | None = None) -> Select:

@@ -51,6 +51,17 @@ def _given(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _article(input: Any, **more: Any) -> dict[str, Any]:
+    """The given article fields of a line's or a price list item's input (and ``more``)."""
+    return _given(
+        article_number=input.article_number,
+        description=input.description,
+        unit=input.unit,
+        unit_price=input.unit_price,
+        **more,
+    )
+
+
 def _done(invoice, line=None) -> dict[str, Any]:
     out: dict[str, Any] = {"invoice": Invoice.from_model(invoice)}
     if line is not None:
@@ -70,13 +81,7 @@ async def invoice_line_update(
     info: Info, input: Annotated[InvoiceLineUpdateInput, INPUT]
 ) -> InvoicePayload:
     async def action(session, actor: Actor):
-        data = _given(
-            article_number=input.article_number,
-            description=input.description,
-            unit=input.unit,
-            quantity=input.quantity,
-            unit_price=input.unit_price,
-        )
+        data = _article(input, quantity=input.quantity)
         line_id = node_pk(input.id, "InvoiceLine", "id")
         invoice, line = await domain.update_line(session, actor, line_id, data)
         return _done(invoice, line)
@@ -88,12 +93,9 @@ async def invoice_line_add(
     info: Info, input: Annotated[InvoiceLineAddInput, INPUT]
 ) -> InvoicePayload:
     async def action(session, actor: Actor):
-        data = _given(
-            article_number=input.article_number,
-            description=input.description,
-            unit=input.unit,
+        data = _article(
+            input,
             quantity=input.quantity,
-            unit_price=input.unit_price,
             price_list_item_id=node_pk(
                 input.price_list_item_id, "PriceListItem", "priceListItemId"
             ),
@@ -250,32 +252,56 @@ async def price_list_create(
         row = await price_lists_domain.create_list(
             session, actor, node_pk(input.reseller_id, "Reseller", "resellerId"), input.name
         )
-        return {"price_list": PriceList.from_model(row)}
+        return _list_payload(row)
 
     return await run(info, PriceListPayload, action)
+
+
+def _list_payload(price_list: PriceListRow) -> dict[str, Any]:
+    return {"price_list": PriceList.from_model(price_list)}
+
+
+async def _item_payload(session, item) -> dict[str, Any]:
+    """The payload of an article added or changed: it, and its list."""
+    from api.models import Reseller as ResellerRow
+
+    reseller = await session.get(ResellerRow, item.reseller_id)
+    return {
+        **_list_payload(await session.get(PriceListRow, item.price_list_id)),
+        "item": PriceListItem.from_model(item, reseller.currency),
+    }
 
 
 async def price_list_item_create(
     info: Info, input: Annotated[PriceListItemCreateInput, INPUT]
 ) -> PriceListPayload:
     async def action(session, actor: Actor):
-        data = _given(
-            article_number=input.article_number,
-            description=input.description,
-            unit=input.unit,
-            unit_price=input.unit_price,
-            reseller_id=node_pk(input.reseller_id, "Reseller", "resellerId"),
-        )
+        data = _article(input, reseller_id=node_pk(input.reseller_id, "Reseller", "resellerId"))
         list_id = node_pk(input.price_list_id, "PriceList", "priceListId")
         item = await price_lists_domain.add_item(session, actor, list_id, data)
-        row = await session.get(PriceListRow, item.price_list_id)
-        from api.models import Reseller as ResellerRow
+        return await _item_payload(session, item)
 
-        reseller = await session.get(ResellerRow, item.reseller_id)
-        return {
-            "price_list": PriceList.from_model(row),
-            "item": PriceListItem.from_model(item, reseller.currency),
-        }
+    return await run(info, PriceListPayload, action)
+
+
+async def price_list_item_update(
+    info: Info, input: Annotated[PriceListItemUpdateInput, INPUT]
+) -> PriceListPayload:
+    async def action(session, actor: Actor):
+        data = _article(input)
+        item_id = node_pk(input.id, "PriceListItem", "id")
+        item = await price_lists_domain.update_item(session, actor, item_id, data)
+        return await _item_payload(session, item)
+
+    return await run(info, PriceListPayload, action)
+
+
+async def price_list_item_delete(
+    info: Info, input: Annotated[PriceListItemDeleteInput, INPUT]
+) -> PriceListPayload:
+    async def action(session, actor: Actor):
+        item_id = node_pk(input.id, "PriceListItem", "id")
+        return _list_payload(await price_lists_domain.delete_item(session, actor, item_id))
 
     return await run(info, PriceListPayload, action)
 
@@ -304,5 +330,7 @@ from api.schema.invoices import (  # noqa: E402
     PriceListCreateInput,
     PriceListItem,
     PriceListItemCreateInput,
+    PriceListItemDeleteInput,
+    PriceListItemUpdateInput,
     PriceListPayload,
 )

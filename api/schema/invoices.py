@@ -409,11 +409,31 @@ class PriceListItemCreateInput:
     unit_price: Decimal = strawberry.field(description="The price of one unit.")
 
 
+@strawberry.input(description="Changes of a price list's article; omitted fields stay.")
+class PriceListItemUpdateInput:
+    id: relay.GlobalID = strawberry.field(description="The article.")
+    article_number: str | None = strawberry.field(
+        default=None, description="New article number, unique in the list."
+    )
+    description: str | None = strawberry.field(default=None, description="New description.")
+    unit: str | None = strawberry.field(default=None, description="New unit (empty: pcs).")
+    unit_price: Decimal | None = strawberry.field(
+        default=None, description="New price of one unit."
+    )
+
+
+@strawberry.input(description="An article to remove from its price list.")
+class PriceListItemDeleteInput:
+    id: relay.GlobalID = strawberry.field(description="The article.")
+
+
 @strawberry.type(description="A price list after the change.")
 class PriceListPayload:
     errors: list[UserError] = strawberry.field(description=ERRORS)
     price_list: PriceList | None = strawberry.field(default=None, description="The list.")
-    item: PriceListItem | None = strawberry.field(default=None, description="The new article.")
+    item: PriceListItem | None = strawberry.field(
+        default=None, description="The article added or changed."
+    )
 
 
 # --- root fields (the resolvers import the types above) ----------------------------------------
@@ -500,4 +520,17 @@ class InvoicesMutation:
     price_list_item_create: PriceListPayload = strawberry.mutation(
         resolver=resolvers.price_list_item_create,
         description="Add an article to a price list (CONFLICT: its number is taken).",
+    )
+    price_list_item_update: PriceListPayload = strawberry.mutation(
+        resolver=resolvers.price_list_item_update,
+        description=(
+            "Change an article of a price list (CONFLICT: the new number is taken); invoice "
+            "lines taken from it before keep what they were given."
+        ),
+    )
+    price_list_item_delete: PriceListPayload = strawberry.mutation(
+        resolver=resolvers.price_list_item_delete,
+        description=(
+            "Remove an article from its price list; invoice lines taken from it stay as they are."
+        ),
     )

@@ -380,3 +380,102 @@ async def test_an_invoice_list_runs_as_many_statements_for_15_as_for_3(sessions,
         assert len(edges) == n and all(len(e["node"]["lines"]) == 2 for e in edges)
         counts.append(len(seen))
     assert counts[0] == counts[1], counts
+
+
+ITEM = "item { id articleNumber description unit unitPrice { amount } }"
+LIST_ITEMS = "priceList { name items { articleNumber description unit unitPrice { amount } } }"
+
+
+async def test_a_reseller_changes_and_removes_price_list_articles(sessions, gql):
+    world, tokens = await _setup(sessions, gql)
+    acme = tokens["acme"]
+
+    async def item_change(doc, variables, token=acme, name="priceListItemUpdate"):
+        return (await gql(doc, variables, token=token))["data"][name]
+
+    # given two articles on Acme's basic list, one of them on Alice's draft
+    ids = {}
+    for number, price in (("SRV-1", "10"), ("SRV-2", "20")):
+        created = await item_change(
+            "mutation($n: String!, $p: Decimal!) { priceListItemCreate(input: {articleNumber:"
+            f' $n, description: "Router", unitPrice: $p}}) {{ {ITEM} {ERRORS} }} }}',
+            {"n": number, "p": price},
+            name="priceListItemCreate",
+        )
+        ids[number] = created["item"]["id"]
+    draft = (await gql(DRAFT, {"c": gid("Client", world.client_id)}, token=acme))["data"][
+        "invoiceDraft"
+    ]["invoice"]
+    add_article = (
+        "mutation($i: ID!, $p: ID!) { invoiceLineAdd(input: {invoiceId: $i,"
+        f" priceListItemId: $p}}) {{ invoice {{ {INVOICE} }} {ERRORS} }} }}"
+    )
+    await gql(add_article, {"i": draft["id"], "p": ids["SRV-1"]}, token=acme)
+
+    # when the reseller changes the first article's price, description and unit
+    update = (
+        "mutation($i: ID!, $n: String, $d: String, $u: String, $p: Decimal) {"
+        " priceListItemUpdate(input: {id: $i, articleNumber: $n, description: $d, unit: $u,"
+        f" unitPrice: $p}}) {{ {LIST_ITEMS} {ITEM} {ERRORS} }} }}"
+    )
+    changed = await item_change(
+        update, {"i": ids["SRV-1"], "d": "Router X", "u": "h", "p": "12.50"}
+    )
+    # then the article is changed, the list shows it
+    assert changed["errors"] == []
+    assert changed["item"] == {
+        "id": ids["SRV-1"],
+        "articleNumber": "SRV-1",
+        "description": "Router X",
+        "unit": "h",
+        "unitPrice": {"amount": "12.500000"},
+    }
+    assert [
+        (x["articleNumber"], x["unitPrice"]["amount"]) for x in changed["priceList"]["items"]
+    ] == [
+        ("SRV-1", "12.500000"),
+        ("SRV-2", "20.000000"),
+    ]
+    # and a number taken by the other article, a negative price, another reseller and a client
+    # change nothing
+    taken = await item_change(update, {"i": ids["SRV-1"], "n": "SRV-2"})
+    assert (taken["item"], taken["errors"][0]["code"], taken["errors"][0]["field"]) == (
+        None,
+        "CONFLICT",
+        "articleNumber",
+    )
+    negative = await item_change(update, {"i": ids["SRV-1"], "p": "-1"})
+    assert [(e["code"], e["field"]) for e in negative["errors"]] == [("VALIDATION", "unitPrice")]
+    for who in ("other", "alice"):
+        refused = await item_change(update, {"i": ids["SRV-1"], "p": "1"}, token=tokens[who])
+        assert refused["item"] is None and refused["errors"][0]["code"] in (
+            "NOT_FOUND",
+            "PERMISSION_DENIED",
+        )
+        delete = (
+            "mutation($i: ID!) { priceListItemDelete(input: {id: $i})"
+            f" {{ {LIST_ITEMS} {ERRORS} }} }}"
+        )
+        refused = await item_change(
+            delete, {"i": ids["SRV-2"]}, token=tokens[who], name="priceListItemDelete"
+        )
+        assert refused["priceList"] is None and refused["errors"]
+
+    # when the reseller removes the second article
+    removed = await item_change(delete, {"i": ids["SRV-2"]}, name="priceListItemDelete")
+    # then the list holds the first only, and removing it again finds nothing
+    assert removed["errors"] == []
+    assert [x["articleNumber"] for x in removed["priceList"]["items"]] == ["SRV-1"]
+    again = await item_change(delete, {"i": ids["SRV-2"]}, name="priceListItemDelete")
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("NOT_FOUND", "id")]
+    # and the line taken before keeps its price, while a new one takes the changed article's
+    body = await gql(add_article, {"i": draft["id"], "p": ids["SRV-1"]}, token=acme)
+    lines = body["data"]["invoiceLineAdd"]["invoice"]["lines"]
+    assert [
+        (x["articleNumber"], x["description"], x["unit"], x["unitPrice"]["amount"])
+        for x in lines
+        if x["kind"] == "ITEM"
+    ] == [
+        ("SRV-1", "Router", "pcs", "10.000000"),
+        ("SRV-1", "Router X", "h", "12.500000"),
+    ]

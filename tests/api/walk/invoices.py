@@ -160,4 +160,13 @@ MUTATIONS = {
         'mutation($pl: ID!) { priceListItemCreate(input: {priceListId: $pl, articleNumber: "W2",'
         f' description: "w", unitPrice: "1"}}) {{ priceList {{ id name }} {PAYLOAD} }} }}'
     ),
+    "priceListItemUpdate": (
+        'mutation($pi: ID!) { priceListItemUpdate(input: {id: $pi, unitPrice: "0",'
+        ' description: "w"}) { priceList { id name } item { articleNumber unitPrice { amount } }'
+        f" {PAYLOAD} }} }}"
+    ),
+    "priceListItemDelete": (
+        "mutation($pi: ID!) { priceListItemDelete(input: {id: $pi})"
+        f" {{ priceList {{ id name items {{ articleNumber }} }} {PAYLOAD} }} }}"
+    ),
 }
