@@ -364,6 +364,8 @@ async def update_client(
         await session.flush()
     if new.get("status") == "suspended":
         await alerts.client_suspended(session, client)
+    elif new.get("status") == "blocked":
+        await alerts.client_blocked(session, client)
     if {"billing_mode", "credit_limit"} & new.keys():
         await apply_balance_status(session, actor, client, await client_balance(session, client))
     return client
@@ -464,13 +466,15 @@ async def apply_balance_status(
 
 async def _status_changed(session: AsyncSession, actor: Actor, client: Client) -> None:
     """What follows a change made by the status rule: a suspended client is told; a postpaid
-    client blocked at its limit has its uninvoiced charges drafted into an invoice."""
+    client blocked at its limit has its uninvoiced charges drafted into an invoice, and is
+    told."""
     if client.status == "suspended":
         await alerts.client_suspended(session, client)
     elif (client.status, client.status_reason) == ("blocked", AUTO_BLOCK_REASON):
         from api.domain import invoices  # invoices build on accounts
 
         await invoices.limit_reached(session, actor, client)
+        await alerts.client_blocked(session, client)
 
 
 async def apply_balance_status_many(

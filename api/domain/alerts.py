@@ -16,6 +16,9 @@ reseller's endpoints that chose it, and emails), in the transaction of the chang
   :func:`reseller_balance_changed`, from ``payments.post_movement`` (every movement of a
   reseller's balance) and from call ingestion (``calls.ingest``, after a batch's postings).
 * ``client.suspended`` — a client became suspended: by the status rule, or by hand.
+* ``client.blocked`` — a client became blocked: a postpaid client at its credit limit (the
+  status rule, which also drafts its invoice), an invoice overdue past the client's terms
+  (``invoices.mark_overdue``), or by hand; with its reason and credit limit.
 * ``payment.received`` — a payment landed: a PayPal deposit (``deposits.credit``), a manual
   client payment, or an operator deposit to a reseller's balance.
 
@@ -166,24 +169,44 @@ async def reseller_balance_changed(session: AsyncSession, reseller: Reseller, ba
 
 async def client_suspended(session: AsyncSession, client: Client) -> None:
     """A client has just become suspended."""
+    await _status_alert(session, client, "client.suspended", "suspended", {})
+
+
+async def client_blocked(session: AsyncSession, client: Client) -> None:
+    """A client has just become blocked: at its credit limit, for an overdue invoice, or by
+    hand."""
+    currency = await _currency(session, client.reseller_id)
+    await _status_alert(
+        session,
+        client,
+        "client.blocked",
+        "blocked",
+        {"creditLimit": _money(client.credit_limit, currency)},
+    )
+
+
+async def _status_alert(
+    session: AsyncSession, client: Client, type: str, word: str, data: dict[str, Any]
+) -> None:
+    """The alert of a client's new status (``word``): its event and the emails."""
     reason = client.status_reason or "no reason given"
     emails = await _client_and_reseller_mail(
         session,
         client,
-        client_subject="Your service is suspended",
+        client_subject=f"Your service is {word}",
         client_text=(
-            f"Hello {client.name},\n\nyour service is suspended ({reason}).\n"
+            f"Hello {client.name},\n\nyour service is {word} ({reason}).\n"
             "Calls are refused until it is active again.\n"
         ),
-        reseller_subject=f"Client suspended: {client.name}",
-        reseller_text=f"Your client {client.name} is suspended ({reason}).\n",
+        reseller_subject=f"Client {word}: {client.name}",
+        reseller_text=f"Your client {client.name} is {word} ({reason}).\n",
     )
     await notifications.publish(
         session,
         reseller_id=client.reseller_id,
-        type="client.suspended",
+        type=type,
         client_id=client.id,
-        data={**_client_data(client), "reason": client.status_reason},
+        data={**_client_data(client), "reason": client.status_reason, **data},
         emails=emails,
     )
 

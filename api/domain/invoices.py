@@ -61,7 +61,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from api import money
-from api.domain import accounts, audit, invoice_pdf, ledger, notifications, payments
+from api.domain import accounts, alerts, audit, invoice_pdf, ledger, notifications, payments
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
@@ -919,9 +919,10 @@ async def mark_overdue(
 ) -> int:
     """The worker's ``invoices-overdue`` job: each sent invoice past its due date is flagged
     once (``overdue_at``) with an ``invoice.overdue`` event and an email to its client; a
-    client with ``overdue_block_days`` set is blocked (reason "invoice overdue") once one of
-    its invoices is that many days past due. A payment that settles the overdue invoices
-    unblocks it (``api.domain.settlement``). Returns how many invoices it flagged."""
+    client with ``overdue_block_days`` set is blocked (reason "invoice overdue", with the
+    ``client.blocked`` alert) once one of its invoices is that many days past due. A payment
+    that settles the overdue invoices unblocks it (``api.domain.settlement``). Returns how many
+    invoices it flagged."""
     from api.db import transaction
     from api.domain.actors import SYSTEM
     from api.domain.settlement import OVERDUE_BLOCK_REASON
@@ -1011,6 +1012,7 @@ async def mark_overdue(
                 before=before,
                 after=audit.snapshot(client, ("status", "status_reason")),
             )
+            await alerts.client_blocked(session, client)
     return flagged
 
 

@@ -66,6 +66,7 @@ from api.settings import Settings
 EVENT_TYPES = (
     "client.low_balance",
     "client.suspended",
+    "client.blocked",
     "reseller.low_balance",
     "payment.received",
     "invoice.issued",

@@ -150,11 +150,19 @@ async def test_an_overdue_invoice_is_flagged_once_and_blocks_by_the_terms(sessio
         subjects = list(await s.scalars(select(OutboxEmail.subject)))
         assert "Invoice INV-000001 is overdue: 0.12 USD" in subjects
         assert (await s.get(Client, world.client_id)).status == "active"
-    # five days past due: blocked
-    await invoices.mark_overdue(sessions, settings, due + timedelta(days=5, seconds=1))
+        assert list(await s.scalars(select(Event).where(Event.type == "client.blocked"))) == []
+    # five days past due: blocked, and told so once
+    for _ in range(2):
+        await invoices.mark_overdue(sessions, settings, due + timedelta(days=5, seconds=1))
     async with sessions() as s:
         client = await s.get(Client, world.client_id)
         assert (client.status, client.status_reason) == ("blocked", "invoice overdue")
+        blocked = list(await s.scalars(select(Event).where(Event.type == "client.blocked")))
+        assert [(e.client_id, e.data["reason"]) for e in blocked] == [
+            (world.client_id, "invoice overdue")
+        ]
+        subjects = list(await s.scalars(select(OutboxEmail.subject)))
+        assert "Your service is blocked" in subjects
     # paying it unblocks her
     async with transaction(sessions) as s:
         await payments.client_payment(s, acme, world.client_id, "0.12", unique_key())

@@ -124,8 +124,12 @@ async def test_a_draft_is_edited_and_sent_and_a_sent_invoice_is_never_edited(ses
         assert (entry.kind, entry.amount) == ("invoice_adjustment", 3_390_000 - 1_020_000)
         assert await client_balance(s, world.client_id) == -3_390_000
         assert await balance_of(s, f"reseller:{world.reseller_id}:sales") == 3_390_000
-        # and the client gets it by email, with its PDF
-        [email] = list(await s.scalars(select(OutboxEmail)))
+        # and the client gets it by email, with its PDF (besides the mail that it was blocked)
+        emails = list(await s.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
+        assert [e.subject for e in emails if e.subject.endswith("blocked")] == [
+            "Your service is blocked"
+        ]
+        [email] = [e for e in emails if e.subject.startswith("Invoice ")]
         assert email.to_address == "alice@example.test"
         assert email.subject == "Invoice INV-000001 from Acme Telecom: 3.39 USD"
         [attachment] = list(await s.scalars(select(OutboxAttachment)))

@@ -64,6 +64,13 @@ async def _charge(sessions, client_id, amount):
         await payments.client_charge(s, SYSTEM, client_id, amount, f.unique_key(), "usage")
 
 
+async def _by_hand(sessions, client_id, status, reason):
+    async with transaction(sessions) as s:
+        await accounts.update_client(
+            s, SYSTEM, client_id, {"status": status, "status_reason": reason}
+        )
+
+
 async def _outbox(sessions) -> list[OutboxEmail]:
     async with sessions() as s:
         return list(await s.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
@@ -192,12 +199,50 @@ async def test_suspension_by_the_status_rule_and_by_hand_are_announced(sessions)
     assert event.data["reason"] == accounts.AUTO_SUSPEND_REASON
     # when it is reactivated by a payment, then suspended by hand
     await _pay(sessions, client.id, "5")
-    async with transaction(sessions) as s:
-        await accounts.update_client(
-            s, SYSTEM, client.id, {"status": "suspended", "status_reason": "abuse"}
-        )
+    await _by_hand(sessions, client.id, "suspended", "abuse")
     events = await _events(sessions, "client.suspended")
     assert [e.data["reason"] for e in events] == [accounts.AUTO_SUSPEND_REASON, "abuse"]
+
+
+async def test_a_postpaid_client_blocked_at_its_limit_is_announced_and_by_hand_again(
+    sessions, mail_settings, smtp_inbox
+):
+    # given a postpaid client with a credit limit of 20, and an endpoint for blocked clients
+    reseller, client = await _setup(sessions, threshold="0", billing_mode="postpaid")
+    async with transaction(sessions) as s:
+        await accounts.update_client(s, SYSTEM, client.id, {"credit_limit": "20"})
+    endpoint, _ = await _endpoint(
+        sessions, mail_settings, reseller, "https://hooks.example.test/in", ["client.blocked"]
+    )
+    # when charges take it to 15 (not blocked), then to its limit, then past it
+    await _charge(sessions, client.id, "15")
+    assert await _events(sessions, "client.blocked") == []
+    await _charge(sessions, client.id, "5")
+    await _charge(sessions, client.id, "1")
+    # then it is blocked once, with its reason and limit, delivered to the endpoint
+    [event] = await _events(sessions, "client.blocked")
+    assert (event.client_id, event.data["reason"], event.data["creditLimit"]) == (
+        client.id,
+        accounts.AUTO_BLOCK_REASON,
+        {"amount": "20.000000", "currency": "USD"},
+    )
+    async with sessions() as s:
+        deliveries = list(await s.scalars(select(WebhookDelivery)))
+    assert [(d.event_id, d.endpoint_id) for d in deliveries] == [(event.id, endpoint.id)]
+    # and the client and the reseller's owner are mailed, from the brand
+    await worker.run_once(sessions, mail_settings)
+    [to_client] = [m for m in smtp_inbox.to(CLIENT_EMAIL) if "blocked" in m["Subject"]]
+    [to_owner] = [m for m in smtp_inbox.to(OWNER) if "blocked" in m["Subject"]]
+    assert to_client["Subject"] == "Your service is blocked"
+    assert to_client["From"] == "Acme Voice <billing@platform.test>"
+    assert "blocked (credit limit reached)" in to_client.get_content()
+    assert to_owner["Subject"] == "Client blocked: Alice"
+    # when a payment unblocks it and the reseller blocks it by hand
+    await _pay(sessions, client.id, "21")
+    await _by_hand(sessions, client.id, "blocked", "fraud check")
+    # then that is announced too
+    events = await _events(sessions, "client.blocked")
+    assert [e.data["reason"] for e in events] == [accounts.AUTO_BLOCK_REASON, "fraud check"]
 
 
 async def test_payments_received_are_announced_and_a_refused_movement_announces_nothing(
