@@ -691,21 +691,30 @@ async def send(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
         reseller_id=reseller.id,
         type="invoice.issued",
         client_id=client.id,
-        data={
-            "invoice": {
-                "id": notifications.global_id("Invoice", invoice.id),
-                "number": invoice.number,
-                "client": notifications.global_id("Client", client.id),
-                "subtotal": money.format_amount(invoice.subtotal),
-                "tax": money.format_amount(invoice.tax),
-                "total": money.format_amount(invoice.total),
-                "currency": invoice.currency,
-                "dueAt": invoice.due_at.isoformat(),
-            }
-        },
+        data=_invoice_event(
+            invoice,
+            subtotal=money.format_amount(invoice.subtotal),
+            tax=money.format_amount(invoice.tax),
+            total=money.format_amount(invoice.total),
+        ),
         emails=emails,
     )
     return invoice
+
+
+def _invoice_event(invoice: Invoice, **amounts: str) -> dict[str, Any]:
+    """The data of an ``invoice.*`` event: the invoice, its client, currency and due date, and
+    the amounts given (as decimal strings)."""
+    return {
+        "invoice": {
+            "id": notifications.global_id("Invoice", invoice.id),
+            "number": invoice.number,
+            "client": notifications.global_id("Client", invoice.client_id),
+            **amounts,
+            "currency": invoice.currency,
+            "dueAt": invoice.due_at.isoformat() if invoice.due_at else None,
+        }
+    }
 
 
 # --- after sending: void and credit notes ---------------------------------------------------
@@ -954,16 +963,7 @@ async def mark_overdue(
                 reseller_id=invoice.reseller_id,
                 type="invoice.overdue",
                 client_id=client.id,
-                data={
-                    "invoice": {
-                        "id": notifications.global_id("Invoice", invoice.id),
-                        "number": invoice.number,
-                        "client": notifications.global_id("Client", client.id),
-                        "due": money.format_amount(invoice.total - invoice.paid),
-                        "currency": invoice.currency,
-                        "dueAt": invoice.due_at.isoformat() if invoice.due_at else None,
-                    }
-                },
+                data=_invoice_event(invoice, due=money.format_amount(invoice.total - invoice.paid)),
                 emails=[
                     notifications.Email(
                         to=to,
