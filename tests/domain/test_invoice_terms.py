@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from api import money
 from api.db import transaction
-from api.domain import invoices, payments, price_lists
+from api.domain import invoices, notifications, payments, price_lists
 from api.domain.errors import DomainError, ErrorCode
 from api.models import Client, Event, Invoice, OutboxEmail
 from api.models.base import utcnow
@@ -147,6 +148,10 @@ async def test_an_overdue_invoice_is_flagged_once_and_blocks_by_the_terms(sessio
     async with sessions() as s:
         [event] = list(await s.scalars(select(Event).where(Event.type == "invoice.overdue")))
         assert event.data["invoice"]["number"] == "INV-000001"
+        assert event.data["invoice"]["currency"] == "USD"
+        assert money.parse(event.data["invoice"]["due"]) == 120_000
+        assert event.data["invoice"]["client"] == notifications.global_id("Client", world.client_id)
+        assert event.data["invoice"]["dueAt"] is not None
         subjects = list(await s.scalars(select(OutboxEmail.subject)))
         assert "Invoice INV-000001 is overdue: 0.12 USD" in subjects
         assert (await s.get(Client, world.client_id)).status == "active"

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
+from api import money
 from api.db import is_sqlite, transaction
 from api.domain import fees, invoices, payments
 from api.domain.errors import DomainError, ErrorCode
@@ -16,6 +17,7 @@ from api.models import (
     Account,
     Call,
     Client,
+    Event,
     FeeCharge,
     Invoice,
     InvoiceEntry,
@@ -136,6 +138,12 @@ async def test_a_draft_is_edited_and_sent_and_a_sent_invoice_is_never_edited(ses
         text = pdf_text(attachment.content)
         for expected in ("INV-000001", "Calls to United Kingdom", "Installation", "3.39 USD"):
             assert expected in text
+        # and an invoice.issued event with its amounts goes to the reseller's webhooks
+        [event] = list(await s.scalars(select(Event).where(Event.type == "invoice.issued")))
+        issued = event.data["invoice"]
+        assert (issued["number"], issued["currency"]) == ("INV-000001", "USD")
+        assert money.parse(issued["total"]) == 3_390_000 == money.parse(issued["subtotal"])
+        assert money.parse(issued["tax"]) == 0 and issued["dueAt"] == sent.due_at.isoformat()
     # a sent invoice is never edited
     async with transaction(sessions) as s:
         with pytest.raises(DomainError) as err:
