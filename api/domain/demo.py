@@ -558,9 +558,10 @@ async def _numbers(session: AsyncSession, acme: Actor, clients: dict[str, Client
         did.number: did
         for did in await session.scalars(numbers.available_query(acme, country="US"))
     }
-    first, second = found["14155550100"], found["14155550101"]
-    for did in (first, second):
+    ordered = [found["14155550100"], found["14155550101"]]
+    for did in ordered:
         await numbers.order(session, acme, did.id, f"demo-order-{did.number}")
+    first = ordered[0]
     await numbers.assign(
         session,
         acme,
@@ -569,7 +570,7 @@ async def _numbers(session: AsyncSession, acme: Actor, clients: dict[str, Client
         monthly_price="3.00",
         setup_price="5.00",
     )
-    return 2
+    return len(ordered)
 
 
 def _calls(

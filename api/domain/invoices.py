@@ -503,11 +503,11 @@ async def _lines_of_draft(session: AsyncSession, invoice: Invoice) -> list[Invoi
     return (await lines_of(session, [invoice.id]))[invoice.id]
 
 
-async def update_line(
-    session: AsyncSession, actor: Actor, line_id: int, data: dict[str, Any]
+async def _draft_line_for_write(
+    session: AsyncSession, actor: Actor, line_id: int
 ) -> tuple[Invoice, InvoiceLine]:
-    """Change a draft's line: description, article number, unit, quantity, price. A change of
-    quantity or price sets the amount to quantity * price, rounded once."""
+    """A line of a draft the actor may change, with its draft (locked); a line of an invoice it
+    cannot see is not found."""
     line = await session.get(InvoiceLine, line_id)
     if line is None:
         raise not_found("invoice line", "lineId")
@@ -517,6 +517,15 @@ async def update_line(
         if exc.code == ErrorCode.NOT_FOUND:
             raise not_found("invoice line", "lineId") from exc
         raise
+    return invoice, line
+
+
+async def update_line(
+    session: AsyncSession, actor: Actor, line_id: int, data: dict[str, Any]
+) -> tuple[Invoice, InvoiceLine]:
+    """Change a draft's line: description, article number, unit, quantity, price. A change of
+    quantity or price sets the amount to quantity * price, rounded once."""
+    invoice, line = await _draft_line_for_write(session, actor, line_id)
     fields = _clean_line(data)
     if "description" in data and not fields.get("description"):
         raise invalid("description", "a line needs a description")
@@ -587,15 +596,7 @@ async def add_line(
 
 
 async def delete_line(session: AsyncSession, actor: Actor, line_id: int) -> Invoice:
-    line = await session.get(InvoiceLine, line_id)
-    if line is None:
-        raise not_found("invoice line", "lineId")
-    try:
-        invoice = await _draft_for_write(session, actor, line.invoice_id)
-    except DomainError as exc:
-        if exc.code == ErrorCode.NOT_FOUND:
-            raise not_found("invoice line", "lineId") from exc
-        raise
+    invoice, line = await _draft_line_for_write(session, actor, line_id)
     await session.delete(line)
     await session.flush()
     _totals(invoice, await _lines_of_draft(session, invoice))
