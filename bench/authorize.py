@@ -1,7 +1,8 @@
 """Call authorization over HTTP: the real server (``dialtone serve`` in a subprocess on a free
-loopback port) answering ``POST /switch/authorize`` for sub-accounts of many clients dialling
-numbers of a generated 100,000-prefix deck, driven by a small keep-alive HTTP/1.1 load generator
-(asyncio streams, pre-built requests, C concurrent connections). The baseline, measured in the
+loopback port, ``bench.support.served``) answering ``POST /switch/authorize`` for sub-accounts
+of many clients dialling numbers of a generated 100,000-prefix deck, driven by a small
+keep-alive HTTP/1.1 load generator (asyncio streams, pre-built requests, C concurrent
+connections). The baseline, measured in the
 same run against the same server with the same generator, is ``GET /healthz``: what the server
 stack itself costs per request (ratio = authorize rps / healthz rps).
 
@@ -16,8 +17,6 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -30,7 +29,7 @@ from api.domain import accounts, callers, payments, rates
 from api.domain.actors import SYSTEM
 from api.settings import Settings
 from bench.decks import create_deck, generate_numbers, generate_prefixes
-from bench.support import fresh_database, progress
+from bench.support import fresh_database, progress, served
 
 DECK_SIZE = 100_000
 CLIENTS = 200
@@ -112,12 +111,6 @@ async def _setup(url: str) -> list[str]:
     return usernames
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _request(method: str, path: str, body: bytes = b"") -> bytes:
     head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {SWITCH_KEY}\r\n"
     if method == "POST":
@@ -191,50 +184,6 @@ async def _drive(
     return result
 
 
-async def _wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with status {server.returncode}")
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(_request("GET", "/healthz"))
-            head = await reader.readuntil(b"\r\n\r\n")
-            writer.close()
-            if head.startswith(b"HTTP/1.1 200"):
-                return
-        except OSError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the server did not answer /healthz in time")
-
-
-def _start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DIALTONE_DATABASE_URL": url,
-        "DIALTONE_SWITCH_KEY": SWITCH_KEY,
-        "DIALTONE_DEBUG": "0",
-        "DIALTONE_ACCESS_LOG": "0",  # a log line per request is not what is measured
-    }
-    argv = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
-    if workers > 1:
-        argv += ["--workers", str(workers)]
-    return subprocess.Popen(
-        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-
-
-def _stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 async def run() -> str:
     url = fresh_database()
     _say(f"database: {url.split('@')[-1]}")
@@ -254,10 +203,7 @@ async def run() -> str:
     ]
     health_requests = [_request("GET", "/healthz")]
 
-    port = _free_port()
-    server = _start_server(url, port, WORKERS)
-    try:
-        await _wait_healthy(port, server)
+    async with served(url, WORKERS, {"DIALTONE_SWITCH_KEY": SWITCH_KEY}) as (port, _):
         # warm up (connections, prepared statements, package pricings); its worst latency
         # shows whether the first authorizations after a start wait for rate indexes
         warm = await _drive(port, authorize_requests, seconds=5, limit=400, concurrency=CONCURRENCY)
@@ -270,8 +216,6 @@ async def run() -> str:
             port, authorize_requests, seconds=SECONDS, limit=REQUESTS, concurrency=CONCURRENCY
         )
         _say(f"sample answer: {auth.sample[:200].decode(errors='replace')}")
-    finally:
-        _stop_server(server)
 
     backend = "sqlite" if url.startswith("sqlite") else "postgresql"
     loadavg = Path("/proc/loadavg")
