@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 import branding
-from api import exports, invoice_files, switch
+from api import collector, exports, invoice_files, switch
 from api.db import create_engine, read_only, session_factory
 from api.domain import auth
 from api.domain.dns import Resolver
@@ -139,4 +139,12 @@ def create_app(
     return app
 
 
-__all__ = ["CSRF_COOKIE", "create_app"]
+def create_served_app() -> Starlette:
+    """The app as ``dialtone serve`` runs it, in each of its processes: with the garbage
+    collector of a serving process (``collector.for_serving``)."""
+    app = create_app()
+    collector.for_serving()
+    return app
+
+
+__all__ = ["CSRF_COOKIE", "create_app", "create_served_app"]

@@ -95,7 +95,7 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
     if workers < 1:
         raise CommandError("--workers must be at least 1")
     uvicorn.run(
-        "api.app:create_app",
+        "api.app:create_served_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

@@ -11,41 +11,18 @@ were refused and none landed; 2 for a user error (unreadable file, unknown zone 
 from __future__ import annotations
 
 import asyncio
-import gc
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import money
+from api import collector, money
 from api.db import is_sqlite, transaction
 from api.settings import Settings
 
 DEFAULT_BATCH = 20_000
 IN_FLIGHT = 2  # batches ingested at once, each in its own transaction
 MAX_BATCH = 50_000
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """An import keeps a few batches of rows alive at a time, millions of objects over a file:
-    the garbage collector's generations fill far more often than it finds garbage. For the
-    time of the import, the collector runs less often and never scans what existed before.
-    Afterwards what is still alive (the caches the import filled: deck indexes, packages) is
-    left out of the collector's view as a deck index build leaves it
-    (``rating.settle_long_lived``), not handed back to be walked by every full collection."""
-    from api.domain import rating
-
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        rating.settle_long_lived()
 
 
 async def cmd_calls_import(
@@ -120,7 +97,7 @@ async def cmd_calls_import(
                 # before the file closes
                 await asyncio.gather(upcoming, *running, return_exceptions=True)
 
-        with _fewer_collections():
+        with collector.fewer_collections():
             await _with_sessions(settings, work)
     for issue in sorted(report.issues, key=lambda i: i.row):
         print(f"{path}:{issue.row}: {issue.message}", file=err)

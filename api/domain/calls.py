@@ -248,10 +248,8 @@ class _Pricer:
         self.packages: dict[int, rating.PackagePricing | None] = {}
 
     async def load(self, session: AsyncSession, deck_ids: set[int], package_ids: set[int]) -> None:
-        for deck_id in deck_ids:
-            self.decks[deck_id] = await rating.deck_index(session, deck_id)
-        for package_id in package_ids:
-            self.packages[package_id] = await rating.package_pricing(session, package_id)
+        self.decks.update(await rating.deck_indexes(session, deck_ids))
+        self.packages.update(await rating.package_pricings(session, package_ids))
 
 
 def _sell_at_cost(cost: rating.DeckRate) -> rating.SellPrice:

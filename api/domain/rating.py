@@ -26,7 +26,6 @@ Sell price, commission model: the base (cost) rate, plus the client's personal p
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from api import collector
 from api.domain.prefix_ranges import PrefixRanges
 from api.models import Package, PackageOverride, Rate, RateDeck
 from api.models.base import utcnow
@@ -246,23 +246,10 @@ async def deck_index(db: Database, deck_id: int, stamp: Stamp | None = None) -> 
         async with _session(db) as session:
             rows = (await session.execute(_DECK_RATES, {"id": deck_id})).all()
         index = DeckIndex([DeckRate(*row) for row in rows])
-        settle_long_lived()
+        collector.settle_long_lived()
         return index
 
     return await _decks.get_or_build(deck_id, stamp, build)
-
-
-def settle_long_lived() -> None:
-    """After a deck index is built: its hundreds of thousands of objects live as long as the
-    deck's version, so they are moved out of the garbage collector's view (``gc.freeze``).
-    Otherwise every full collection walks them all again, a tenth of a second each time, in
-    the middle of whatever request triggered it. What was frozen before is given back and
-    everything collected first, so that nothing unreachable stays frozen for long: rows of an
-    index dropped later are freed by their reference counts (an index holds no cycles), and
-    any cycle that died while frozen is collected at the next build."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def normalize_number(raw: str) -> str:
@@ -398,6 +385,37 @@ async def package_pricing(
     if pricing is not None:
         return pricing
     return await _packages.get_or_build(package_id, stamp, lambda: _load_pricing(db, package_id))
+
+
+async def _stamps(db: Database, model: type[RateDeck] | type[Package], ids: set[int]) -> dict:
+    """The stamps of many decks or packages (id -> stamp; missing ones left out), one query."""
+    if not ids:
+        return {}
+    async with _session(db) as session:
+        rows = await session.execute(
+            select(model.id, model.version, model.created_at).where(model.id.in_(sorted(ids)))
+        )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+async def deck_indexes(db: Database, deck_ids: set[int]) -> dict[int, DeckIndex]:
+    """:func:`deck_index` of many decks, their stamps read in one query."""
+    stamps = await _stamps(db, RateDeck, deck_ids)
+    found = {}
+    for deck_id in deck_ids:
+        stamp = stamps.get(deck_id)
+        found[deck_id] = DeckIndex([]) if stamp is None else await deck_index(db, deck_id, stamp)
+    return found
+
+
+async def package_pricings(db: Database, package_ids: set[int]) -> dict[int, PackagePricing | None]:
+    """:func:`package_pricing` of many packages, their stamps read in one query."""
+    stamps = await _stamps(db, Package, package_ids)
+    found = {}
+    for package_id in package_ids:
+        stamp = stamps.get(package_id)
+        found[package_id] = None if stamp is None else await package_pricing(db, package_id, stamp)
+    return found
 
 
 async def _load_pricing(db: Database, package_id: int) -> PackagePricing | None:

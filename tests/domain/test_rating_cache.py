@@ -92,3 +92,34 @@ async def test_a_package_pricing_is_keyed_by_its_stamp(sessions):
         )
     assert first is again
     assert other is not first and other.package.id == package.id
+
+
+async def test_a_batch_reads_the_stamps_of_all_its_decks_and_packages_in_two_queries(
+    engine, sessions
+):
+    # given two decks and three packages, all built once already, and ids of neither that exist
+    async with transaction(sessions) as s:
+        reseller = await make_reseller(s)
+        decks = [await make_deck(s, [{"prefix": "44", "rate": 10_000 * (i + 1)}]) for i in (0, 1)]
+        packages = [await make_package(s, reseller, markup_pct=i) for i in (5, 10, 15)]
+    deck_ids = {d.id for d in decks} | {999_999}
+    package_ids = {p.id for p in packages} | {999_998}
+    async with sessions() as s:
+        await rating.deck_indexes(s, deck_ids)
+        await rating.package_pricings(s, package_ids)
+    # when one deck's rate changes
+    async with transaction(sessions) as s:
+        await set_rate(s, decks[1], "44", 30_000)
+    # then a batch reads every stamp in one query per kind, rebuilds only the changed deck, and
+    # sees its new rate; a missing deck has no rates and a missing package no pricing
+    async with sessions() as s:
+        with count_statements(engine) as statements:
+            indexes = await rating.deck_indexes(s, deck_ids)
+            pricings = await rating.package_pricings(s, package_ids)
+    queries = [q for q in statements if q.startswith("SELECT")]
+    assert len(queries) == 3  # the two stamp reads and the changed deck's rates
+    assert len(_rate_reads(queries)) == 1
+    assert [indexes[d.id].lookup("447").rate for d in decks] == [10_000, 30_000]
+    assert indexes[999_999].size == 0
+    assert pricings[999_998] is None
+    assert [pricings[p.id].package.markup_pct for p in packages] == [5, 10, 15]
