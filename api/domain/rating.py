@@ -387,35 +387,35 @@ async def package_pricing(
     return await _packages.get_or_build(package_id, stamp, lambda: _load_pricing(db, package_id))
 
 
-async def _stamps(db: Database, model: type[RateDeck] | type[Package], ids: set[int]) -> dict:
-    """The stamps of many decks or packages (id -> stamp; missing ones left out), one query."""
-    if not ids:
-        return {}
-    async with _session(db) as session:
-        rows = await session.execute(
-            select(model.id, model.version, model.created_at).where(model.id.in_(sorted(ids)))
-        )
-    return {row[0]: (row[1], row[2]) for row in rows}
+async def _built_by_stamp(
+    db: Database,
+    model: type[RateDeck] | type[Package],
+    ids: set[int],
+    built: Callable,
+    missing: Any,
+) -> dict:
+    """``built(db, id, stamp)`` (:func:`deck_index`, :func:`package_pricing`) of many decks or
+    packages, their stamps read in one query; ``missing`` for an id that does not exist."""
+    stamps = {}
+    if ids:
+        async with _session(db) as session:
+            rows = await session.execute(
+                select(model.id, model.version, model.created_at).where(model.id.in_(sorted(ids)))
+            )
+        stamps = {row[0]: (row[1], row[2]) for row in rows}
+    return {
+        i: missing if (stamp := stamps.get(i)) is None else await built(db, i, stamp) for i in ids
+    }
 
 
 async def deck_indexes(db: Database, deck_ids: set[int]) -> dict[int, DeckIndex]:
     """:func:`deck_index` of many decks, their stamps read in one query."""
-    stamps = await _stamps(db, RateDeck, deck_ids)
-    found = {}
-    for deck_id in deck_ids:
-        stamp = stamps.get(deck_id)
-        found[deck_id] = DeckIndex([]) if stamp is None else await deck_index(db, deck_id, stamp)
-    return found
+    return await _built_by_stamp(db, RateDeck, deck_ids, deck_index, DeckIndex([]))
 
 
 async def package_pricings(db: Database, package_ids: set[int]) -> dict[int, PackagePricing | None]:
     """:func:`package_pricing` of many packages, their stamps read in one query."""
-    stamps = await _stamps(db, Package, package_ids)
-    found = {}
-    for package_id in package_ids:
-        stamp = stamps.get(package_id)
-        found[package_id] = None if stamp is None else await package_pricing(db, package_id, stamp)
-    return found
+    return await _built_by_stamp(db, Package, package_ids, package_pricing, None)
 
 
 async def _load_pricing(db: Database, package_id: int) -> PackagePricing | None:

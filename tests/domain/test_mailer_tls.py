@@ -44,16 +44,20 @@ def _server_context(certificate: tuple[str, str]) -> ssl.SSLContext:
     return context
 
 
+def _sending_to(settings, inbox, **smtp):
+    """The settings that send to the local server ``inbox``, with these ``smtp_*`` settings."""
+    return replace(
+        settings,
+        smtp_host=inbox.host,
+        smtp_port=inbox.port,
+        smtp_timeout_seconds=5,
+        **{f"smtp_{name}": value for name, value in smtp.items()},
+    )
+
+
 async def test_mail_goes_over_tls_from_the_first_byte(sessions, settings, certificate):
     with smtp_server(ssl_context=_server_context(certificate)) as inbox:
-        mail = replace(
-            settings,
-            smtp_host=inbox.host,
-            smtp_port=inbox.port,
-            smtp_tls=True,
-            smtp_ca_file=certificate[0],
-            smtp_timeout_seconds=5,
-        )
+        mail = _sending_to(settings, inbox, tls=True, ca_file=certificate[0])
         await _queue(sessions)
         assert await mailer.send_due(sessions, mail, utcnow()) == 1
         [message] = inbox.to("books@client.test")
@@ -66,15 +70,13 @@ async def test_starttls_then_auth_as_a_provider_on_port_587_wants(sessions, sett
     with smtp_server(
         tls_context=_server_context(certificate), require_starttls=True, logins=logins
     ) as inbox:
-        mail = replace(
+        mail = _sending_to(
             settings,
-            smtp_host=inbox.host,
-            smtp_port=inbox.port,
-            smtp_starttls=True,
-            smtp_ca_file=certificate[0],
-            smtp_username="mailer",
-            smtp_password="s3cret-pass",
-            smtp_timeout_seconds=5,
+            inbox,
+            starttls=True,
+            ca_file=certificate[0],
+            username="mailer",
+            password="s3cret-pass",
         )
         await _queue(sessions)
         assert await mailer.send_due(sessions, mail, utcnow()) == 1
@@ -87,13 +89,7 @@ async def test_a_server_whose_certificate_is_not_trusted_gets_nothing(
 ):
     # the same TLS server, but the mailer checks it against the system's CAs only
     with smtp_server(ssl_context=_server_context(certificate)) as inbox:
-        mail = replace(
-            settings,
-            smtp_host=inbox.host,
-            smtp_port=inbox.port,
-            smtp_tls=True,
-            smtp_timeout_seconds=5,
-        )
+        mail = _sending_to(settings, inbox, tls=True)
         await _queue(sessions)
         assert await mailer.send_due(sessions, mail, utcnow()) == 1
         assert inbox.messages == []
@@ -104,7 +100,7 @@ async def test_a_server_whose_certificate_is_not_trusted_gets_nothing(
 
 async def test_a_starttls_server_refuses_mail_sent_in_the_clear(sessions, settings, certificate):
     with smtp_server(tls_context=_server_context(certificate), require_starttls=True) as inbox:
-        mail = replace(settings, smtp_host=inbox.host, smtp_port=inbox.port, smtp_timeout_seconds=5)
+        mail = _sending_to(settings, inbox)
         await _queue(sessions)
         await mailer.send_due(sessions, mail, utcnow())
         assert inbox.messages == []
