@@ -184,9 +184,10 @@ _BY_PIN = DriverQuery(_caller_query(Client.package_id).where(Client.pin_digest =
 
 
 async def warm_up(engine: AsyncEngine) -> int:
-    """Build this process's index of every deck a reseller prices on (how many), so that the
-    first authorizations after a start need not wait for one (100,000 prefixes take about a
-    second of CPU, during which the process answers nothing else)."""
+    """Build this process's index of every deck a reseller prices on (how many), and its batch
+    lookup, so that the first authorizations and batches of calls after a start need not wait
+    for them (100,000 prefixes take about a second of CPU, during which the process answers
+    nothing else)."""
     async with engine.connect() as conn:
         deck_ids = (
             await conn.scalars(
@@ -194,7 +195,7 @@ async def warm_up(engine: AsyncEngine) -> int:
             )
         ).all()
     for deck_id in deck_ids:
-        await rating.deck_index(engine, deck_id)
+        (await rating.deck_index(engine, deck_id)).prepare_batches()
     return len(deck_ids)
 
 

@@ -150,6 +150,10 @@ class DeckIndex:
             found[i] = lookup(numbers[i], moments[i] if moments else None)
         return found
 
+    def prepare_batches(self) -> None:
+        """Build the batch lookup's ranges now rather than in the first batch of calls."""
+        self._batch_ranges()
+
     def _batch_ranges(self) -> PrefixRanges | bool:
         if self._ranges is None:
             try:

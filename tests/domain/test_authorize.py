@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from api.db import transaction
-from api.domain import accounts, callers, payments
+from api.domain import accounts, callers, payments, rating
 from api.domain import authorize as authorize_module
 from api.domain.actors import SYSTEM
 from api.domain.authorize import Reason, authorize
-from api.models import PackageOverride
+from api.models import PackageOverride, Reseller
 from tests.callers_data import assign_deck, make_deck, make_package, set_rate
 from tests.factories import (
     count_statements,
@@ -340,3 +342,9 @@ async def test_warm_up_builds_the_decks_before_the_first_authorization(engine, s
         d = await ask(sessions, settings, sub_account_username=sub.username, destination="447")
     assert d.allowed
     assert not [s for s in statements if "FROM rates" in s]
+    # and the batch lookup that ingestion uses is built too, not left to the first batch
+    async with sessions() as s:
+        priced_on = select(Reseller.base_deck_id).where(Reseller.base_deck_id.is_not(None))
+        deck_ids = set(await s.scalars(priced_on))
+        indexes = [await rating.deck_index(s, deck_id) for deck_id in deck_ids]
+    assert indexes and all(index._ranges is not None for index in indexes)
