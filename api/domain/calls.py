@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
@@ -69,13 +70,26 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import unnest_insert, unnest_params
-from api.domain import accounts, alerts, ledger, numbers, rating
+from api.domain import _copy, accounts, alerts, ledger, numbers, rating
 from api.domain.actors import Actor
 from api.domain.cdr_formats import CallRecord
 from api.domain.errors import DomainError, ErrorCode
@@ -472,9 +486,7 @@ async def ingest(
         }
         now = utcnow()
         stored = [
-            (*v, entry_ids.get(client_id), now)
-            for client_id, rows in rows_by_client.items()
-            for v in rows
+            (rows, (entry_ids.get(client_id), now)) for client_id, rows in rows_by_client.items()
         ]
         await _store(session, stored)
     # the balances moved when the block above ended; the clients' rows are written (status,
@@ -489,7 +501,7 @@ async def ingest(
         if reseller.billing_model != "commission":  # it paid the calls' cost
             book = await accounts.reseller_account(session, reseller)
             await alerts.reseller_balance_changed(session, reseller, book.balance)
-    await _roll_up(session, stored)
+    await _roll_up(session, itertools.chain.from_iterable(rows_by_client.values()))
     await _save_free(session, free)
     report.issues.sort(key=lambda issue: issue.row)
     return report
@@ -1034,20 +1046,45 @@ CALL_COLUMNS = (
 )
 
 
-async def _store(session: AsyncSession, rows: list[tuple]) -> None:
-    """Bulk insert of rows in ``CALL_COLUMNS`` order: ``COPY`` on PostgreSQL (asyncpg, same
-    connection and transaction), Core executemany in chunks elsewhere."""
-    if not rows:
+def _copy_types(table: Any, columns: Iterable[str]) -> str:
+    """The types of ``columns`` of ``table`` as ``_copy.encode`` spells them."""
+    letters = []
+    for name in columns:
+        kind = table.c[name].type
+        kind = getattr(kind, "impl_instance", kind)  # a TypeDecorator: what it stores
+        for base, letter in _COPY_LETTERS:
+            if isinstance(kind, base):
+                letters.append(letter)
+                break
+        else:
+            raise TypeError(f"no COPY encoding for {table.name}.{name} ({kind!r})")
+    return "".join(letters)
+
+
+_COPY_LETTERS = ((BigInteger, "q"), (Integer, "i"), (Numeric, "n"), (String, "t"), (DateTime, "T"))
+_CALL_TYPES = _copy_types(Call.__table__, CALL_COLUMNS)
+
+
+async def _store(session: AsyncSession, groups: list[tuple[list[tuple], tuple]]) -> None:
+    """Bulk insert of ``(rows, tail)`` groups, each row followed by its group's tail (entry id,
+    created at) in ``CALL_COLUMNS`` order: a binary ``COPY`` on PostgreSQL (asyncpg, same
+    connection and transaction) encoded by ``_copy.encode``, Core executemany in chunks
+    elsewhere."""
+    if not any(rows for rows, _ in groups):
         return
     if session.get_bind().dialect.name == "postgresql":
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
-        if driver is not None and hasattr(driver, "copy_records_to_table"):
-            await driver.copy_records_to_table(
-                Call.__tablename__, records=rows, columns=list(CALL_COLUMNS)
+        if driver is not None and hasattr(driver, "copy_to_table"):
+            await driver.copy_to_table(
+                Call.__tablename__,
+                source=memoryview(_copy.encode(groups, _CALL_TYPES)),  # not bytes: a path
+                columns=list(CALL_COLUMNS),
+                format="binary",
             )
             return
+    rows = [(*row, *tail) for rows, tail in groups for row in rows]
     for start in range(0, len(rows), CHUNK):
         chunk = [dict(zip(CALL_COLUMNS, row, strict=True)) for row in rows[start : start + CHUNK]]
         await session.execute(insert(Call.__table__), chunk)
@@ -1066,7 +1103,7 @@ def _adding_to_rollups(stmt: Any) -> Any:
     )
 
 
-async def _roll_up(session: AsyncSession, rows: list[tuple]) -> None:
+async def _roll_up(session: AsyncSession, rows: Iterable[tuple]) -> None:
     """Add the calls to their rollups (in key order, so that two batches never deadlock): one
     ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE`` on PostgreSQL, an executemany
     of the same upsert elsewhere."""
