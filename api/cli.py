@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.cli_calls import DEFAULT_BATCH
+from api.cli_calls import DEFAULT_BATCH, WORKERS
 from api.db import create_engine, session_factory, transaction
 from api.settings import Settings
 
@@ -431,6 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_BATCH,
         help=f"lines per transaction (default {DEFAULT_BATCH})",
     )
+    calls_import.add_argument(
+        "--workers",
+        type=int,
+        default=WORKERS,
+        help=f"processes ingesting at once on PostgreSQL (default {WORKERS})",
+    )
     return parser
 
 
@@ -473,7 +479,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(
                 cmd_calls_import(
-                    settings, args.file, args.format, args.timezone, args.batch, out=out, err=err
+                    settings,
+                    args.file,
+                    args.format,
+                    args.timezone,
+                    args.batch,
+                    out=out,
+                    err=err,
+                    workers=args.workers,
                 )
             )
         if args.command == "dids" and args.dids_command == "import":

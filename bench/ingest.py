@@ -8,10 +8,12 @@ country and US/Canada overrides, commission clients with personal percents.
 Measured, in CDRs/s:
 
 * ``csv``: ``dialtone calls import FILE --format generic-csv`` (``api.cli_calls``, the CLI's
-  own function, default batch): parse, ingest batch by batch, rated, posted, rolled up.
+  own function, default batch, ``DIALTONE_BENCH_INGEST_CSV_WORKERS`` worker processes, by
+  default the CLI's): parse, ingest batch by batch, rated, posted, rolled up.
 * ``copy`` (the floor): the same stored rows bulk loaded into a scratch table of the same shape
-  as ``calls`` (its columns and indexes): binary ``COPY`` (asyncpg's ``copy_records_to_table``,
-  as ingestion itself stores calls) on PostgreSQL, one executemany ``INSERT`` on SQLite.
+  as ``calls`` (its columns and indexes): binary ``COPY`` (encoded by ``api.domain._copy``, as
+  ingestion itself stores calls, in one process) on PostgreSQL, one executemany ``INSERT`` on
+  SQLite.
 * ``graphql``: ``callsIngest`` with 1,000 calls a request, as an operator, over HTTP to the
   real server (``dialtone serve`` with ``DIALTONE_BENCH_INGEST_GRAPHQL_WORKERS`` processes,
   default 2 on this 2-core machine, as the authorization bench), from
@@ -24,7 +26,8 @@ Measured, in CDRs/s:
 The generated calls run in time order over a month, as a switch writes them.
 
 Beside each rate, the CPU time one call took on each side (``python_us_per_call``: this process,
-all its threads, for the CSV import, the server's processes for GraphQL; ``db_us_per_call``:
+all its threads, and the import's worker processes for the CSV import, the server's processes
+for GraphQL; ``db_us_per_call``:
 the local PostgreSQL server's processes; both read from /proc): their sum against the machine's
 cores bounds the rate any overlap of the two could reach.
 
@@ -55,9 +58,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select, text
 
-from api.cli_calls import DEFAULT_BATCH, cmd_calls_import
+from api.cli_calls import DEFAULT_BATCH, WORKERS, cmd_calls_import
 from api.db import create_engine, session_factory, transaction
-from api.domain import accounts, auth, payments
+from api.domain import _copy, accounts, auth, calls, payments
 from api.domain.actors import SYSTEM
 from api.models import (
     Account,
@@ -86,6 +89,7 @@ CLIENTS_PER_RESELLER = 75
 SUBS_PER_CLIENT = 2
 CREDIT_LIMIT = "1000000"  # of a postpaid client, USD
 GRAPHQL_BATCH = 1000
+CSV_WORKERS = int(os.environ.get("DIALTONE_BENCH_INGEST_CSV_WORKERS") or WORKERS)
 GRAPHQL_WORKERS = int(os.environ.get("DIALTONE_BENCH_INGEST_GRAPHQL_WORKERS") or 2)
 GRAPHQL_CONCURRENCY = int(
     os.environ.get("DIALTONE_BENCH_INGEST_GRAPHQL_CONCURRENCY") or 2 * GRAPHQL_WORKERS
@@ -302,6 +306,7 @@ async def _copy_floor(engine, postgres: bool) -> tuple[int, list[float], float]:
         seconds = [0.0] * len(tables)
         db_cpu = 0.0
         columns = [c.name for c in Call.__table__.columns]
+        types = calls.copy_types(Call.__table__, columns)
         last = 0
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
@@ -317,7 +322,10 @@ async def _copy_floor(engine, postgres: bool) -> tuple[int, list[float], float]:
             for i, table in enumerate(tables):
                 if postgres:
                     with timer() as took:
-                        await driver.copy_records_to_table(table, records=rows, columns=columns)
+                        payload = _copy.encode([(rows, ())], types)
+                        await driver.copy_to_table(
+                            table, source=memoryview(payload), columns=columns, format="binary"
+                        )
                     await conn.commit()
                 else:
                     marks = ", ".join("?" for _ in columns)
@@ -410,10 +418,17 @@ async def run() -> str:
 
     settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789abcdef")
     out, err = io.StringIO(), io.StringIO()
-    _log(f"csv import, batch {DEFAULT_BATCH}")
+    _log(f"csv import, batch {DEFAULT_BATCH}, {CSV_WORKERS} workers")
     with timer() as csv_took:
         code = await cmd_calls_import(
-            settings, path, "generic-csv", None, DEFAULT_BATCH, out=out, err=err
+            settings,
+            path,
+            "generic-csv",
+            None,
+            DEFAULT_BATCH,
+            out=out,
+            err=err,
+            workers=CSV_WORKERS,
         )
     _log(out.getvalue().strip())
     if code != 0:
@@ -480,7 +495,8 @@ async def run() -> str:
         )
     )
     return (
-        f"ingest: backend={backend} calls={count} stored={stored} csv_calls_per_s={csv_per_s:.0f}"
+        f"ingest: backend={backend} calls={count} stored={stored} csv_workers={CSV_WORKERS}"
+        f" csv_calls_per_s={csv_per_s:.0f}"
         + "".join(
             f" {label}_rows_per_s={per_s:.0f} ratio_to_{label}={csv_per_s / per_s:.3f}"
             for label, per_s in zip(labels, floors, strict=False)

@@ -97,19 +97,25 @@ def _server_cpu(server: subprocess.Popen | None) -> float:
     return _processes_cpu(lambda _, fields: fields[3] == session)
 
 
+def _own_cpu() -> float:
+    children = os.times()
+    return time.process_time() + children.children_user + children.children_system
+
+
 @contextmanager
 def timer(server: subprocess.Popen | None = None):
-    """``seconds`` of wall time; ``cpu``, the CPU seconds of this process (all its threads);
+    """``seconds`` of wall time; ``cpu``, the CPU seconds of this process (all its threads)
+    and of its child processes that ended within the block (an import's workers);
     ``db_cpu``, those of the local PostgreSQL server's processes; ``server_cpu``, those of
     ``server`` (:func:`served`), over the block."""
     box = {"seconds": 0.0, "cpu": 0.0, "db_cpu": 0.0, "server_cpu": 0.0}
-    start, cpu, db_cpu = time.perf_counter(), time.process_time(), _database_cpu()
+    start, cpu, db_cpu = time.perf_counter(), _own_cpu(), _database_cpu()
     server_cpu = _server_cpu(server)
     try:
         yield box
     finally:
         box["seconds"] = time.perf_counter() - start
-        box["cpu"] = time.process_time() - cpu
+        box["cpu"] = _own_cpu() - cpu
         box["db_cpu"] = _database_cpu() - db_cpu
         box["server_cpu"] = _server_cpu(server) - server_cpu
 

@@ -51,10 +51,10 @@ its size (the seen call ids, the callers, their clients, resellers, decks and pa
 is searched for all the batch's numbers at once (``DeckIndex.lookup_many``), and prices are
 remembered per matched deck rate (``_BatchRater``).
 
-A concurrent batch delivering the same calls fails on the calls' unique call id and rolls back
-whole; delivering it again then reports every call as a duplicate. A delivery split into
-batches that run at once (the CSV import) names the calls of its batches still in flight
-(``pending``), which count as duplicates as if they had landed.
+A concurrent batch delivering the same calls fails on the calls' unique call id (or its ledger
+entry's idempotency key) and rolls back whole; delivering it again then reports every call as a
+duplicate. A delivery split into batches that run at once (the CSV import) does just that: a
+batch that failed so (:func:`delivered_concurrently`) is ingested again.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ import hashlib
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -77,6 +76,7 @@ from sqlalchemy import (
     Numeric,
     Select,
     String,
+    UniqueConstraint,
     bindparam,
     func,
     insert,
@@ -376,12 +376,8 @@ async def ingest(
     session: AsyncSession,
     actor: Actor,
     records: Iterable[tuple[int, CallRecord | str]],
-    *,
-    pending: AbstractSet[str] = frozenset(),
 ) -> IngestReport:
-    """Ingest one batch in the caller's transaction (see the module docstring). ``pending``:
-    the call ids of earlier batches of the same delivery whose transactions have not committed
-    yet, taken as already ingested."""
+    """Ingest one batch in the caller's transaction (see the module docstring)."""
     actor.require("calls:write")
     report = IngestReport()
     good: list[tuple[int, CallRecord]] = []
@@ -402,7 +398,7 @@ async def ingest(
     if not good:
         return report
 
-    existing = await _existing_call_ids(session, list(seen)) | (seen & pending)
+    existing = await _existing_call_ids(session, list(seen))
     fresh = good
     if existing:
         fresh = []
@@ -478,9 +474,7 @@ async def ingest(
     specs, payers = await _entries(session, clients, resellers, rows_by_client, sums)
     async with ledger.posting_many(session, specs, actor) as posted:
         if None in posted:
-            raise DomainError(
-                ErrorCode.CONFLICT, "these calls were delivered concurrently; send them again"
-            )
+            raise ConcurrentDelivery()
         entry_ids = {
             client.id: entry_id for (client, _), entry_id in zip(payers, posted, strict=True)
         }
@@ -505,6 +499,42 @@ async def ingest(
     await _save_free(session, free)
     report.issues.sort(key=lambda issue: issue.row)
     return report
+
+
+class ConcurrentDelivery(DomainError):
+    """A concurrent batch posted the same calls of a client (its ledger entry's key)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ErrorCode.CONFLICT, "these calls were delivered concurrently; send them again"
+        )
+
+
+_UNIQUE_VIOLATION, _DEADLOCK = "23505", "40P01"
+_CALL_ID_CONSTRAINT = next(
+    c.name
+    for c in Call.__table__.constraints
+    if isinstance(c, UniqueConstraint) and [column.name for column in c.columns] == ["call_id"]
+)
+
+
+def delivered_concurrently(exc: BaseException) -> bool:
+    """Whether ``exc`` ended a batch because a concurrent batch carried some of its calls: the
+    same calls entry (:class:`ConcurrentDelivery`), a call id it stored first (the calls'
+    unique constraint), or each waiting for the other's call ids (a deadlock). Ingested again
+    once the other batch ended, the batch then finds those calls as duplicates."""
+    if isinstance(exc, ConcurrentDelivery):
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:  # the driver's error, as raised or wrapped by SQLAlchemy
+        state = getattr(seen, "sqlstate", None)
+        if state == _DEADLOCK or (
+            state == _UNIQUE_VIOLATION
+            and getattr(seen, "constraint_name", None) == _CALL_ID_CONSTRAINT
+        ):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 def _sums(rows: list[tuple]) -> tuple[int, int, int, int]:
@@ -1046,7 +1076,7 @@ CALL_COLUMNS = (
 )
 
 
-def _copy_types(table: Any, columns: Iterable[str]) -> str:
+def copy_types(table: Any, columns: Iterable[str]) -> str:
     """The types of ``columns`` of ``table`` as ``_copy.encode`` spells them."""
     letters = []
     for name in columns:
@@ -1062,7 +1092,7 @@ def _copy_types(table: Any, columns: Iterable[str]) -> str:
 
 
 _COPY_LETTERS = ((BigInteger, "q"), (Integer, "i"), (Numeric, "n"), (String, "t"), (DateTime, "T"))
-_CALL_TYPES = _copy_types(Call.__table__, CALL_COLUMNS)
+_CALL_TYPES = copy_types(Call.__table__, CALL_COLUMNS)
 
 
 async def _store(session: AsyncSession, groups: list[tuple[list[tuple], tuple]]) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
@@ -339,11 +340,12 @@ def freeswitch_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
 # --- file readers -------------------------------------------------------------------------------
 
 
-def _csv_rows(reader: Any) -> Iterator[tuple[int, list[str] | str]]:
+def _csv_rows(reader: Any, line_offset: int = 0) -> Iterator[tuple[int, list[str] | str]]:
     """The rows of a ``csv.reader`` with the file line each starts on (a quoted field may span
-    lines); a line the csv module refuses is an error, a blank one is skipped."""
+    lines; ``line_offset``: the lines of the file before the reader's first); a line the csv
+    module refuses is an error, a blank one is skipped."""
     while True:
-        start = reader.line_num + 1
+        start = reader.line_num + 1 + line_offset
         try:
             fields = next(reader)
         except StopIteration:
@@ -370,16 +372,20 @@ def _read_rows(
         yield line, record
 
 
-def _csv(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
-    return _csv_rows(csv.reader(lines, strict=True))
+def _csv(lines: Iterable[str], line_offset: int = 0) -> Iterator[tuple[int, list[str] | str]]:
+    return _csv_rows(csv.reader(lines, strict=True), line_offset)
 
 
-def read_asterisk(lines: Iterable[str], zone: tzinfo = UTC) -> Iterator[Parsed]:
-    return _read_rows(_csv(lines), lambda fields: asterisk_record(fields, zone))
+def read_asterisk(
+    lines: Iterable[str], zone: tzinfo = UTC, header: str = "", line_offset: int = 0
+) -> Iterator[Parsed]:
+    return _read_rows(_csv(lines, line_offset), lambda fields: asterisk_record(fields, zone))
 
 
-def read_freeswitch(lines: Iterable[str], zone: tzinfo = UTC) -> Iterator[Parsed]:
-    return _read_rows(_csv(lines), lambda fields: freeswitch_record(fields, zone))
+def read_freeswitch(
+    lines: Iterable[str], zone: tzinfo = UTC, header: str = "", line_offset: int = 0
+) -> Iterator[Parsed]:
+    return _read_rows(_csv(lines, line_offset), lambda fields: freeswitch_record(fields, zone))
 
 
 GENERIC_REQUIRED = ("call_id", "destination", "started_at", "duration", "disposition")
@@ -412,8 +418,15 @@ def _generic_record(header: list[str], zone: tzinfo) -> Callable[[list[str]], Ca
     return reader
 
 
-def read_generic(lines: Iterable[str], zone: tzinfo = UTC) -> Iterator[Parsed]:
-    rows = _csv(lines)
+def read_generic(
+    lines: Iterable[str], zone: tzinfo = UTC, header: str = "", line_offset: int = 0
+) -> Iterator[Parsed]:
+    """``header``: the file's header line, when ``lines`` are a later part of the file (after
+    ``line_offset`` of its lines) that does not hold it."""
+    if header:
+        lines = itertools.chain((header,), lines)
+        line_offset -= 1
+    rows = _csv(lines, line_offset)
     for line, fields in rows:
         if fields.__class__ is str:
             yield line, fields
@@ -436,11 +449,37 @@ READERS = {
 }
 
 
-def read(fmt: str, lines: Iterable[str], zone: tzinfo = UTC) -> Iterator[Parsed]:
-    """Records of a file in format ``fmt`` (one of :data:`FORMATS`)."""
+HAS_HEADER = {"generic-csv"}
+
+
+def read(
+    fmt: str, lines: Iterable[str], zone: tzinfo = UTC, header: str = "", line_offset: int = 0
+) -> Iterator[Parsed]:
+    """Records of a file in format ``fmt`` (one of :data:`FORMATS`); ``lines`` may be a part of
+    the file after ``line_offset`` of its lines (:func:`parts`), with the file's ``header`` line
+    given apart for a format that has one (:data:`HAS_HEADER`)."""
     if fmt not in READERS:
         raise invalid("format", f"the format must be one of {', '.join(FORMATS)}")
-    return READERS[fmt](lines, zone)
+    return READERS[fmt](lines, zone, header, line_offset)
+
+
+def parts(lines: Iterable[str], size: int) -> Iterator[tuple[int, str]]:
+    """A CSV file as parts of about ``size`` lines each, ``(lines before it, its text)``: a part
+    ends only where the quotes so far are balanced, so that no record (a quoted field may span
+    lines) is cut in two."""
+    before = 0
+    taken: list[str] = []
+    quoted = False
+    for line in lines:
+        taken.append(line)
+        if line.count('"') & 1:
+            quoted = not quoted
+        if not quoted and len(taken) >= size:
+            yield before, "".join(taken)
+            before += len(taken)
+            taken = []
+    if taken:
+        yield before, "".join(taken)
 
 
 def read_text(fmt: str, text: str, zone: tzinfo = UTC) -> list[Parsed]:

@@ -444,10 +444,13 @@ async def _load_pricing(db: Database, package_id: int) -> PackagePricing | None:
 
 @asynccontextmanager
 async def _session(db: Database) -> AsyncIterator[AsyncSession]:
-    """A session over ``db``: itself, or one on the connection or engine for as long as needed."""
+    """A session of its own over ``db``: on an ``AsyncSession``'s connection (its transaction,
+    its changes flushed first), or on a connection or engine, for as long as needed. What it
+    loads is cached beyond the caller's transaction, so it is never the caller's: a rollback
+    of that transaction expires the caller's objects, not these."""
     if isinstance(db, AsyncSession):
-        yield db
-        return
+        await db.flush()
+        db = await db.connection()
     async with AsyncSession(bind=db) as session:
         yield session
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,3 +130,46 @@ def test_unanswered_calls_bill_nothing_and_a_caller_is_required():
     assert cdr_formats.record_from_mapping(row).billsec == 0
     with pytest.raises(cdr_formats.RecordError, match="caller is missing"):
         cdr_formats.record_from_mapping({**row, "sub_account": ""})
+
+
+SPANNING = (
+    "call_id,sub_account,destination,started_at,duration,billsec,disposition\n"
+    "s-1,alice,4420,2024-03-01T10:00:00Z,30,27,answered\n"
+    '"s-2\nspans",alice,4420,2024-03-01T10:00:00Z,30,27,answered\n'
+    "s-3,alice,4420,2024-03-01T10:00:00Z,thirty,27,answered\n"
+    '"s-4",alice,"44\n20",2024-03-01T10:00:00Z,30,27,answered\n'
+    "\n"
+    "s-5,alice,4420,2024-03-01T10:00:00Z,30,27,answered\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        ("generic-csv", (DATA / "generic.csv").read_text()),
+        ("generic-csv", SPANNING),
+        ("asterisk-csv", (DATA / "asterisk-Master.csv").read_text()),
+        ("freeswitch-csv", (DATA / "freeswitch-Master.csv").read_text()),
+    ],
+)
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_a_file_read_in_parts_reads_as_it_does_whole(fmt, text, size):
+    from api.cli_calls import _header, _Reading
+
+    whole = list(cdr_formats.read(fmt, io.StringIO(text, newline=""), UTC))
+    parts = list(cdr_formats.parts(io.StringIO(text, newline=""), size))
+    # no part cuts a record, each part but the last has at least ``size`` lines
+    assert "".join(t for _, t in parts) == text
+    assert all(t.count('"') % 2 == 0 and t.count("\n") >= size for _, t in parts[:-1])
+    reading = _Reading(fmt, None, _header(fmt, parts[0][1]))
+    assert [row for part in parts for row in reading.rows(*part)] == whole
+
+
+def test_a_record_spanning_lines_is_numbered_by_its_first():
+    parsed = list(cdr_formats.read("generic-csv", io.StringIO(SPANNING, newline=""), UTC))
+    assert [line for line, _ in parsed] == [2, 3, 5, 6, 9]
+    assert errors(parsed) == {
+        3: "call_id contains control characters",
+        5: "duration must be a whole number of seconds, not 'thirty'",
+        6: "destination contains control characters",
+    }

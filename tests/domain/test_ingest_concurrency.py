@@ -11,6 +11,7 @@ from sqlalchemy import select
 from api.db import transaction
 from api.domain import calls
 from api.domain.actors import SYSTEM
+from api.models import Call
 from tests.domain.test_ingest import T0, call, markup_world, rows
 from tests.factories import assert_ledger_consistent
 
@@ -44,3 +45,64 @@ async def test_batches_at_once_blocking_postpaid_clients_do_not_deadlock(session
             drafts = await s.scalars(select(Invoice).where(Invoice.client_id == client.id))
             assert len(list(drafts)) == 1
         await assert_ledger_consistent(s)
+
+
+@pytest.mark.parametrize(
+    ("later", "shared"),
+    [
+        (["q-2", "q-3"], "one call id of the earlier batch"),
+        (["q-1", "q-2"], "all its calls: the same calls entry"),
+    ],
+)
+async def test_a_batch_meeting_calls_of_a_batch_in_flight_is_ingested_again(
+    sessions, db_url, later, shared
+):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL")
+    from api.cli_calls import _ingest
+
+    async with transaction(sessions) as s:
+        _, client, _ = await markup_world(s)
+        alice = f"alice{client.id}"
+    # given a batch of q-1 and q-2 stored but not committed yet
+    async with transaction(sessions) as earlier:
+        await calls.ingest(earlier, SYSTEM, rows(call("q-1", alice), call("q-2", alice)))
+
+        # when a later batch sharing its calls runs at the same time, once on its own and once
+        # as an import does
+        async def alone():
+            async with transaction(sessions) as s:
+                await calls.ingest(s, SYSTEM, rows(*(call(i, alice) for i in later)))
+
+        failed = asyncio.ensure_future(alone())
+        again = asyncio.ensure_future(_ingest(sessions, rows(*(call(i, alice) for i in later))))
+        await asyncio.sleep(0.5)  # both wait for the earlier batch's transaction
+        assert not failed.done() and not again.done()
+    # then, once the earlier batch committed, the first fails as delivered concurrently
+    with pytest.raises(Exception) as raised:
+        await failed
+    assert calls.delivered_concurrently(raised.value), shared
+    # and the import's one, ingested again, finds the shared calls as duplicates
+    report = await again
+    fresh = [i for i in later if i not in ("q-1", "q-2")]
+    assert (report.ingested, report.duplicates) == (len(fresh), len(later) - len(fresh))
+    async with sessions() as s:
+        ids = await s.scalars(select(Call.call_id).order_by(Call.call_id))
+        assert list(ids) == sorted({"q-1", "q-2", *later})
+        await assert_ledger_consistent(s)
+
+
+def test_other_errors_are_not_taken_for_a_concurrent_delivery():
+    from sqlalchemy.exc import IntegrityError
+
+    from api.domain.errors import DomainError, ErrorCode
+
+    class Violation(Exception):
+        sqlstate = "23505"
+        constraint_name = "uq_client_numbers_number"
+
+    assert not calls.delivered_concurrently(ValueError("no"))
+    assert not calls.delivered_concurrently(DomainError(ErrorCode.CONFLICT, "another conflict"))
+    assert not calls.delivered_concurrently(IntegrityError("insert", {}, Violation()))
+    Violation.constraint_name = "uq_calls_call_id"
+    assert calls.delivered_concurrently(IntegrityError("insert", {}, Violation()))
