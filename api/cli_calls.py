@@ -70,7 +70,7 @@ async def cmd_calls_import(
         if first is not None:
             reading = _Reading(fmt, timezone, _header(fmt, first[1]))
             parts = itertools.chain((first,), parts)
-            if is_sqlite(settings.database_url) or workers == 1 or total <= batch:
+            if processes(settings, workers, total, batch) == 1:
                 ingest = _in_process(settings, reading)
             else:
                 ingest = _in_workers(settings, reading, workers)
@@ -99,6 +99,14 @@ async def cmd_calls_import(
             file=out,
         )
     return 0 if report.ingested or not report.rejected else 1
+
+
+def processes(settings: Settings, workers: int, lines: int, batch: int) -> int:
+    """How many processes ingest a file of ``lines`` lines: ``workers`` on PostgreSQL for a
+    file of more than one batch, else this one."""
+    if is_sqlite(settings.database_url) or lines <= batch:
+        return 1
+    return workers
 
 
 def _header(fmt: str, text: str) -> str:

@@ -35,8 +35,9 @@ def settle_long_lived() -> None:
 
 
 def for_serving() -> None:
-    """A serving process, once started: young collections every ``YOUNG_THRESHOLD``
-    allocations, and what was built at startup out of the collector's view."""
+    """A serving process (or an import's worker process), once started: young collections
+    every ``YOUNG_THRESHOLD`` allocations, and what was built at startup out of the
+    collector's view."""
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     settle_long_lived()
 

@@ -28,6 +28,17 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    def __reduce__(self) -> tuple:
+        # rebuilt from its attributes, whatever a subclass's constructor takes: an import's
+        # worker process hands its errors back pickled
+        return (_rebuilt, (type(self), self.args), self.__dict__)
+
+
+def _rebuilt(cls: type[Exception], args: tuple) -> Exception:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
 
 class DomainErrors(Exception):
     def __init__(self, errors: list[DomainError]):

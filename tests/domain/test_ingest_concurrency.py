@@ -106,3 +106,30 @@ def test_other_errors_are_not_taken_for_a_concurrent_delivery():
     assert not calls.delivered_concurrently(IntegrityError("insert", {}, Violation()))
     Violation.constraint_name = "uq_calls_call_id"
     assert calls.delivered_concurrently(IntegrityError("insert", {}, Violation()))
+
+
+def test_an_import_uses_its_workers_on_postgresql_for_more_than_one_batch():
+    from api.cli_calls import processes
+    from api.settings import Settings
+
+    postgres = Settings(database_url="postgresql+asyncpg://db/x")
+    sqlite = Settings(database_url="sqlite+aiosqlite:///x.db")
+    assert processes(postgres, 3, lines=101, batch=100) == 3
+    assert processes(postgres, 3, lines=100, batch=100) == 1
+    assert processes(sqlite, 3, lines=10_000, batch=100) == 1
+
+
+def test_a_domain_error_crosses_from_a_worker_process_intact():
+    import pickle
+
+    from api.domain.errors import DomainError, ErrorCode
+
+    for error in (calls.ConcurrentDelivery(), DomainError(ErrorCode.VALIDATION, "bad", "field")):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error)
+        assert (back.code, back.message, back.field, str(back)) == (
+            error.code,
+            error.message,
+            error.field,
+            str(error),
+        )
