@@ -18,6 +18,7 @@ format).
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import itertools
 import multiprocessing
@@ -71,9 +72,9 @@ async def cmd_calls_import(
             reading = _Reading(fmt, timezone, _header(fmt, first[1]))
             parts = itertools.chain((first,), parts)
             if processes(settings, workers, total, batch) == 1:
-                ingest = _in_process(settings, reading)
+                ingest = _in_process
             else:
-                ingest = _in_workers(settings, reading, workers)
+                ingest = functools.partial(_in_workers, workers=workers)
             done = 0
 
             def landed(part: tuple[int, str], part_report: calls.IngestReport) -> None:
@@ -84,7 +85,7 @@ async def cmd_calls_import(
                 show(min(done, total), total, "lines")
 
             with collector.fewer_collections():
-                await ingest(parts, landed)
+                await ingest(settings, reading, parts, landed)
     for issue in sorted(report.issues, key=lambda i: i.row):
         print(f"{path}:{issue.row}: {issue.message}", file=err)
     print(
@@ -194,48 +195,48 @@ async def _each_part(
         await asyncio.gather(upcoming, *running, return_exceptions=True)  # before the file closes
 
 
-def _in_process(settings: Settings, reading: _Reading) -> Callable[..., Awaitable[None]]:
+async def _in_process(
+    settings: Settings, reading: _Reading, parts: Iterator[tuple[int, str]], landed: Landed
+) -> None:
     """Parts read and ingested by this process, :data:`IN_FLIGHT` at once (one on SQLite)."""
     from api.cli import _with_sessions
 
-    at_once = 1 if is_sqlite(settings.database_url) else IN_FLIGHT
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> None:
+        async def start(part: tuple[int, str]) -> Any:
+            rows = await asyncio.to_thread(reading.rows, *part)
+            return await _ingest(sessions, rows)
 
-    async def ingest(parts: Iterator[tuple[int, str]], landed: Landed) -> None:
-        async def work(sessions: async_sessionmaker[AsyncSession]) -> None:
-            async def start(part: tuple[int, str]) -> Any:
-                rows = await asyncio.to_thread(reading.rows, *part)
-                return await _ingest(sessions, rows)
+        at_once = 1 if is_sqlite(settings.database_url) else IN_FLIGHT
+        await _each_part(parts, start, landed, at_once, first_alone=True)
 
-            await _each_part(parts, start, landed, at_once, first_alone=True)
-
-        await _with_sessions(settings, work)
-
-    return ingest
+    await _with_sessions(settings, work)
 
 
-def _in_workers(settings: Settings, reading: _Reading, workers: int) -> Callable[..., Awaitable]:
+async def _in_workers(
+    settings: Settings,
+    reading: _Reading,
+    parts: Iterator[tuple[int, str]],
+    landed: Landed,
+    workers: int,
+) -> None:
     """Parts read and ingested by ``workers`` processes, each given one part at a time and one
     more waiting, so that none idles while the database commits another's."""
-
-    async def ingest(parts: Iterator[tuple[int, str]], landed: Landed) -> None:
-        loop = asyncio.get_running_loop()
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_start_worker, initargs=(settings, reading)
-        ) as pool:
-            try:
-                await _each_part(
-                    parts,
-                    lambda part: loop.run_in_executor(pool, _worker_ingest, *part),
-                    landed,
-                    2 * workers,
-                    first_alone=False,
-                )
-            except BaseException:
-                pool.shutdown(cancel_futures=True)
-                raise
-
-    return ingest
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(settings, reading)
+    ) as pool:
+        try:
+            await _each_part(
+                parts,
+                lambda part: loop.run_in_executor(pool, _worker_ingest, *part),
+                landed,
+                2 * workers,
+                first_alone=False,
+            )
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 # --- a worker process --------------------------------------------------------------------------
