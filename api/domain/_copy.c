@@ -1,4 +1,5 @@
-/* Rows to PostgreSQL's binary COPY format, for ``api.domain.copy``.
+/* Rows to PostgreSQL's binary COPY format: how call ingestion (``api.domain.calls``) stores
+   calls.
 
    ``encode(groups, types)``: ``groups`` is a sequence of ``(rows, tail)`` pairs; each row of
    ``rows`` (a tuple or list) followed by the values of ``tail`` is one tuple of the COPY, whose
@@ -6,7 +7,7 @@
 
      t  text (a str, as UTF-8)          i  int4 (an int)          q  int8 (an int)
      T  timestamptz (a datetime; naive means UTC)
-     n  numeric (a Decimal, or an int of micros, at six places at most)
+     n  numeric (a Decimal, or an int of micros: at six places at most, below 10**12)
 
    None is NULL in any column. The result is the whole COPY payload (header, tuples, trailer) as
    bytes. A value of the wrong type or out of range raises ValueError or TypeError naming its row
@@ -112,7 +113,8 @@ static int put_integer(Buffer *buf, PyObject *value, int wide) {
     if (v == -1 && PyErr_Occurred())
         return -1;
     if (overflow || (!wide && (v < INT32_MIN || v > INT32_MAX))) {
-        PyErr_SetString(PyExc_ValueError, wide ? "out of the range of int8" : "out of the range of int4");
+        PyErr_SetString(PyExc_ValueError,
+                        wide ? "out of the range of int8" : "out of the range of int4");
         return -1;
     }
     if (wide) {
@@ -125,11 +127,15 @@ static int put_integer(Buffer *buf, PyObject *value, int wide) {
     return 0;
 }
 
-/* micros (|value| < 10**18) as numeric at dscale 6: base-10000 digits of the integer part, then
-   the six decimals as two digits (the second padded with two zeros) */
+#define MICROS_LIMIT 1000000000000000000LL /* 10**18 micros: 10**12 units */
+
+/* micros (|value| < MICROS_LIMIT) as numeric at dscale 6: base-10000 digits of the integer
+   part, then the six decimals as two digits (the second padded with two zeros) */
 static void put_numeric_micros(Buffer *buf, long long micros) {
     uint16_t sign = micros < 0 ? 0x4000 : 0;
-    unsigned long long magnitude = micros < 0 ? 0ULL - (unsigned long long)micros : (unsigned long long)micros;
+    unsigned long long magnitude = (unsigned long long)micros;
+    if (micros < 0)
+        magnitude = 0ULL - magnitude;
     unsigned long long whole = magnitude / 1000000, fraction = magnitude % 1000000;
     uint16_t digits[8];
     int n = 0;
@@ -195,13 +201,14 @@ static int decimal_micros(PyObject *value, long long *micros) {
             goto bad; /* finer than a micro */
         mantissa /= 10;
     }
-    if (mantissa >= 1000000000000000000LL)
+    if (mantissa >= MICROS_LIMIT)
         goto bad;
     Py_DECREF(text);
     *micros = negative ? -mantissa : mantissa;
     return 0;
 bad:
-    PyErr_Format(PyExc_ValueError, "%R is not a numeric of at most six places", value);
+    PyErr_Format(PyExc_ValueError, "%R is not a numeric of at most six places below 10**12",
+                 value);
     Py_DECREF(text);
     return -1;
 }
@@ -213,8 +220,8 @@ static int put_numeric(Buffer *buf, PyObject *value) {
         micros = PyLong_AsLongLongAndOverflow(value, &overflow);
         if (micros == -1 && PyErr_Occurred())
             return -1;
-        if (overflow || micros >= 1000000000000000000LL || micros <= -1000000000000000000LL) {
-            PyErr_SetString(PyExc_ValueError, "out of the range of numeric(24,6)");
+        if (overflow || micros >= MICROS_LIMIT || micros <= -MICROS_LIMIT) {
+            PyErr_Format(PyExc_ValueError, "%R micros is not below 10**18", value);
             return -1;
         }
     } else if (decimal_micros(value, &micros) < 0) {
@@ -313,7 +320,8 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             put16(&buf, (uint16_t)width);
             PyObject **items = PySequence_Fast_ITEMS(row);
             for (Py_ssize_t c = 0; c < width; c++) {
-                PyObject *value = c < row_width ? items[c] : PySequence_Fast_GET_ITEM(tail, c - row_width);
+                PyObject *value =
+                    c < row_width ? items[c] : PySequence_Fast_GET_ITEM(tail, c - row_width);
                 if (put_value(&buf, types[c], value) < 0) {
                     PyObject *type, *error, *trace;
                     PyErr_Fetch(&type, &error, &trace);

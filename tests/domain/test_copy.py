@@ -4,6 +4,7 @@ with its row and column."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -121,12 +122,13 @@ async def test_calls_stored_through_copy_read_back_as_given(engine):
         (("x", 1, 1, None, Decimal("0.0000001")), "at most six places"),
         (("x", 1, 1, None, Decimal("NaN")), "at most six places"),
         (("x", 1, 1, None, Decimal("1E+13")), "at most six places"),
+        (("x", 1, 1, None, 10**18), "row 1, column 4: 1000000000000000000 micros is not below"),
         (("x", 1, 1, None), "row 1: 5 values for 6 columns"),
     ],
 )
 def test_a_bad_value_is_refused_with_its_row_and_column(row, message):
     good = ("x", 1, 1, None, Decimal("0.5"))
-    with pytest.raises((TypeError, ValueError), match=message.replace("(", r"\(")):
+    with pytest.raises((TypeError, ValueError), match=re.escape(message)):
         _copy.encode([([good], (0,)), ([row], (0,))], TYPES)
 
 
