@@ -181,13 +181,14 @@ async def _each_part(
 
     upcoming = asyncio.ensure_future(asyncio.to_thread(next, parts, None))
     running: set[asyncio.Future] = set()
-    room = 0 if first_alone else at_once - 1
+    started = 0
     try:
         while part := await upcoming:
             upcoming = asyncio.ensure_future(asyncio.to_thread(next, parts, None))
-            running = await _settle(running, room)
+            alone = first_alone and started == 1  # the second waits for the first to end
+            running = await _settle(running, 0 if alone else at_once - 1)
             running.add(asyncio.ensure_future(one(part)))
-            room = at_once - 1
+            started += 1
         running = await _settle(running, 0)
     finally:
         for task in running:

@@ -377,13 +377,13 @@ def _csv(lines: Iterable[str], line_offset: int = 0) -> Iterator[tuple[int, list
 
 
 def read_asterisk(
-    lines: Iterable[str], zone: tzinfo = UTC, header: str = "", line_offset: int = 0
+    lines: Iterable[str], zone: tzinfo = UTC, line_offset: int = 0
 ) -> Iterator[Parsed]:
     return _read_rows(_csv(lines, line_offset), lambda fields: asterisk_record(fields, zone))
 
 
 def read_freeswitch(
-    lines: Iterable[str], zone: tzinfo = UTC, header: str = "", line_offset: int = 0
+    lines: Iterable[str], zone: tzinfo = UTC, line_offset: int = 0
 ) -> Iterator[Parsed]:
     return _read_rows(_csv(lines, line_offset), lambda fields: freeswitch_record(fields, zone))
 
@@ -419,13 +419,8 @@ def _generic_record(header: list[str], zone: tzinfo) -> Callable[[list[str]], Ca
 
 
 def read_generic(
-    lines: Iterable[str], zone: tzinfo = UTC, header: str = "", line_offset: int = 0
+    lines: Iterable[str], zone: tzinfo = UTC, line_offset: int = 0
 ) -> Iterator[Parsed]:
-    """``header``: the file's header line, when ``lines`` are a later part of the file (after
-    ``line_offset`` of its lines) that does not hold it."""
-    if header:
-        lines = itertools.chain((header,), lines)
-        line_offset -= 1
     rows = _csv(lines, line_offset)
     for line, fields in rows:
         if fields.__class__ is str:
@@ -460,7 +455,10 @@ def read(
     given apart for a format that has one (:data:`HAS_HEADER`)."""
     if fmt not in READERS:
         raise invalid("format", f"the format must be one of {', '.join(FORMATS)}")
-    return READERS[fmt](lines, zone, header, line_offset)
+    if header:
+        lines = itertools.chain((header,), lines)
+        line_offset -= 1
+    return READERS[fmt](lines, zone, line_offset)
 
 
 def parts(lines: Iterable[str], size: int) -> Iterator[tuple[int, str]]:
