@@ -27,9 +27,9 @@ The generated calls run in time order over a month, as a switch writes them.
 
 Beside each rate, the CPU time one call took on each side (``python_us_per_call``: this process,
 all its threads, and the import's worker processes for the CSV import, the server's processes
-for GraphQL; ``db_us_per_call``:
-the local PostgreSQL server's processes; both read from /proc): their sum against the machine's
-cores bounds the rate any overlap of the two could reach.
+for GraphQL; ``db_us_per_call``: the local PostgreSQL server's processes; both read from
+/proc): their sum against the machine's cores bounds the rate any overlap of the two could
+reach.
 
 The postpaid clients have a credit limit their month of calls stays within, so what is
 measured is ingestion's steady state, not each client being blocked at its first call.
