@@ -426,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--timezone", help="the zone of the switch's local time stamps (default UTC)"
     )
     calls_import.add_argument(
+        "--home-country",
+        help="the country the switch dials from (ISO code, e.g. GB): how national numbers "
+        "and its exit code are read (default: each caller's reseller's home country)",
+    )
+    calls_import.add_argument(
         "--batch",
         type=int,
         default=DEFAULT_BATCH,
@@ -487,6 +492,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                     out=out,
                     err=err,
                     workers=args.workers,
+                    home_country=args.home_country,
                 )
             )
         if args.command == "dids" and args.dids_command == "import":

@@ -53,11 +53,14 @@ async def cmd_calls_import(
     out: TextIO,
     err: TextIO,
     workers: int = WORKERS,
+    home_country: str | None = None,
 ) -> int:
     from api.cli import CommandError, open_import, progress_printer
     from api.domain import calls, cdr_formats
+    from api.domain import validation as v
 
     cdr_formats.timezone_named(timezone)  # a user error before anything is read
+    home_country = v.home_country("--home-country", home_country)
     if not 1 <= batch <= MAX_BATCH:
         raise CommandError(f"--batch must be between 1 and {MAX_BATCH}")
     if not 1 <= workers <= MAX_WORKERS:
@@ -69,7 +72,7 @@ async def cmd_calls_import(
         parts = cdr_formats.parts(handle, batch)
         first = next(parts, None)
         if first is not None:
-            reading = _Reading(fmt, timezone, _header(fmt, first[1]))
+            reading = _Reading(fmt, timezone, _header(fmt, first[1]), home_country)
             parts = itertools.chain((first,), parts)
             if processes(settings, workers, total, batch) == 1:
                 ingest = _in_process
@@ -122,12 +125,13 @@ def _header(fmt: str, text: str) -> str:
 
 @dataclass(frozen=True)
 class _Reading:
-    """How each part is read: the format, the switch's zone (by name) and the file's header
-    line."""
+    """How each part is read: the format, the switch's zone (by name), the file's header
+    line, and the switch's home country (``""``: each caller's reseller's)."""
 
     fmt: str
     timezone: str | None
     header: str
+    home_country: str = ""
 
     def rows(self, before: int, text: str) -> list:
         """The parsed rows of the part after ``before`` lines of the file."""
@@ -141,7 +145,9 @@ class _Reading:
 Landed = Callable[[tuple[int, str], Any], None]
 
 
-async def _ingest(sessions: async_sessionmaker[AsyncSession], rows: list) -> Any:
+async def _ingest(
+    sessions: async_sessionmaker[AsyncSession], rows: list, home_country: str = ""
+) -> Any:
     """One part in its own transaction, ingested again (:data:`AGAIN` times at most) when it
     met calls of a part ingested at the same time."""
     from api.domain import calls
@@ -150,7 +156,7 @@ async def _ingest(sessions: async_sessionmaker[AsyncSession], rows: list) -> Any
     for attempt in itertools.count():
         try:
             async with transaction(sessions) as session:
-                return await calls.ingest(session, SYSTEM, rows)
+                return await calls.ingest(session, SYSTEM, rows, home_country)
         except Exception as exc:
             if attempt >= AGAIN or not calls.delivered_concurrently(exc):
                 raise
@@ -205,7 +211,7 @@ async def _in_process(
     async def work(sessions: async_sessionmaker[AsyncSession]) -> None:
         async def start(part: tuple[int, str]) -> Any:
             rows = await asyncio.to_thread(reading.rows, *part)
-            return await _ingest(sessions, rows)
+            return await _ingest(sessions, rows, reading.home_country)
 
         at_once = 1 if is_sqlite(settings.database_url) else IN_FLIGHT
         await _each_part(parts, start, landed, at_once, first_alone=True)
@@ -261,5 +267,8 @@ def _stop_worker() -> None:
 
 
 def _worker_ingest(before: int, text: str) -> Any:
-    rows = _worker["reading"].rows(before, text)
-    return _worker["loop"].run_until_complete(_ingest(_worker["sessions"], rows))
+    reading = _worker["reading"]
+    rows = reading.rows(before, text)
+    return _worker["loop"].run_until_complete(
+        _ingest(_worker["sessions"], rows, reading.home_country)
+    )

@@ -393,6 +393,9 @@ def report_json(report: calls.IngestReport) -> dict:
     }
 
 
+_STATUS_OF = {ErrorCode.CONFLICT: 409, ErrorCode.VALIDATION: 400}
+
+
 async def switch_cdrs(request: Request) -> Response:
     from api.switch import switch_actor  # the switches' one way to authenticate
 
@@ -406,14 +409,14 @@ async def switch_cdrs(request: Request) -> Response:
     if len(items) > MAX_SWITCH_BATCH:
         return _error(413, f"send at most {MAX_SWITCH_BATCH} calls a request")
     records = list(_records(items))
+    home_country = request.query_params.get("home_country")
     report = calls.IngestReport()
     try:
         for start in range(0, len(records), INGEST_CHUNK):
             async with sessions() as session, session.begin():
-                report.merge(
-                    await calls.ingest(session, actor, records[start : start + INGEST_CHUNK])
-                )
+                part = records[start : start + INGEST_CHUNK]
+                report.merge(await calls.ingest(session, actor, part, home_country))
     except DomainError as exc:
-        status = 409 if exc.code == ErrorCode.CONFLICT else 403
+        status = _STATUS_OF.get(exc.code, 403)
         return _error(status, exc.message)
     return JSONResponse(report_json(report))

@@ -9,6 +9,10 @@ Who calls, in this order:
   one); an unknown sub-account, or a PIN that matches nobody, is ``UNKNOWN_CALLER``. A caller of
   another tenant than the asking reseller's is unknown too (only the operator sees all).
 
+Numbers (``api.domain.dialing``): the A-number is read without a home country (as client
+numbers are stored); the dialled number by the caller's reseller's home country, so that
+``011…`` from a North-American switch or ``0…`` from a British one is priced by its country code.
+
 Then, in this order (the first that applies is the answer):
   reseller suspended -> SUSPENDED; the destination or the calling number on the reseller's
   blacklist, or the client itself -> BLACKLISTED (with the entry's reason text); sub-account
@@ -47,7 +51,7 @@ from sqlalchemy import String, bindparam, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.db import DriverQuery
-from api.domain import rating, secrets
+from api.domain import dialing, rating, secrets
 from api.domain.actors import Actor
 from api.models import (
     Account,
@@ -138,6 +142,7 @@ _CALLER_COLUMNS = (
     Reseller.status_reason.label("reseller_status_reason"),
     Reseller.base_deck_id,
     Reseller.currency,
+    Reseller.home_country,
     _CLIENT_BALANCE.label("client_balance"),
     _RESELLER_BALANCE.label("reseller_balance"),
     _BLACKLISTED.label("blacklist_reason"),
@@ -181,6 +186,16 @@ _BY_NUMBER = DriverQuery(
     ).where(ClientNumber.number == bindparam("key"))
 )
 _BY_PIN = DriverQuery(_caller_query(Client.package_id).where(Client.pin_digest == bindparam("key")))
+# the reason of a blacklist entry of the reseller for a number, when its dial plan reads the
+# dialled number otherwise than the caller's query did
+_BLACKLIST_REASON = DriverQuery(
+    select(BlacklistEntry.reason)
+    .where(
+        BlacklistEntry.reseller_id == bindparam("reseller_id"),
+        BlacklistEntry.number == bindparam("number"),
+    )
+    .limit(1)
+)
 
 
 async def warm_up(engine: AsyncEngine) -> int:
@@ -215,8 +230,9 @@ async def authorize(
     (the operator, the switch key or ``None`` see every tenant); the caller checks the
     permission (``calls:write``) before asking."""
     scope = None if actor is None or actor.is_operator else actor.reseller_id
-    number = rating.normalize_number(destination or "")
-    calling = rating.normalize_number(a_number or "")
+    # read without a home country until the caller (and so its reseller's) is known
+    number = dialing.normalize(destination or "")
+    calling = dialing.normalize(a_number or "")
     sub_id = sub_status = sub_package = None
     # the numbers the blacklist is checked for
     checked = {"dialled": number or calling, "calling": calling or number}
@@ -237,6 +253,15 @@ async def authorize(
             row = await _BY_PIN.first(db, {**checked, "key": digest})
     if row is None or (scope is not None and row.reseller_id != scope):
         return Decision(False, Reason.UNKNOWN_CALLER, "unknown caller", destination=number)
+    blacklist_reason = row.blacklist_reason
+    if row.home_country:
+        dialled = dialing.normalize(destination or "", row.home_country)
+        if dialled != number:
+            number = dialled
+            if blacklist_reason is None:
+                params = {"reseller_id": row.reseller_id, "number": number}
+                listed = await _BLACKLIST_REASON.first(db, params)
+                blacklist_reason = listed.reason if listed is not None else None
 
     decision = Decision(
         False,
@@ -257,8 +282,8 @@ async def authorize(
         return refuse(Reason.SUSPENDED, row.reseller_status_reason or "service suspended")
 
     # the reseller's blacklist: the destination, the calling number, or the client
-    if row.blacklist_reason is not None:
-        return refuse(Reason.BLACKLISTED, row.blacklist_reason)
+    if blacklist_reason is not None:
+        return refuse(Reason.BLACKLISTED, blacklist_reason)
 
     if sub_status is not None and sub_status != "active":
         return refuse(Reason.SUSPENDED, "sub-account disabled")

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.domain import accounts, audit, rating, secrets
+from api.domain import accounts, audit, dialing, secrets
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
@@ -57,7 +57,7 @@ def _username(value: str) -> str:
 
 
 def phone_number(field: str, value: str | None, *, required: bool = False) -> str:
-    """A phone number normalized to its dialled digits (``+``/``00`` and separators dropped)."""
+    """A phone number as international digits (``dialing.normalize``, no home country)."""
     raw = (value or "").strip()
     if not raw:
         if required:
@@ -65,7 +65,7 @@ def phone_number(field: str, value: str | None, *, required: bool = False) -> st
         return ""
     if not re.fullmatch(r"\+?[0-9 ()./-]+", raw):
         raise invalid(field, f"{raw!r} is not a phone number (digits, optional leading +)")
-    digits = rating.normalize_number(raw)
+    digits = dialing.normalize(raw)
     if not 3 <= len(digits) <= 20:
         raise invalid(field, f"{raw!r} is not a phone number (3 to 20 digits)")
     return digits

@@ -89,7 +89,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import unnest_insert, unnest_params
-from api.domain import _copy, accounts, alerts, ledger, numbers, rating
+from api.domain import _copy, accounts, alerts, dialing, ledger, numbers, rating, validation
 from api.domain.actors import Actor
 from api.domain.cdr_formats import CallRecord
 from api.domain.errors import DomainError, ErrorCode
@@ -224,7 +224,7 @@ async def _callers(
 
 
 def _digits(number: str) -> str:
-    return rating.normalize_number(number)
+    return dialing.normalize(number)
 
 
 async def _dids_called(
@@ -376,9 +376,12 @@ async def ingest(
     session: AsyncSession,
     actor: Actor,
     records: Iterable[tuple[int, CallRecord | str]],
+    home_country: str | None = None,
 ) -> IngestReport:
-    """Ingest one batch in the caller's transaction (see the module docstring)."""
+    """Ingest one batch in the caller's transaction (see the module docstring). Dialled
+    numbers are read by ``home_country`` when given, else by each caller's reseller's."""
     actor.require("calls:write")
+    home_country = validation.home_country("homeCountry", home_country)
     report = IngestReport()
     good: list[tuple[int, CallRecord]] = []
     seen: set[str] = set()
@@ -449,7 +452,8 @@ async def ingest(
         matched.append((record, caller))
     rows_by_client: dict[int, list[tuple]] = defaultdict(list)
     free = await _load_free(session, matched, clients, pricer)
-    rater = _BatchRater(pricer, clients, resellers, free, {d: c.did for d, c in by_did.items()})
+    dids = {d: c.did for d, c in by_did.items()}
+    rater = _BatchRater(pricer, clients, resellers, free, dids, home_country)
     for start in range(0, len(matched), RATE_SLICE):
         part = matched[start : start + RATE_SLICE]
         for row, (_, caller), values in zip(
@@ -564,7 +568,7 @@ class _BatchRater:
     never stale: the package's for the markup rules (keyed by the deck rate and the override
     that applied), the deck index's for at-cost and commission prices."""
 
-    __slots__ = ("clients", "did_rates", "free", "pricer", "profiles", "resellers")
+    __slots__ = ("clients", "dialled", "did_rates", "free", "pricer", "profiles", "resellers")
 
     def __init__(
         self,
@@ -573,8 +577,13 @@ class _BatchRater:
         resellers: dict[int, Reseller],
         free: FreeMinutes | None = None,
         dids: dict[str, numbers.InboundRate] | None = None,
+        home_country: str | None = None,
     ) -> None:
         self.pricer = pricer
+        # reseller id -> how the numbers its clients dial are read (``dialing``)
+        self.dialled = {
+            r.id: dialing.normalizer(home_country or r.home_country) for r in resellers.values()
+        }
         self.clients = clients
         self.resellers = resellers
         self.free = free or FreeMinutes({})
@@ -609,14 +618,14 @@ class _BatchRater:
         rated; each deck's rates are looked up for the whole batch at once
         (``DeckIndex.lookup_many``)."""
         profiles = self.profiles
-        normalize = rating.normalize_number
+        dialled = self.dialled
         work: list[tuple[CallRecord, _Caller, tuple, str]] = []
         by_deck: dict[rating.DeckIndex, list[int]] = {}
         for record, caller in calls:
             profile = profiles.get(caller.client_id) or self._profile(caller.client_id)
             number = ""
             if record.direction != "inbound":
-                number = normalize(record.destination)
+                number = dialled[profile[0]](record.destination)
                 deck = profile[3]
                 if deck is not None and number:
                     by_deck.setdefault(deck, []).append(len(work))
@@ -932,7 +941,7 @@ def _rate_reference(
     if record.direction == "inbound":
         values["rule"] = "inbound"
         return values
-    number = rating.normalize_number(record.destination)
+    number = dialing.normalize(record.destination, reseller.home_country)
     deck = pricer.decks.get(reseller.base_deck_id) if reseller.base_deck_id else None
     cost_rate = deck.lookup(number, record.started_at) if deck is not None and number else None
     if cost_rate is None:

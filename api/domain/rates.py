@@ -36,7 +36,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import money
-from api.domain import accounts, audit, rating
+from api.domain import accounts, audit, dialing, rating
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, DomainErrors, ErrorCode, invalid, not_found
@@ -891,7 +891,7 @@ async def quote(
     named = [x for x in (package_id, client_id, sub_account_id, deck_id) if x is not None]
     if len(named) > 1:
         raise invalid("destination", "name at most one of package, client, sub-account, deck")
-    number = rating.normalize_number(destination)
+    number = dialing.normalize(destination)
     if not number:
         raise invalid("destination", "a destination number has digits")
     is_client = actor.client_id is not None
@@ -934,6 +934,7 @@ async def quote(
     )
     reseller = await session.get(Reseller, reseller_id)
     assert reseller is not None
+    number = dialing.normalize(destination, reseller.home_country)
     index = await _deck_of(session, reseller)
     cost = index.lookup(number, at)
     if cost is None:

@@ -256,16 +256,6 @@ async def deck_index(db: Database, deck_id: int, stamp: Stamp | None = None) -> 
     return await _decks.get_or_build(deck_id, stamp, build)
 
 
-def normalize_number(raw: str) -> str:
-    """Dialled digits only: ``+`` and an international ``00`` dropped, separators removed."""
-    if raw.isdigit():  # the common case: digits already
-        return raw[2:] if raw.startswith("00") else raw
-    digits = "".join(ch for ch in raw if ch.isdigit())
-    if raw.strip().startswith("+"):
-        return digits
-    return digits[2:] if digits.startswith("00") else digits
-
-
 def billed_seconds(billsec: int, first_increment: int, increment: int) -> int:
     if billsec <= 0:
         return 0

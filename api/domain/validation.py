@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api import money
+from api.domain import dialing
 from api.domain.errors import DomainError, DomainErrors, invalid
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,6 +75,14 @@ def country(field: str, value: str | None) -> str:
     if value and not re.fullmatch(r"[A-Z]{2}", value):
         raise invalid(field, "a two-letter ISO country code")
     return value
+
+
+def home_country(field: str, value: str | None) -> str:
+    """The country a switch dials from (``api.domain.dialing``); ``""`` for none."""
+    try:
+        return dialing.home_country(value)
+    except ValueError as exc:
+        raise invalid(field, str(exc)) from None
 
 
 def currency(field: str, value: str) -> str:

@@ -19,6 +19,9 @@ class Reseller(Base):
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # the country its switches dial from (ISO 3166 alpha-2, "" for none): how a national or
+    # exit-coded number dialled by its clients is read (api.domain.dialing)
+    home_country: Mapped[str] = mapped_column(String(2), default="", server_default="")
     billing_model: Mapped[str] = mapped_column(String(16))  # markup | commission
     commission_pct: Mapped[Decimal] = mapped_column(Numeric(7, 4), default=Decimal(0))
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended

@@ -146,7 +146,7 @@ async def calls_ingest(info: Info, input: CallsIngestInput) -> CallsIngestPayloa
             raise DomainError(
                 ErrorCode.LIMIT_EXCEEDED, f"send at most {MAX_BATCH} calls a request", "calls"
             )
-        report = await calls_domain.ingest(session, actor, _records(input))
+        report = await calls_domain.ingest(session, actor, _records(input), input.home_country)
         return payload_fields(report)
 
     return await run(info, CallsIngestPayload, action)

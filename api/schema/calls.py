@@ -230,6 +230,13 @@ class CallInput:
 @strawberry.input(description="A batch of finished calls (at most 1,000).")
 class CallsIngestInput:
     calls: list[CallInput] = strawberry.field(description="The calls, rows numbered from 1.")
+    home_country: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The country the switch dials from (ISO 3166 two-letter code, e.g. GB): how "
+            "national numbers and its exit code are read. Default: each caller's reseller's."
+        ),
+    )
 
 
 def _ingest_input(
@@ -245,7 +252,8 @@ def _ingest_input(
     return cls(
         calls=[
             CallInput(**{python_names[k]: v for k, v in call.items()}) for call in value["calls"]
-        ]
+        ],
+        home_country=value.get("homeCountry"),
     )
 
 

@@ -45,6 +45,13 @@ class ResellerCreateInput:
     currency: str = strawberry.field(description="ISO 4217 code of its balance, e.g. USD.")
     billing_model: BillingModel = strawberry.field(description="Markup or commission.")
     timezone: str | None = strawberry.field(default=None, description="IANA zone, default UTC.")
+    home_country: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The country its switches dial from (ISO 3166 two-letter code, e.g. GB; empty for "
+            "none): national numbers and that country's exit code are read by its dial plan."
+        ),
+    )
     commission_pct: Decimal | None = strawberry.field(
         default=None, description="Commission percent (commission model), 0 to 100."
     )
@@ -63,6 +70,13 @@ class ResellerUpdateInput:
     id: relay.GlobalID = strawberry.field(description="The reseller.")
     name: str | None = strawberry.field(default=None, description="New name.")
     timezone: str | None = strawberry.field(default=None, description="New time zone.")
+    home_country: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The country its switches dial from (ISO 3166 two-letter code, e.g. GB; empty for "
+            "none): national numbers and that country's exit code are read by its dial plan."
+        ),
+    )
     billing_model: BillingModel | None = strawberry.field(default=None, description="New model.")
     commission_pct: Decimal | None = strawberry.field(default=None, description="New percent.")
     status: ResellerStatus | None = strawberry.field(default=None, description="New status.")

@@ -76,6 +76,9 @@ class Reseller(relay.Node):
     name: str = strawberry.field(description="The reseller's name.")
     currency: str = strawberry.field(description="The currency of its balance and its clients.")
     timezone: str = strawberry.field(description="IANA time zone for its reports.")
+    home_country: str = strawberry.field(
+        description="The country its switches dial from (ISO 3166 two-letter code; empty: none)."
+    )
     billing_model: BillingModel = strawberry.field(description="Markup or commission.")
     commission_pct: Decimal = strawberry.field(
         description="Percent of each client deposit the operator credits it (commission model)."
@@ -92,6 +95,7 @@ class Reseller(relay.Node):
             name=row.name,
             currency=row.currency,
             timezone=row.timezone,
+            home_country=row.home_country,
             billing_model=BillingModel(row.billing_model),
             commission_pct=row.commission_pct,
             status=ResellerStatus(row.status),
