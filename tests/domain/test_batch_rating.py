@@ -107,9 +107,15 @@ def test_batch_rating_equals_the_reference_on_many_calls():
     rng = random.Random(42)
     prefixes, pricer = _world(rng)
     resellers = [
-        SimpleNamespace(id=1, base_deck_id=1, billing_model="markup", currency="USD"),
-        SimpleNamespace(id=2, base_deck_id=1, billing_model="commission", currency="EUR"),
-        SimpleNamespace(id=3, base_deck_id=None, billing_model="markup", currency="USD"),
+        SimpleNamespace(
+            id=1, base_deck_id=1, billing_model="markup", currency="USD", home_country="US"
+        ),
+        SimpleNamespace(
+            id=2, base_deck_id=1, billing_model="commission", currency="EUR", home_country="GB"
+        ),
+        SimpleNamespace(
+            id=3, base_deck_id=None, billing_model="markup", currency="USD", home_country=""
+        ),
     ]
     clients = [
         SimpleNamespace(
