@@ -14,9 +14,9 @@ The rule of a home country (ISO 3166 alpha-2, ``""`` for none), in this order:
    country's own ``002`` wins over ``00``); what follows is international, as it is.
 3. With a home country, a national number of it:
    - its trunk prefix (``0`` in most of Europe, Israel, Australia, Japan…; ``8`` in Russia and
-     Kazakhstan) followed by a national number of the country becomes its calling code and that
-     number (home GB: ``02079460000`` -> ``442079460000``; home RU: ``84951234567`` ->
-     ``74951234567``);
+     Kazakhstan; ``8``, ``80`` or ``0`` in Belarus: :func:`trunk_prefixes`) followed by a
+     national number of the country becomes its calling code and that number (home GB:
+     ``02079460000`` -> ``442079460000``; home RU: ``84951234567`` -> ``74951234567``);
    - where the national number itself starts with ``0`` and there is no trunk prefix (Italy,
      San Marino, Vatican), a number starting with ``0`` that is a national number gets the
      calling code (home IT: ``0612345678`` -> ``390612345678``);
@@ -28,6 +28,8 @@ The rule of a home country (ISO 3166 alpha-2, ``""`` for none), in this order:
 4. Otherwise the digits, as they are: international digits already.
 
 Without a home country only 1, 2 (``00``) and 4 apply: what the platform always did.
+Where digits could be read either way, the home country's reading wins (a Russian switch's
+``84912345678`` is Russian, not Vietnamese); the README states the rules and these cases.
 
 The rules of each country are worked out once from ``phonenumbers``' metadata (exit codes,
 trunk prefix, calling code, national number patterns) and cached; applying them is string
