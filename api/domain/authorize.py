@@ -200,15 +200,18 @@ _BLACKLIST_REASON = DriverQuery(
 
 async def warm_up(engine: AsyncEngine) -> int:
     """Build this process's index of every deck a reseller prices on (how many), and its batch
-    lookup, so that the first authorizations and batches of calls after a start need not wait
-    for them (100,000 prefixes take about a second of CPU, during which the process answers
-    nothing else)."""
+    lookup, and the dial plans of the resellers' home countries, so that the first
+    authorizations and batches of calls after a start need not wait for them (100,000
+    prefixes take about a second of CPU, during which the process answers nothing else)."""
     async with engine.connect() as conn:
         deck_ids = (
             await conn.scalars(
                 select(Reseller.base_deck_id).where(Reseller.base_deck_id.is_not(None)).distinct()
             )
         ).all()
+        homes = (await conn.scalars(select(Reseller.home_country).distinct())).all()
+    for home in homes:
+        dialing.normalizer(home)
     for deck_id in deck_ids:
         (await rating.deck_index(engine, deck_id)).prepare_batches()
     return len(deck_ids)

@@ -149,15 +149,3 @@ def normalizer(home: str = "") -> Callable[[str], str]:
 def normalize(raw: str, home: str = "") -> str:
     """The international digits of the dialled ``raw`` for a switch in ``home``."""
     return normalizer(home)(raw)
-
-
-def display(digits: str) -> str:
-    """International digits as people write them (``+44 20 7946 0000``); ``+`` and the digits
-    when they are no valid number."""
-    try:
-        parsed = phonenumbers.parse("+" + digits)
-    except phonenumbers.NumberParseException:
-        return "+" + digits
-    if not phonenumbers.is_valid_number(parsed):
-        return "+" + digits
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

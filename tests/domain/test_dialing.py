@@ -77,11 +77,6 @@ def test_a_home_country_is_a_known_iso_code():
         assert caught.value.field == "homeCountry"
 
 
-def test_display_writes_numbers_as_people_do():
-    assert dialing.display("442079460000") == "+44 20 7946 0000"
-    assert dialing.display("999") == "+999"
-
-
 # --- properties ------------------------------------------------------------------------------
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from api.cli_calls import cmd_calls_import
 from api.db import transaction
-from api.domain import accounts, callers, calls, cdr_formats, payments, rates
+from api.domain import accounts, callers, calls, cdr_formats, dialing, payments, rates
 from api.domain.actors import SYSTEM
-from api.domain.authorize import Reason, authorize
+from api.domain.authorize import Reason, authorize, warm_up
 from api.domain.errors import DomainError, DomainErrors
 from api.models import Call, SubAccount
 from tests.callers_data import assign_deck, make_deck
@@ -253,3 +253,16 @@ async def test_a_resellers_home_country_is_set_checked_and_cleared(sessions):
         assert (await accounts.get_reseller(s, SYSTEM, reseller.id)).home_country == "CA"
         cleared = await accounts.update_reseller(s, SYSTEM, reseller.id, {"home_country": ""})
         assert cleared.home_country == ""
+
+
+async def test_a_process_works_out_its_resellers_dial_plans_when_it_starts(engine, sessions):
+    # given a reseller at home in New Zealand, and a process that has read no number yet
+    await world(sessions, "NZ")
+    dialing.normalizer.cache_clear()
+    # when it warms up
+    await warm_up(engine)
+    # then New Zealand's dial plan is ready before the first call
+    assert dialing.normalizer.cache_info().currsize >= 1
+    hits = dialing.normalizer.cache_info().hits
+    assert dialing.normalize("09 123 4567", "NZ") == "6491234567"
+    assert dialing.normalizer.cache_info().hits == hits + 1
