@@ -60,7 +60,7 @@ from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api import money
-from api.domain import accounts, audit, callers, ledger, payments
+from api.domain import accounts, audit, callers, dialing, ledger, payments
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
@@ -639,14 +639,13 @@ async def inbound_rate(
 ) -> dict[str, InboundRate]:
     """The numbers of ``numbers`` that a reseller holds (owned or assigned), keyed by the
     number as given; numbers that are not held, or not numbers, are left out. One statement per
-    500 distinct numbers; ``+``, ``00`` and separators are dropped before looking up."""
+    500 distinct numbers; each is read by ``dialing.normalize`` (``+``, ``00`` and separators
+    dropped) before looking up."""
     wanted: dict[str, list[str]] = {}
     for raw in numbers:
-        try:
-            digits = normalize(raw[2:] if raw.startswith("00") else raw)
-        except (ValueError, AttributeError):
-            continue
-        wanted.setdefault(digits, []).append(raw)
+        digits = dialing.normalize(raw) if isinstance(raw, str) else ""
+        if NUMBER_RE.match(digits):
+            wanted.setdefault(digits, []).append(raw)
     table = Did.__table__
     out: dict[str, InboundRate] = {}
     keys = list(wanted)
