@@ -12,6 +12,8 @@ Who calls, in this order:
 Numbers (``api.domain.dialing``): the A-number is read without a home country (as client
 numbers are stored); the dialled number by the caller's reseller's home country, so that
 ``011…`` from a North-American switch or ``0…`` from a British one is priced by its country code.
+When that reading differs from the one without (the caller's query checked the blacklist for
+that one), one more indexed query checks the blacklist for it.
 
 Then, in this order (the first that applies is the answer):
   reseller suspended -> SUSPENDED; the destination or the calling number on the reseller's
