@@ -120,6 +120,12 @@ def fields_of(raw: bytes, charset: str) -> dict[str, str]:
     return out
 
 
+def payer_name(fields: dict[str, str]) -> str:
+    """Who paid, as PayPal names them: ``first_name last_name``, else the business name."""
+    name = " ".join(fields.get(key, "").strip() for key in ("first_name", "last_name")).strip()
+    return name or fields.get("payer_business_name", "").strip()
+
+
 def _pairs(raw: bytes) -> list[tuple[bytes, bytes]]:
     pairs = []
     for part in raw.split(b"&"):
