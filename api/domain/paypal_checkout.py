@@ -15,10 +15,11 @@
    into, then acted on: ``PAYMENT.CAPTURE.COMPLETED`` credits the capture (once, whether the
    return or the webhook comes first), ``REFUNDED`` / ``REVERSED`` debit it (never more than is
    left of it; told before the capture is credited, they wait as ``pending`` and are applied
-   in the transaction that credits it, or flagged by the worker after
-   ``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS``), ``PENDING`` waits, ``DECLINED`` / ``DENIED``
-   record the outcome and move no money, ``CHECKOUT.ORDER.APPROVED`` captures an order whose
-   payer never came back.
+   in the transaction that credits it (one naming a capture not known here yet waits
+   unverified, and the worker verifies it once the capture is known), or flagged by the
+   worker after ``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS``), ``PENDING`` waits, ``DECLINED`` /
+   ``DENIED`` record the outcome and move no money, ``CHECKOUT.ORDER.APPROVED`` captures an
+   order whose payer never came back.
 
 No database transaction is open while PayPal is called.
 """
@@ -419,7 +420,7 @@ async def process_event(
         event.event_type = str(data.get("event_type", ""))[:64]
         order = await _order_of(session, data)
         if order is None:
-            return _settle(event, Outcome("ignored", "not about an order of ours (unverified)"))
+            return _settle(event, _unknown(data))
         event.order_id = order.id
         if order.sandbox and not settings.paypal_sandbox:
             return _settle(event, Outcome("rejected", "sandbox events are refused here"))
@@ -442,6 +443,15 @@ async def process_event(
         with contextlib.suppress(DomainError):
             await capture_order(sessions, settings, order)
     return event
+
+
+def _unknown(data: dict[str, Any]) -> Outcome:
+    """An event about no order of ours: ignored, but a refund or reversal of a capture waits
+    (the capture may be ours, its answer lost; its COMPLETED event tells it)."""
+    capture_id = _keys(data).get("capture_id")
+    if capture_id and data.get("event_type") in DEBIT_EVENTS:
+        return Outcome("pending", f"waiting for the capture {capture_id} to be known (unverified)")
+    return Outcome("ignored", "not about an order of ours (unverified)")
 
 
 def _settle(event: PaypalEvent, outcome: Outcome) -> PaypalEvent:
@@ -655,8 +665,9 @@ async def settle_waiting(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
 ) -> int:
     """Events still ``pending``, oldest first: each is acted on again (its capture may have
-    been credited since), and one that still waits ``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS``
-    after it came is flagged. Returns how many stopped waiting."""
+    been credited, or become known, since: one about no known order is verified then), and
+    one that still waits ``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS`` after it came is flagged.
+    Returns how many stopped waiting."""
     async with sessions() as session:
         rows = (
             await session.execute(
@@ -668,15 +679,21 @@ async def settle_waiting(
         ).all()
     settled = 0
     for event_id, order_id in rows:
+        if order_id is None and await _order_known(sessions, event_id):
+            await process_event(sessions, settings, event_id)  # verified, then acted on
         async with transaction(sessions) as session:
-            order = await _locked(session, order_id)  # first, as a capture's credit locks
+            if order_id is not None:  # the order first, as a capture's credit locks them
+                order = await _locked(session, order_id)
             event = await session.get(
                 PaypalEvent, event_id, with_for_update=True, populate_existing=True
             )
             assert event is not None
             if event.status != "pending":
+                settled += 1
                 continue
-            outcome = await _act_saved(session, order, _parse(event.body))
+            outcome = Outcome(event.status, event.reason)
+            if order_id is not None:
+                outcome = await _act_saved(session, order, _parse(event.body))
             if outcome.status == "pending" and event.received_at <= now - (
                 settings.paypal_correction_wait
             ):
@@ -685,3 +702,11 @@ async def settle_waiting(
             _settle(event, outcome)
             settled += outcome.status != "pending"
     return settled
+
+
+async def _order_known(sessions: async_sessionmaker[AsyncSession], event_id: int) -> bool:
+    """Whether the event now names an order of ours."""
+    async with sessions() as session:
+        event = await session.get(PaypalEvent, event_id)
+        assert event is not None
+        return await _order_of(session, _parse(event.body)) is not None

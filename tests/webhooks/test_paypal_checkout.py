@@ -388,6 +388,31 @@ async def test_a_refund_whose_capture_never_completes_is_flagged_after_the_wait(
     assert (await shop.balances())["alice"] == 0
 
 
+async def test_a_refund_of_a_capture_whose_answer_was_lost_waits_until_it_is_known(shop):
+    # given an order PayPal captured, whose capture's answer never reached us
+    order = await shop.order(client_actor(shop.alice), "15")
+    shop.rest.approve(order.paypal_id)
+    capture = shop.rest.capture(order.paypal_id)
+    # when its refund of 5.00 is delivered first, naming only the capture
+    refund = shop.rest.refund_resource(capture, "5.00")
+    answer = await shop.event("PAYMENT.CAPTURE.REFUNDED", refund, resource_type="refund")
+    # then it waits (not verified yet: no order of ours is known for it)
+    assert (answer.status_code, answer.text) == (200, "pending")
+    [event] = await shop.events()
+    assert event.order_id is None
+    assert event.reason == f"waiting for the capture {capture['id']} to be known (unverified)"
+    done = await worker.run_once(shop.sessions, shop.settings, now=utcnow())
+    assert done["paypal-checkout"] == 0
+    # when the capture's completion is told, then the worker verifies and applies the refund
+    await shop.event("PAYMENT.CAPTURE.COMPLETED", capture)
+    assert (await shop.balances())["alice"] == 15 * U
+    done = await worker.run_once(shop.sessions, shop.settings, now=utcnow())
+    assert done["paypal-checkout"] == 1
+    refund_event, _ = await shop.events()
+    assert (refund_event.status, refund_event.order_id) == ("processed", order.id)
+    assert (await shop.balances())["alice"] == 10 * U
+
+
 # a capture of 15.00, a refund of 5.00 and a reversal of the 10.00 left, in every order
 REST_STORY = ("completed", "refund", "reversal")
 REST_ORDERS = [
