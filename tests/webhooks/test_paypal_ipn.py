@@ -495,6 +495,45 @@ async def test_a_payment_and_its_corrections_told_five_times_at_once(shop, sessi
     assert statuses == sorted(["credited", "debited", "debited", "reinstated"] + ["duplicate"] * 16)
 
 
+FULL_ORDERS = list(itertools.permutations(STORY))
+
+
+@pytest.mark.parametrize("order", FULL_ORDERS, ids=["-".join(order) for order in FULL_ORDERS])
+async def test_a_commission_is_clawed_back_and_earned_again_the_same_in_every_order(
+    shop, sessions, order
+):
+    # given a 10 % commission reseller's client, who pays the operator's PayPal
+    async with transaction(sessions) as s:
+        reseller = await make_reseller(s, "commission", commission_pct="10")
+        client = await make_client(s, reseller)
+        s.add(Brand(reseller_id=None, paypal_receiver_email=OPERATOR_RECEIVER))
+    custom = paypal_ipn.client_reference(shop.settings.secret_key, client.id)
+    # a payment of 10.00 (commission 1.00), a refund of 3.33, a reversal of the 6.67 left,
+    # and that reversal canceled
+    fields = {
+        "payment": {"mc_gross": "10.00"},
+        "refund": {"payment_status": "Refunded", "txn_id": "REFUND1", "mc_gross": "-3.33"},
+        "reversal": {"payment_status": "Reversed", "txn_id": "REVERSE1", "mc_gross": "-6.67"},
+        "canceled": {
+            "payment_status": "Canceled_Reversal",
+            "txn_id": "CANCEL1",
+            "mc_gross": "6.67",
+        },
+    }
+    # when they arrive in this order
+    for name in order:
+        parent = {} if name == "payment" else {"parent_txn_id": "61E67681CH3238416"}
+        await shop.post(
+            shop.message(custom=custom, receiver_email=OPERATOR_RECEIVER, **parent, **fields[name])
+        )
+    # then the client holds 6.67 and the reseller keeps the commission on it, 0.667
+    assert await _balance(sessions, client) == 6_670_000
+    async with sessions() as s:
+        assert await reseller_balance(s, reseller) == 667_000
+        assert await balance_of(s, "operator:commission:USD") == -667_000
+    assert {m.status for m in await _messages(sessions)} == {"credited", "debited", "reinstated"}
+
+
 # --- verification that could not complete -----------------------------------------------------
 
 
