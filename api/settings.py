@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from api import money
 
@@ -66,6 +67,9 @@ class Settings:
     paypal_sandbox: bool = False
     paypal_ipn_timeout_seconds: int = 30
     paypal_ipn_max_attempts: int = 12  # verification attempts before a message is given up
+    # a refund, reversal or canceled reversal told before what it corrects waits this long
+    # (IPN and REST webhooks) for it, then is flagged by the worker; PayPal retries for days
+    paypal_correction_wait_days: int = 4
     # PayPal REST (Checkout): the Orders v2 API, and where webhook signing certificates may
     # be fetched from (origins) and must chain to (a PEM bundle of roots; certifi's if empty)
     paypal_api_url: str = "https://api-m.paypal.com"
@@ -98,6 +102,10 @@ class Settings:
     webhook_allow_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def paypal_correction_wait(self) -> timedelta:
+        return timedelta(days=self.paypal_correction_wait_days)
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
@@ -128,6 +136,7 @@ class Settings:
             paypal_sandbox=_bool(env.get("DIALTONE_PAYPAL_SANDBOX")),
             paypal_ipn_timeout_seconds=_int(env, "DIALTONE_PAYPAL_IPN_TIMEOUT_SECONDS", 30),
             paypal_ipn_max_attempts=_int(env, "DIALTONE_PAYPAL_IPN_MAX_ATTEMPTS", 12),
+            paypal_correction_wait_days=_int(env, "DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS", 4),
             paypal_api_url=env.get("DIALTONE_PAYPAL_API_URL") or cls.paypal_api_url,
             paypal_sandbox_api_url=(
                 env.get("DIALTONE_PAYPAL_SANDBOX_API_URL") or cls.paypal_sandbox_api_url

@@ -6,10 +6,12 @@ logged and the others still run; the next round tries it again. Any number of wo
 at once: jobs claim their work with row locks and status checks.
 
 Jobs today: ``paypal-ipn`` verifies and processes PayPal IPN messages whose verification could
-not complete (``api.domain.paypal_ipn.retry_due``); ``paypal-checkout`` does the same for PayPal
-webhook events whose signing certificate could not be fetched, or that refund a capture not
-credited yet (``api.domain.paypal_checkout.retry_due``); ``hostnames-dns`` checks the DNS of
-pending custom hostnames, each at most every ten minutes (``api.domain.brands.recheck_due``);
+not complete, and settles the refunds and reversals that wait for their payment (flagged after
+``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS``) (``api.domain.paypal_ipn.retry_due``);
+``paypal-checkout`` does the same for PayPal webhook events whose signing certificate could not
+be fetched, or that refund a capture not credited yet (``api.domain.paypal_checkout.retry_due``);
+``hostnames-dns`` checks the DNS of pending custom hostnames, each at most every ten minutes
+(``api.domain.brands.recheck_due``);
 ``email`` sends the email outbox over SMTP (``api.domain.mailer.send_due``); ``webhooks``
 POSTs outbound events to resellers' endpoints (``webhooks.outbound.deliver_due``);
 ``recurring-fees`` charges the monthly fees of sub-accounts' packages and of numbers whose next
@@ -51,12 +53,14 @@ JOBS: tuple[Job, ...] = (
     Job(
         "paypal-ipn",
         paypal_ipn.retry_due,
-        "verify PayPal IPN messages again whose verification could not complete",
+        "verify PayPal IPN messages again whose verification could not complete; settle the"
+        " corrections that wait for their payment",
     ),
     Job(
         "paypal-checkout",
         paypal_checkout.retry_due,
-        "process PayPal webhook events again: certificate not fetched, or capture not credited",
+        "process PayPal webhook events again whose certificate was not fetched; settle the"
+        " refunds and reversals that wait for their capture",
     ),
     Job(
         "hostnames-dns",

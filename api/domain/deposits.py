@@ -70,6 +70,12 @@ async def find(session: AsyncSession, source: str, external_id: str) -> Deposit 
     )
 
 
+async def reversed_of(session: AsyncSession, original: Deposit) -> int:
+    """What reversals of the credit ``original`` took, net of reinstatements: the most a
+    canceled reversal may give back now."""
+    return (await _taken_back(session, original.id))[1]
+
+
 # --- the three movements ------------------------------------------------------------------------
 
 

@@ -14,9 +14,12 @@
    offline (``api.domain.paypal_signatures``) with the webhook id of the app the order was paid
    into, then acted on: ``PAYMENT.CAPTURE.COMPLETED`` credits the capture (once, whether the
    return or the webhook comes first), ``REFUNDED`` / ``REVERSED`` debit it (never more than is
-   left of it; told before the capture is credited, they are answered 503 and tried again),
-   ``PENDING`` waits, ``DECLINED`` / ``DENIED`` record the outcome and move no
-   money, ``CHECKOUT.ORDER.APPROVED`` captures an order whose payer never came back.
+   left of it; told before the capture is credited, they wait as ``pending`` and are applied
+   in the transaction that credits it (one naming a capture not known here yet waits
+   unverified, and the worker verifies it once the capture is known), or flagged by the
+   worker after ``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS``), ``PENDING`` waits, ``DECLINED`` /
+   ``DENIED`` record the outcome and move no money, ``CHECKOUT.ORDER.APPROVED`` captures an
+   order whose payer never came back.
 
 No database transaction is open while PayPal is called.
 """
@@ -80,6 +83,7 @@ EVENT_STATUSES = (
     "retry",
     "failed",
     "rejected",
+    "pending",
     "ignored",
     "processed",
     "duplicate",
@@ -344,7 +348,7 @@ async def _apply_capture(
         raise invalid("payee", "the reseller's billing model changed since the order was made")
     order.status = "COMPLETED"
     await session.flush()
-    return await deposits.credit(
+    credited = await deposits.credit(
         session,
         source=deposits.PAYPAL,
         external_id=found.id,
@@ -355,6 +359,22 @@ async def _apply_capture(
         memo=f"PayPal Checkout order {order.paypal_id}",
         raw_id=None,
     )
+    await _apply_waiting(session, order)
+    return credited
+
+
+async def _apply_waiting(session: AsyncSession, order: PaypalOrder) -> None:
+    """The order's refunds and reversals that came before its capture was credited
+    (``pending``): applied now, in the transaction that credits it, in the order they came."""
+    waiting = await session.scalars(
+        select(PaypalEvent)
+        .where(PaypalEvent.order_id == order.id, PaypalEvent.status == "pending")
+        .order_by(PaypalEvent.id)
+        .with_for_update()
+    )
+    for event in list(waiting):
+        _settle(event, await _act_saved(session, order, _parse(event.body)))
+        await session.flush()
 
 
 # --- 4. webhooks ------------------------------------------------------------------------------
@@ -400,7 +420,7 @@ async def process_event(
         event.event_type = str(data.get("event_type", ""))[:64]
         order = await _order_of(session, data)
         if order is None:
-            return _settle(event, Outcome("ignored", "not about an order of ours (unverified)"))
+            return _settle(event, _unknown(data))
         event.order_id = order.id
         if order.sandbox and not settings.paypal_sandbox:
             return _settle(event, Outcome("rejected", "sandbox events are refused here"))
@@ -416,21 +436,22 @@ async def process_event(
         assert event is not None
         if outcome is None:
             order = await _locked(session, order.id)
-            try:
-                async with session.begin_nested():
-                    outcome = await _act(session, order, data)
-            except DomainError as exc:
-                outcome = Outcome("flagged", exc.message)
-            if outcome.status == "retry" and event.attempts >= RETRY_ATTEMPTS:
-                outcome = Outcome(
-                    "failed", f"gave up after {event.attempts} attempts: {outcome.reason}"
-                )
+            outcome = await _act_saved(session, order, data)
         _settle(event, outcome)
     if outcome.capture_after:
         # when PayPal cannot capture now, the payer's return or the mutation does it later
         with contextlib.suppress(DomainError):
             await capture_order(sessions, settings, order)
     return event
+
+
+def _unknown(data: dict[str, Any]) -> Outcome:
+    """An event about no order of ours: ignored, but a refund or reversal of a capture waits
+    (the capture may be ours, its answer lost; its COMPLETED event tells it)."""
+    capture_id = _keys(data).get("capture_id")
+    if capture_id and data.get("event_type") in DEBIT_EVENTS:
+        return Outcome("pending", f"waiting for the capture {capture_id} to be known (unverified)")
+    return Outcome("ignored", "not about an order of ours (unverified)")
 
 
 def _settle(event: PaypalEvent, outcome: Outcome) -> PaypalEvent:
@@ -547,14 +568,9 @@ async def _act(session: AsyncSession, order: PaypalOrder, data: dict[str, Any]) 
         capture_id = _keys(data).get("capture_id") or order.capture_id
         if not capture_id:
             raise invalid("capture", "the event names no capture")
-        if (
-            order.status not in SETTLED
-            and order.capture_id in (None, capture_id)
-            and await deposits.find(session, deposits.PAYPAL, capture_id) is None
-        ):
-            # told before the capture's own completion: PayPal delivers it again (503), and
-            # the worker tries it again, until the capture is credited
-            return Outcome("retry", f"capture {capture_id} is not credited yet")
+        if await deposits.find(session, deposits.PAYPAL, capture_id) is None:
+            # told before the capture is credited: kept, and applied when it is
+            return Outcome("pending", f"waiting for the capture {capture_id} to be credited")
         external_id = str(resource.get("id", ""))
         if not external_id or external_id == capture_id:  # a capture-shaped reversal
             external_id = f"{capture_id}-{reason}"
@@ -577,6 +593,15 @@ async def _act(session: AsyncSession, order: PaypalOrder, data: dict[str, Any]) 
         await session.flush()
         return Outcome("processed", "approved: capturing", capture_after=True)
     return Outcome("ignored", f"{event_type or 'an event'} moves no money")
+
+
+async def _act_saved(session: AsyncSession, order: PaypalOrder, data: dict[str, Any]) -> Outcome:
+    """:func:`_act` in a savepoint: refused, it leaves nothing behind and is flagged."""
+    try:
+        async with session.begin_nested():
+            return await _act(session, order, data)
+    except DomainError as exc:
+        return Outcome("flagged", exc.message)
 
 
 def _amount(resource: dict[str, Any]) -> tuple[int, str]:
@@ -620,8 +645,8 @@ async def get_event(session: AsyncSession, actor: Actor, event_id: int) -> Paypa
 async def retry_due(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
 ) -> int:
-    """The worker's job: try again the events whose certificate could not be fetched, and
-    refunds and reversals told before their capture was credited."""
+    """The worker's job: try again the events whose certificate could not be fetched, then
+    settle the refunds and reversals that wait for their capture (:func:`settle_waiting`)."""
     async with sessions() as session:
         ids = list(
             await session.scalars(
@@ -633,4 +658,55 @@ async def retry_due(
         )
     for event_id in ids:
         await process_event(sessions, settings, event_id)
-    return len(ids)
+    return len(ids) + await settle_waiting(sessions, settings, now)
+
+
+async def settle_waiting(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
+) -> int:
+    """Events still ``pending``, oldest first: each is acted on again (its capture may have
+    been credited, or become known, since: one about no known order is verified then), and
+    one that still waits ``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS`` after it came is flagged.
+    Returns how many stopped waiting."""
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(PaypalEvent.id, PaypalEvent.order_id)
+                .where(PaypalEvent.status == "pending")
+                .order_by(PaypalEvent.received_at, PaypalEvent.id)
+                .limit(200)
+            )
+        ).all()
+    settled = 0
+    for event_id, order_id in rows:
+        if order_id is None and await _order_known(sessions, event_id):
+            await process_event(sessions, settings, event_id)  # verified, then acted on
+        async with transaction(sessions) as session:
+            if order_id is not None:  # the order first, as a capture's credit locks them
+                order = await _locked(session, order_id)
+            event = await session.get(
+                PaypalEvent, event_id, with_for_update=True, populate_existing=True
+            )
+            assert event is not None
+            if event.status != "pending":
+                settled += 1
+                continue
+            outcome = Outcome(event.status, event.reason)
+            if order_id is not None:
+                outcome = await _act_saved(session, order, _parse(event.body))
+            if outcome.status == "pending" and event.received_at <= now - (
+                settings.paypal_correction_wait
+            ):
+                days = settings.paypal_correction_wait_days
+                outcome = Outcome("flagged", f"still {outcome.reason} after {days} days")
+            _settle(event, outcome)
+            settled += outcome.status != "pending"
+    return settled
+
+
+async def _order_known(sessions: async_sessionmaker[AsyncSession], event_id: int) -> bool:
+    """Whether the event now names an order of ours."""
+    async with sessions() as session:
+        event = await session.get(PaypalEvent, event_id)
+        assert event is not None
+        return await _order_of(session, _parse(event.body)) is not None

@@ -17,16 +17,22 @@ The flow, for every message PayPal posts to ``/webhooks/paypal/ipn``:
    * ``Completed`` credits the client named by the signed ``custom`` reference, once per
      ``txn_id``, if it was paid to the right receiver in the right currency;
    * ``Refunded`` / ``Reversed`` take money back from the payment ``parent_txn_id`` (never more
-     than is left of it); ``Canceled_Reversal`` gives back what a reversal took. One that comes
-     while the payment's own message is still waiting (to be verified, or held by PayPal)
-     waits as ``pending``, and so does a canceled reversal whose reversal's message waits;
-     it is processed again in the transaction that settles what it waited for (credited,
-     or flagged when that will never be);
+     than is left of it); ``Canceled_Reversal`` gives back what a reversal took. PayPal does
+     not keep the order of its messages: one that comes before its payment is credited waits
+     as ``pending``, and so does a canceled reversal before reversals took its amount; it is
+     applied in the transaction that credits the payment (or records the reversal), and
+     :func:`settle_waiting` (the worker) flags it once it has waited
+     ``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS``;
    * ``Pending`` waits (the ``Completed`` message of the same ``txn_id`` credits it later);
      other statuses change nothing (``ignored``).
 
    Anything that does not check out is ``flagged`` with a reason and credits nothing; a payment
    announced again is a ``duplicate``. All money moves through :mod:`api.domain.deposits`.
+
+Whose message it is (``reseller_id``, what ``paypalIpnMessages`` shows a reseller): the
+reseller of the client its signed ``custom`` names, else (no or a forged ``custom``) the
+reseller whose PayPal receiver email was paid, set when it is stored; the operator's own email,
+or one no single reseller has set, leaves it to the operator, who sees every message.
 
 Who is paid (see the posting rules in ``api/domain/payments.py``): a markup reseller's clients pay
 the reseller's own PayPal account (its brand's receiver email); a commission reseller's clients
@@ -45,7 +51,7 @@ from datetime import datetime, timedelta
 from urllib.parse import unquote_to_bytes
 
 import httpx
-from sqlalchemy import Select, case, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import money
@@ -54,7 +60,7 @@ from api.domain import brands, deposits
 from api.domain.actors import Actor
 from api.domain.brands import PaypalSettings
 from api.domain.errors import DomainError, not_found
-from api.models import Client, PaypalIpnMessage, Reseller
+from api.models import Brand, Client, PaypalIpnMessage, Reseller
 from api.models.base import utcnow
 from api.settings import Settings
 
@@ -112,6 +118,12 @@ def fields_of(raw: bytes, charset: str) -> dict[str, str]:
         key = name.decode(charset, errors="replace")
         out.setdefault(key, value.decode(charset, errors="replace"))
     return out
+
+
+def payer_name(fields: dict[str, str]) -> str:
+    """Who paid, as PayPal names them: ``first_name last_name``, else the business name."""
+    name = " ".join(fields.get(key, "").strip() for key in ("first_name", "last_name")).strip()
+    return name or fields.get("payer_business_name", "").strip()
 
 
 def _pairs(raw: bytes) -> list[tuple[bytes, bytes]]:
@@ -193,6 +205,7 @@ async def receive(
         currency=fields.get("mc_currency", "")[:8],
         custom=fields.get("custom", "")[:256],
         test_ipn=fields.get("test_ipn", "").strip() == "1",
+        reseller_id=await _receiver_reseller(session, fields.get("receiver_email", "")),
         status="received",
         reason="",
         attempts=0,
@@ -203,6 +216,21 @@ async def receive(
     session.add(message)
     await session.flush()
     return message
+
+
+async def _receiver_reseller(session: AsyncSession, receiver_email: str) -> int | None:
+    """The reseller whose PayPal receiver email (its brand's) was paid: whose message it is
+    until a client reference we signed says otherwise. None for the operator's own email, and
+    for an email no reseller, or more than one, has set."""
+    email = receiver_email.strip().lower()
+    if not email:
+        return None
+    owners = set(
+        await session.scalars(
+            select(Brand.reseller_id).where(func.lower(Brand.paypal_receiver_email) == email)
+        )
+    )
+    return owners.pop() if len(owners) == 1 else None
 
 
 # --- 2. verify ------------------------------------------------------------------------------------
@@ -274,19 +302,26 @@ async def verify_and_process(
         else:
             message.verified_at = now
             await _process(session, settings, message, now)
-        awaited = _awaited_by_corrections(message)
-        if awaited:
-            await session.flush()  # what they look for is this message's new status
-            await _process_waiting_corrections(session, settings, awaited, now)
+            await _follow(session, settings, message, now)
         await session.flush()
         return message.status
 
 
+async def _follow(
+    session: AsyncSession, settings: Settings, message: PaypalIpnMessage, now: datetime
+) -> None:
+    """Apply, in this transaction, the corrections that waited for what ``message`` moved."""
+    awaited = _awaited_by_corrections(message)
+    if awaited:
+        await session.flush()  # what they look for is this message's deposit
+        await _process_waiting_corrections(session, settings, awaited, now)
+
+
 def _awaited_by_corrections(message: PaypalIpnMessage) -> str:
     """The payment whose waiting corrections are to be looked at again now that this message
-    is done with (credited, or never to be): its own for a payment, its parent's for a
-    reversal (a canceled reversal waits for it); empty when there is none."""
-    if message.status in ("retry", "pending", "received"):
+    moved money (or found it moved): its own for a payment, its parent's for a reversal (a
+    canceled reversal waits for it); empty otherwise."""
+    if message.deposit_id is None:
         return ""
     if message.payment_status in PAYMENTS:
         return message.txn_id
@@ -331,12 +366,54 @@ def due_query(now: datetime) -> Select:
 async def retry_due(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
 ) -> int:
-    """The worker's job: verify and process every due message; returns how many it tried."""
+    """The worker's job: verify and process every due message, then settle the corrections
+    that wait (:func:`settle_waiting`); returns how many it tried or settled."""
     async with sessions() as session:
         ids = list(await session.scalars(due_query(now)))
     for message_id in ids:
         await verify_and_process(sessions, settings, message_id, now=now)
-    return len(ids)
+    return len(ids) + await settle_waiting(sessions, settings, now)
+
+
+async def settle_waiting(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
+) -> int:
+    """Corrections still ``pending``, oldest first: each is processed again (what it waits for
+    may have been recorded since), and one that still waits after
+    ``DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS`` from its arrival is flagged. Returns how many
+    stopped waiting."""
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(PaypalIpnMessage.id, PaypalIpnMessage.custom)
+                .where(
+                    PaypalIpnMessage.status == "pending",
+                    PaypalIpnMessage.payment_status.in_(CORRECTIONS),
+                )
+                .order_by(PaypalIpnMessage.received_at, PaypalIpnMessage.id)
+                .limit(RETRY_BATCH)
+            )
+        ).all()
+    settled = 0
+    for message_id, custom in rows:
+        async with transaction(sessions) as session:
+            named = read_client_reference(settings.secret_key, custom)
+            if named is not None:  # the client first, as a payment's credit locks them
+                await _lock_client(session, named)
+            message = await session.get(
+                PaypalIpnMessage, message_id, with_for_update=True, populate_existing=True
+            )
+            assert message is not None
+            if message.status != "pending":
+                continue
+            await _process(session, settings, message, now)
+            await _follow(session, settings, message, now)
+            waited = settings.paypal_correction_wait
+            if message.status == "pending" and message.received_at <= now - waited:
+                days = settings.paypal_correction_wait_days
+                _settle(message, "flagged", f"still {message.reason} after {days} days", now)
+            settled += message.status != "pending"
+    return settled
 
 
 # --- 3. process -----------------------------------------------------------------------------------
@@ -400,72 +477,43 @@ async def _correction(
         if client is not None:  # its reseller sees it while it waits
             message.client_id, message.reseller_id = client.id, client.reseller_id
     parent = message.parent_txn_id
-    to_come = await _to_come(session, txn_id=parent, statuses=PAYMENTS)
+    amount = abs(_amount(message))
     original = await deposits.find(session, deposits.PAYPAL, parent)
-    if original is None and to_come:
-        return (
-            "pending",
-            f"the payment {parent} is not credited yet (its message waits);"
-            " this is processed once it is",
-        )
-    if original is None or original.kind != "credit":
-        raise Flag(f"no payment {parent} was credited")
-    if message.payment_status == "Canceled_Reversal" and await _to_come(
-        session, parent_txn_id=parent, statuses=("Reversed",)
-    ):
-        return (
-            "pending",
-            f"a reversal of the payment {parent} is not recorded yet (its message waits);"
-            " this is processed once it is",
-        )
+    if original is None:
+        return "pending", f"waiting for the payment {parent} to be credited"
+    if original.kind != "credit":
+        raise Flag(f"{parent} is not a payment")
     if original.client_id is not None:
         await _lock_client(session, original.client_id)
     reseller = await _attribute(session, message, original.client_id, original.reseller_id)
     await _check_payee(session, reseller, message)
-    if message.payment_status == "Canceled_Reversal":
+    if message.payment_status != "Canceled_Reversal":
         return await _move(
             session,
             message,
-            deposits.reinstate,
-            "reinstated",
-            original_external_id=message.parent_txn_id,
+            deposits.debit,
+            "debited",
+            original_external_id=parent,
+            reason="refund" if message.payment_status == "Refunded" else "reversal",
+        )
+    if await deposits.find(
+        session, deposits.PAYPAL, message.txn_id
+    ) is None and amount > await deposits.reversed_of(session, original):
+        return (
+            "pending",
+            f"waiting for a reversal of the payment {parent} of at least"
+            f" {money.format_amount(amount)}",
         )
     return await _move(
-        session,
-        message,
-        deposits.debit,
-        "debited",
-        original_external_id=message.parent_txn_id,
-        reason="refund" if message.payment_status == "Refunded" else "reversal",
+        session, message, deposits.reinstate, "reinstated", original_external_id=parent
     )
-
-
-async def _to_come(
-    session: AsyncSession,
-    *,
-    statuses: tuple[str, ...],
-    txn_id: str | None = None,
-    parent_txn_id: str | None = None,
-) -> bool:
-    """Whether a message with one of these payment statuses (of the transaction ``txn_id``, or
-    following ``parent_txn_id``) is stored but not done with: its verification still to come
-    (retried by the worker), or waiting itself."""
-    stmt = select(PaypalIpnMessage.id).where(
-        PaypalIpnMessage.payment_status.in_(statuses),
-        PaypalIpnMessage.status.in_((*WAITING, "pending")),
-    )
-    if txn_id is not None:
-        stmt = stmt.where(PaypalIpnMessage.txn_id == txn_id)
-    if parent_txn_id is not None:
-        stmt = stmt.where(PaypalIpnMessage.parent_txn_id == parent_txn_id)
-    return await session.scalar(stmt.limit(1)) is not None
 
 
 async def _process_waiting_corrections(
     session: AsyncSession, settings: Settings, txn_id: str, now: datetime
 ) -> None:
     """Corrections of the payment ``txn_id`` that waited (``pending``) for it or for one of its
-    reversals: processed again now, in the transaction that settled what they waited for;
+    reversals: processed again now, in the transaction that recorded what they waited for;
     refunds and reversals first, in the order they came, then canceled reversals. Each is
     then done with, or still waits for another message."""
     waiting = await session.scalars(
@@ -520,15 +568,10 @@ async def _move(
     leaves nothing behind and the message is flagged with the reason."""
     if not message.txn_id:
         raise Flag("a message without txn_id")
-    try:
-        signed = money.parse(message.gross)
-    except money.MoneyError:
-        raise Flag(f"mc_gross {message.gross!r} is not an amount") from None
+    signed = _amount(message)
     if movement is deposits.credit and signed < 0:
         raise Flag(f"a payment of a negative amount (mc_gross {message.gross!r})")
     amount = abs(signed)  # refunds and reversals are told as negative amounts
-    if not amount:
-        raise Flag("an amount of zero")
     try:
         async with session.begin_nested():
             result = await movement(
@@ -547,6 +590,17 @@ async def _move(
     if result.replayed:
         return "duplicate", f"already recorded (deposit {result.deposit.id})"
     return done, ""
+
+
+def _amount(message: PaypalIpnMessage) -> int:
+    """The message's signed amount (``mc_gross``) in micros."""
+    try:
+        amount = money.parse(message.gross)
+    except money.MoneyError:
+        raise Flag(f"mc_gross {message.gross!r} is not an amount") from None
+    if not amount:
+        raise Flag("an amount of zero")
+    return amount
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ class PaypalIpnMessage(Base):
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     txn_id: Mapped[str] = mapped_column(String(128), default="", index=True)
-    parent_txn_id: Mapped[str] = mapped_column(String(128), default="")
+    parent_txn_id: Mapped[str] = mapped_column(String(128), default="", index=True)
     txn_type: Mapped[str] = mapped_column(String(64), default="")
     payment_status: Mapped[str] = mapped_column(String(32), default="")
     receiver_email: Mapped[str] = mapped_column(String(320), default="")

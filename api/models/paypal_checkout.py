@@ -62,6 +62,7 @@ class PaypalEvent(Base):
     exact bytes (the signature covers them), ``headers`` the PAYPAL-* headers as JSON.
     ``status``: received → ``rejected`` (not PayPal's, or not for a known order: ``reason``
     says why), ``retry`` (its certificate could not be fetched; tried again later),
+    ``pending`` (a refund or reversal told before its capture is credited: applied when it is),
     ``processed``, ``duplicate`` (its money had moved already), ``ignored`` (nothing to do),
     ``flagged`` (verified but refused, e.g. a refund beyond what is left; ``reason``)."""
 

@@ -31,7 +31,9 @@ PaypalEventStatus = strawberry.enum(
     Enum("PaypalEventStatus", {s.upper(): s for s in checkout_domain.EVENT_STATUSES}),
     description=(
         "What became of a webhook delivery: RECEIVED and RETRY (its certificate could not be "
-        "fetched yet) wait; REJECTED (not PayPal's: see reason), FAILED (never verified), "
+        "fetched yet) wait, PENDING (a refund or reversal told before its capture is "
+        "credited) waits for it and is flagged after DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS; "
+        "REJECTED (not PayPal's: see reason), FAILED (never verified), "
         "IGNORED (nothing to do, or about no order of ours), DUPLICATE (its money had moved "
         "already) and FLAGGED (verified but refused: see reason) moved no money; PROCESSED "
         "did what it said."

@@ -21,10 +21,19 @@ PaypalIpnStatus = strawberry.enum(
     description=(
         "What became of an IPN message: RECEIVED and RETRY wait for verification; INVALID "
         "(PayPal did not confirm it), REFUSED (sandbox while it is off), FAILED (never "
-        "verified), FLAGGED (verified but did not check out: see reason), PENDING, IGNORED, "
+        "verified), FLAGGED (verified but did not check out: see reason), PENDING (a payment "
+        "PayPal holds, or a refund, reversal or canceled reversal told before what it "
+        "corrects: applied when that is recorded, flagged after "
+        "DIALTONE_PAYPAL_CORRECTION_WAIT_DAYS), IGNORED, "
         "DUPLICATE (already recorded) moved no money; CREDITED, DEBITED, REINSTATED did."
     ),
 )
+
+
+@strawberry.type(description="One field of a form, by its name.")
+class FormField:
+    name: str = strawberry.field(description="The field's name.")
+    value: str = strawberry.field(description="Its value.")
 
 
 @strawberry.type(description="A PayPal IPN message as it was received, and what became of it.")
@@ -42,7 +51,14 @@ class PaypalIpnMessage(relay.Node):
         description="The payment a refund, reversal or canceled reversal refers to."
     )
     receiver_email: str = strawberry.field(description="Who was paid (PayPal account email).")
-    payer_email: str = strawberry.field(description="Who paid.")
+    payer_email: str = strawberry.field(description="Who paid (payer_email).")
+    payer_name: str = strawberry.field(
+        description="The payer's name (first_name last_name, else payer_business_name), read in "
+        "the message's charset."
+    )
+    item_name: str = strawberry.field(
+        description="What was paid for (item_name), read in the message's charset."
+    )
     gross: str = strawberry.field(description="mc_gross exactly as PayPal sent it.")
     currency: str = strawberry.field(description="mc_currency exactly as PayPal sent it.")
     test_ipn: bool = strawberry.field(description="Whether it came from PayPal's sandbox.")
@@ -54,10 +70,15 @@ class PaypalIpnMessage(relay.Node):
     processed_at: datetime | None = strawberry.field(description="When it was settled.")
     charset: str = strawberry.field(description="The encoding its charset field named.")
     body: str = strawberry.field(description="The message as received, read in its charset.")
+    fields: list[FormField] = strawberry.field(
+        description="Every field of the message by PayPal's names, percent-decoded and read in "
+        "its charset."
+    )
     client_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row) -> PaypalIpnMessage:
+        fields = ipn_domain.fields_of(row.raw, row.charset)
         return cls(
             id=row.id,
             received_at=row.received_at,
@@ -69,6 +90,8 @@ class PaypalIpnMessage(relay.Node):
             parent_txn_id=row.parent_txn_id,
             receiver_email=row.receiver_email,
             payer_email=row.payer_email,
+            payer_name=ipn_domain.payer_name(fields),
+            item_name=fields.get("item_name", ""),
             gross=row.gross,
             currency=row.currency,
             test_ipn=row.test_ipn,
@@ -78,6 +101,7 @@ class PaypalIpnMessage(relay.Node):
             processed_at=row.processed_at,
             charset=row.charset,
             body=row.raw.decode(row.charset, errors="replace"),
+            fields=[FormField(name=n, value=v) for n, v in fields.items()],
             client_pk=row.client_id,
         )
 
@@ -98,12 +122,6 @@ class PaypalIpnMessage(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         return await _resolve_scoped(cls, info, node_ids, ipn_domain.get_message)
-
-
-@strawberry.type(description="One field of a form, by its name.")
-class FormField:
-    name: str = strawberry.field(description="The field's name.")
-    value: str = strawberry.field(description="Its value.")
 
 
 @strawberry.type(
@@ -143,7 +161,9 @@ from api.resolvers import paypal_ipn as r  # noqa: E402  (resolvers use the type
 class PaypalIpnQuery:
     paypal_ipn_messages: Connection[PaypalIpnMessage] = strawberry.field(
         resolver=r.paypal_ipn_messages,
-        description="PayPal IPN messages, newest first: all (operator) or the reseller's own.",
+        description="PayPal IPN messages, newest first: all (operator) or the reseller's own "
+        "(for its clients, or paid to its PayPal receiver email without a client reference "
+        "we signed).",
     )
     paypal_top_up_form: PaypalTopUpForm | None = strawberry.field(
         resolver=r.paypal_top_up_form,

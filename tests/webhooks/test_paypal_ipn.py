@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -200,10 +201,10 @@ async def test_a_tampered_client_reference_credits_nobody(shop, sessions):
     tampered = f"c{other.id}." + signed.split(".", 1)[1]
     # when the payer edits the reference to name the other client
     await shop.post(shop.message(custom=tampered))
-    # then it is flagged and neither is credited
+    # then it is flagged and neither is credited, and the reseller paid sees it
     message = await _only_message(sessions)
     assert message.status == "flagged" and "not signed by us" in message.reason
-    assert message.reseller_id is None
+    assert (message.reseller_id, message.client_id) == (shop.reseller.id, None)
     assert await _balance(sessions, shop.client) == 0
     assert await _balance(sessions, other) == 0
 
@@ -279,11 +280,23 @@ async def test_refunds_and_reversals_never_take_back_more_than_the_payment(shop,
     assert await _balance(sessions, shop.client) == 0
 
 
-async def test_a_refund_of_a_payment_never_credited_is_flagged(shop, sessions):
+async def test_a_refund_told_before_its_payment_waits_and_is_taken_when_it_comes(shop, sessions):
+    # when a refund of 4.00 arrives before anything of its payment
     await shop.post(_correction(shop, "Refunded", "REFUND1", "-4.00"))
-    message = await _only_message(sessions)
-    assert message.status == "flagged" and "was credited" in message.reason
+    # then it waits, visible to the reseller, and nothing moved
+    refund = await _only_message(sessions)
+    assert refund.status == "pending" and refund.reseller_id == shop.reseller.id
+    assert "waiting for the payment 61E67681CH3238416 to be credited" in refund.reason
     assert await _balance(sessions, shop.client) == 0
+    # when the payment comes
+    await shop.post(shop.message())
+    # then the payment is credited and the refund taken from it at once, in that order
+    refund, payment = await _messages(sessions)
+    assert (payment.status, refund.status) == ("credited", "debited")
+    assert await _balance(sessions, shop.client) == 6 * U
+    async with sessions() as s:
+        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
+    assert kinds == ["credit", "refund"]
 
 
 async def test_a_refund_told_before_its_payment_is_verified_waits_for_it(shop, sessions, paypal):
@@ -292,39 +305,45 @@ async def test_a_refund_told_before_its_payment_is_verified_waits_for_it(shop, s
     await shop.post(shop.message())
     # when its refund of 4.00 arrives and is verified first
     await shop.post(_correction(shop, "Refunded", "REFUND1", "-4.00"))
-    # then the refund waits, visible to the reseller, and nothing moved yet
+    # then the refund waits, and nothing moved yet
     payment, refund = await _messages(sessions)
     assert (payment.status, refund.status) == ("retry", "pending")
-    assert "not credited yet" in refund.reason and refund.reseller_id == shop.reseller.id
     assert await _balance(sessions, shop.client) == 0
     # when the worker verifies the payment
     await worker.run_once(sessions, shop.settings, now=payment.next_attempt_at)
-    # then the payment is credited and the refund taken from it, in that order
+    # then the payment is credited and the refund taken from it
     payment, refund = await _messages(sessions)
     assert (payment.status, refund.status) == ("credited", "debited")
     assert await _balance(sessions, shop.client) == 6 * U
-    async with sessions() as s:
-        kinds = list(await s.scalars(select(Deposit.kind).order_by(Deposit.id)))
-    assert kinds == ["credit", "refund"]
 
 
-async def test_a_refund_waiting_for_a_payment_that_is_never_verified_is_flagged(
+async def test_a_correction_whose_payment_never_comes_is_flagged_after_the_wait(
     shop, sessions, paypal
 ):
-    # given a refund waiting for its payment, whose verification keeps failing
-    settings = dataclasses.replace(shop.settings, paypal_ipn_max_attempts=2)
+    # given a refund waiting for its payment, whose verification is given up
+    settings = dataclasses.replace(shop.settings, paypal_ipn_max_attempts=1)
     paypal.answer_ipn(503, "VERIFIED")
-    paypal.ipn_default = 500
+    paypal.ipn_default = 503
     await shop.post(shop.message())
     await shop.post(_correction(shop, "Refunded", "REFUND1", "-4.00"))
     payment, refund = await _messages(sessions)
     assert (payment.status, refund.status) == ("retry", "pending")
-    # when the worker gives the payment up
     await worker.run_once(sessions, settings, now=payment.next_attempt_at)
-    # then the refund is flagged, and nothing moved
+    payment, refund = await _messages(sessions)
+    assert (payment.status, refund.status) == ("failed", "pending")
+    # when the worker runs just before the wait is over, it still waits
+    wait = timedelta(days=settings.paypal_correction_wait_days)
+    done = await worker.run_once(sessions, settings, now=refund.received_at + wait - timedelta(1))
+    assert done["paypal-ipn"] == 0
+    assert [m.status for m in await _messages(sessions)] == ["failed", "pending"]
+    # when the wait is over, the worker flags it, and nothing moved
+    done = await worker.run_once(sessions, settings, now=refund.received_at + wait)
+    assert done["paypal-ipn"] == 1
     payment, refund = await _messages(sessions)
     assert (payment.status, refund.status) == ("failed", "flagged")
-    assert "no payment 61E67681CH3238416 was credited" in refund.reason
+    assert refund.reason == (
+        "still waiting for the payment 61E67681CH3238416 to be credited after 4 days"
+    )
     assert await _balance(sessions, shop.client) == 0
 
 
@@ -338,7 +357,9 @@ async def test_a_canceled_reversal_told_before_its_reversal_waits_for_it(shop, s
     # then the canceled reversal waits, and the client still has the 10.00
     _, reversal, canceled = await _messages(sessions)
     assert (reversal.status, canceled.status) == ("retry", "pending")
-    assert "reversal of the payment 61E67681CH3238416 is not recorded yet" in canceled.reason
+    assert canceled.reason == (
+        "waiting for a reversal of the payment 61E67681CH3238416 of at least 10.00"
+    )
     assert await _balance(sessions, shop.client) == 10 * U
     # when the worker verifies the reversal
     await worker.run_once(sessions, shop.settings, now=reversal.next_attempt_at)
@@ -382,6 +403,135 @@ async def test_a_canceled_reversal_credits_back_what_the_reversal_took(shop, ses
     statuses = [m.status for m in await _messages(sessions)]
     assert statuses == ["credited", "debited", "reinstated", "duplicate"]
     assert await _balance(sessions, shop.client) == 10 * U
+
+
+# --- every order of a payment and its corrections ----------------------------------------------
+
+# a payment of 10.00, a refund of 4.00, a reversal of the 6.00 left, and that reversal canceled
+STORY = ("payment", "refund", "reversal", "canceled")
+STORY_ORDERS = [
+    order
+    for size in (2, 3, 4)
+    for told in itertools.combinations(STORY, size)
+    for order in itertools.permutations(told)
+]
+
+
+def _story(shop: Shop, name: str) -> bytes:
+    if name == "payment":
+        return shop.message()
+    status, txn_id, gross = {
+        "refund": ("Refunded", "REFUND1", "-4.00"),
+        "reversal": ("Reversed", "REVERSE1", "-6.00"),
+        "canceled": ("Canceled_Reversal", "CANCEL1", "6.00"),
+    }[name]
+    return _correction(shop, status, txn_id, gross)
+
+
+def _story_end(told) -> tuple[dict[str, str], int, list[str]]:
+    """What every order of these messages ends with: each one's status, the client's balance,
+    and the deposits' kinds; the same whatever the order."""
+    paid = "payment" in told
+    reversed_ = paid and "reversal" in told
+    applied = {
+        "payment": ("credited", "credit"),
+        "refund": ("debited", "refund") if paid else ("pending", None),
+        "reversal": ("debited", "reversal") if paid else ("pending", None),
+        "canceled": ("reinstated", "reinstate") if reversed_ else ("pending", None),
+    }
+    statuses = {name: applied[name][0] for name in told}
+    balance = 0
+    if paid:
+        balance = (
+            10
+            - 4 * ("refund" in told)
+            - 6 * ("reversal" in told)
+            + 6 * (reversed_ and "canceled" in told)
+        )
+    kinds = sorted(applied[name][1] for name in told if applied[name][1])
+    return statuses, balance * U, kinds
+
+
+async def _story_state(sessions, shop: Shop) -> tuple[dict[str, str], int, list[str]]:
+    names = {"61E67681CH3238416": "payment", "REFUND1": "refund", "REVERSE1": "reversal"}
+    names["CANCEL1"] = "canceled"
+    statuses: dict[str, set[str]] = {}
+    for message in await _messages(sessions):
+        statuses.setdefault(names[message.txn_id], set()).add(message.status)
+    async with sessions() as s:
+        kinds = sorted(await s.scalars(select(Deposit.kind)))
+        await assert_ledger_consistent(s)
+        balance = await client_balance(s, shop.client)
+    # each message's one status besides the duplicates of its retries
+    firsts = {name: (found - {"duplicate"} or found).pop() for name, found in statuses.items()}
+    return firsts, balance, kinds
+
+
+@pytest.mark.parametrize("order", STORY_ORDERS, ids=["-".join(order) for order in STORY_ORDERS])
+async def test_a_payment_and_its_corrections_end_the_same_in_every_order(shop, sessions, order):
+    # when the messages arrive in this order, then PayPal retries each of them
+    for name in order:
+        await shop.post(_story(shop, name))
+    end = await _story_state(sessions, shop)
+    for name in order:
+        await shop.post(_story(shop, name))
+    # then each was applied once, as it would have been in PayPal's own order
+    assert end == _story_end(order)
+    assert await _story_state(sessions, shop) == end
+    retried = [m.status for m in await _messages(sessions)][len(order) :]
+    assert all(status in ("duplicate", "pending") for status in retried)
+
+
+async def test_a_payment_and_its_corrections_told_five_times_at_once(shop, sessions, paypal):
+    # given the four messages of a payment, each delivered five times, all verified at once
+    posts = [_story(shop, name) for name in STORY for _ in range(5)]
+    paypal.hold(IPN_PATH, len(posts), timeout=60)
+    # when they all arrive at the same moment
+    responses = await asyncio.gather(*(shop.post(raw) for raw in posts))
+    # then each was applied once, and the end is PayPal's order's
+    assert [r.status_code for r in responses] == [200] * len(posts)
+    assert await _story_state(sessions, shop) == _story_end(STORY)
+    statuses = sorted(m.status for m in await _messages(sessions))
+    assert statuses == sorted(["credited", "debited", "debited", "reinstated"] + ["duplicate"] * 16)
+
+
+FULL_ORDERS = list(itertools.permutations(STORY))
+
+
+@pytest.mark.parametrize("order", FULL_ORDERS, ids=["-".join(order) for order in FULL_ORDERS])
+async def test_a_commission_is_clawed_back_and_earned_again_the_same_in_every_order(
+    shop, sessions, order
+):
+    # given a 10 % commission reseller's client, who pays the operator's PayPal
+    async with transaction(sessions) as s:
+        reseller = await make_reseller(s, "commission", commission_pct="10")
+        client = await make_client(s, reseller)
+        s.add(Brand(reseller_id=None, paypal_receiver_email=OPERATOR_RECEIVER))
+    custom = paypal_ipn.client_reference(shop.settings.secret_key, client.id)
+    # a payment of 10.00 (commission 1.00), a refund of 3.33, a reversal of the 6.67 left,
+    # and that reversal canceled
+    fields = {
+        "payment": {"mc_gross": "10.00"},
+        "refund": {"payment_status": "Refunded", "txn_id": "REFUND1", "mc_gross": "-3.33"},
+        "reversal": {"payment_status": "Reversed", "txn_id": "REVERSE1", "mc_gross": "-6.67"},
+        "canceled": {
+            "payment_status": "Canceled_Reversal",
+            "txn_id": "CANCEL1",
+            "mc_gross": "6.67",
+        },
+    }
+    # when they arrive in this order
+    for name in order:
+        parent = {} if name == "payment" else {"parent_txn_id": "61E67681CH3238416"}
+        await shop.post(
+            shop.message(custom=custom, receiver_email=OPERATOR_RECEIVER, **parent, **fields[name])
+        )
+    # then the client holds 6.67 and the reseller keeps the commission on it, 0.667
+    assert await _balance(sessions, client) == 6_670_000
+    async with sessions() as s:
+        assert await reseller_balance(s, reseller) == 667_000
+        assert await balance_of(s, "operator:commission:USD") == -667_000
+    assert {m.status for m in await _messages(sessions)} == {"credited", "debited", "reinstated"}
 
 
 # --- verification that could not complete -----------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 from api.app import create_app
 from api.db import transaction
-from api.domain import auth
+from api.domain import auth, paypal_ipn
 from api.domain.actors import SYSTEM
 from api.models import Brand, Hostname
 from api.models.base import utcnow
@@ -92,16 +92,19 @@ async def test_a_reseller_sees_its_own_messages_with_status_and_reason(tenants):
     # when Acme reads its messages
     body = await gql(MESSAGES, token=tenants.tokens["acme"])
     nodes = [e["node"] for e in body["data"]["paypalIpnMessages"]["edges"]]
-    # then it sees its two, newest first, with what became of them (not the unsigned one)
+    # then it sees the three, newest first, with what became of them: its client's two, and
+    # the unsigned one paid to its own receiver email
     assert [(n["txnId"], n["status"]) for n in nodes] == [
+        ("UNSIGNED", "FLAGGED"),
         ("WRONG", "FLAGGED"),
         ("61E67681CH3238416", "CREDITED"),
     ]
-    assert "thief@example.test" in nodes[0]["reason"]
-    assert nodes[1]["amount"] == {"amount": "10.000000", "currency": "USD"}
-    assert nodes[1]["client"] == {"name": "Alice"}
+    assert "thief@example.test" in nodes[1]["reason"]
+    assert nodes[2]["amount"] == {"amount": "10.000000", "currency": "USD"}
+    assert nodes[2]["client"] == {"name": "Alice"}
+    assert nodes[0]["client"] is None
     # and a filter by status works
-    body = await gql(MESSAGES, {"status": "FLAGGED"}, token=tenants.tokens["acme"])
+    body = await gql(MESSAGES, {"status": "CREDITED"}, token=tenants.tokens["acme"])
     assert len(body["data"]["paypalIpnMessages"]["edges"]) == 1
     # the operator sees all three, Globex and Acme's client none
     body = await gql(MESSAGES, token=tenants.tokens["operator"])
@@ -178,3 +181,59 @@ async def test_a_message_is_a_node_its_reseller_may_read(tenants, sessions):
     assert own["data"]["node"] == {"txnId": "61E67681CH3238416", "status": "CREDITED"}
     other = await gql(query, {"id": edge["node"]["id"]}, token=tenants.tokens["globex"])
     assert other["data"]["node"] is None
+
+
+DECODED = (
+    "{ paypalIpnMessages { edges { node { txnId status client { name } payerName payerEmail"
+    " itemName amount { amount currency } currency txnType paymentStatus charset body"
+    " fields { name value } } } } }"
+)
+
+
+async def _read(tenants: Tenants, viewer: str) -> list[dict]:
+    body = await tenants.gql(DECODED, token=tenants.tokens[viewer])
+    return [edge["node"] for edge in body["data"]["paypalIpnMessages"]["edges"]]
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoded"),
+    [("windows-1252", "M%FCller"), ("UTF-8", "M%C3%BCller")],
+    ids=["windows-1252", "utf-8"],
+)
+async def test_a_reseller_sees_money_paid_to_its_email_without_our_reference(
+    tenants, sessions, charset, encoded
+):
+    shop = tenants.shop
+    gina = tenants.commission_client
+    forged = paypal_ipn.client_reference(shop.settings.secret_key, gina.id)[:-2] + "xx"
+    # given payments to Acme's PayPal email without a client reference, with a forged one
+    # (naming Globex's client), and one to the operator's own email without one
+    await shop.post(
+        shop.message(txn_id="BARE", custom="", charset=charset, item_name="Crédit 10 €")
+    )
+    await shop.post(shop.message(txn_id="FORGED", custom=forged, charset=charset))
+    await shop.post(
+        shop.message(txn_id="PLATFORM", custom="", receiver_email=OPERATOR_RECEIVER.upper())
+    )
+    # when Acme reads its messages
+    nodes = await _read(tenants, "acme")
+    # then it sees the two paid to it, read in their charset, crediting nobody
+    assert [(n["txnId"], n["status"], n["client"]) for n in nodes] == [
+        ("FORGED", "FLAGGED", None),
+        ("BARE", "FLAGGED", None),
+    ]
+    bare = nodes[1]
+    assert bare["charset"] == {"windows-1252": "cp1252", "UTF-8": "utf-8"}[charset]
+    assert (bare["payerName"], bare["payerEmail"]) == ("Jürgen Müller", "juergen@example.test")
+    assert bare["itemName"] == "Crédit 10 €"
+    assert bare["amount"] == {"amount": "10.000000", "currency": "USD"}
+    assert (bare["txnType"], bare["paymentStatus"]) == ("web_accept", "Completed")
+    assert f"last_name={encoded}" in bare["body"]
+    assert {"name": "last_name", "value": "Müller"} in bare["fields"]
+    async with sessions() as s:
+        assert await client_balance(s, shop.client) == 0
+        assert await client_balance(s, gina) == 0
+    # Globex sees none of them (not even the one forged to name its client); the operator
+    # sees all three, the one paid to its own email too
+    assert await _read(tenants, "globex") == []
+    assert [n["txnId"] for n in await _read(tenants, "operator")] == ["PLATFORM", "FORGED", "BARE"]
