@@ -2,7 +2,7 @@
 the refunds, reversals and canceled reversals that waited for it in its own transaction
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07 03:05:00.000000
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
