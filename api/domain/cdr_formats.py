@@ -24,6 +24,13 @@ Formats:
   destination, started_at, duration, billsec, disposition[, direction]`` in any order;
   ``started_at`` in ISO 8601 (a time without an offset is read in the given zone).
 
+Both switches' rows are refused (with their line) unless each of their three stamps (start,
+answer, end) is a date and time, in that order: an answer before the start, an end before the
+answer, or an end before the start of an unanswered call is refused (a local time the clocks
+went through twice counts as its second pass). Only a call that was not answered may leave its
+answer stamp empty. In every format durations are whole seconds, not negative, at most a week,
+and ``billsec`` is not longer than ``duration``.
+
 Asterisk and FreeSWITCH write local wall-clock stamps without a zone: they are read as UTC unless
 a time zone is given (``--timezone Europe/Lisbon``). Every stored time is UTC.
 """
@@ -155,27 +162,85 @@ def _seconds(name: str, value: Any) -> int:
     else:
         text = str(value if value is not None else "").strip()
         if not text.isdecimal():
+            if text[:1] == "-" and text[1:].isdecimal():
+                raise RecordError(f"{name} is negative: {text}")
             raise RecordError(f"{name} must be a whole number of seconds, not {text!r}")
         seconds = int(text)
-    if seconds < 0 or seconds > MAX_SECONDS:
-        raise RecordError(f"{name} must be between 0 and {MAX_SECONDS} seconds")
+    if seconds < 0:
+        raise RecordError(f"{name} is negative: {seconds}")
+    if seconds > MAX_SECONDS:
+        raise RecordError(f"{name} must be at most {MAX_SECONDS} seconds")
     return seconds
 
 
-def _stamp(name: str, value: Any, zone: tzinfo) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        text = str(value or "").strip()
-        if not text:
-            raise RecordError(f"{name} is missing")
+_iso = datetime.fromisoformat
+
+
+def _moment(name: str, value: Any) -> datetime:
+    """A date and time as given, local (no offset) or not."""
+    if value.__class__ is str:
         try:
-            moment = datetime.fromisoformat(text)  # also reads a trailing Z as UTC
+            return _iso(value)  # the common case: clean text
         except ValueError:
-            raise RecordError(f"{name} is not a date and time: {text!r}") from None
+            pass
+    elif isinstance(value, datetime):
+        return value
+    text = str(value or "").strip()
+    if not text:
+        raise RecordError(f"{name} is missing")
+    try:
+        return datetime.fromisoformat(text)  # also reads a trailing Z as UTC
+    except ValueError:
+        raise RecordError(f"{name} is not a date and time: {text!r}") from None
+
+
+def _utc(moment: datetime, zone: tzinfo) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
+
+
+def _stamp(name: str, value: Any, zone: tzinfo) -> datetime:
+    return _utc(_moment(name, value), zone)
+
+
+def _before(later: datetime, earlier: datetime, zone: tzinfo) -> bool:
+    """Whether ``later`` is before ``earlier``, both read in ``zone``. A local time the clocks
+    went through twice (the hour repeated when summer time ends) counts as its second pass, so
+    that a call across the change is not refused."""
+    if later.tzinfo is None and earlier.tzinfo is None:
+        if later >= earlier:  # the common case: plain wall-clock order
+            return False
+        later = later.replace(fold=1)
+    return _utc(later, zone) < _utc(earlier, zone)
+
+
+def _call_start(
+    names: tuple[str, str, str], start: str, answer: str, end: str, answered: bool, zone: tzinfo
+) -> datetime:
+    """When (UTC) a call started, from the start, answer and end stamps a switch wrote (their
+    column ``names``): each must be a date and time, in that order; only a call that was not
+    ``answered`` may have an empty answer stamp."""
+    began = _moment(names[0], start)
+    ended = _moment(names[2], end)
+    if answer and not answer.isspace():
+        picked_up = _moment(names[1], answer)
+        if (
+            began.tzinfo is None
+            and picked_up.tzinfo is None
+            and ended.tzinfo is None
+            and began <= picked_up <= ended
+        ):
+            pass  # the common case: local stamps in wall-clock order
+        elif _before(picked_up, began, zone):
+            raise RecordError(f"{names[1]} {answer.strip()} is before {names[0]} {start.strip()}")
+        if _before(ended, picked_up, zone):
+            raise RecordError(f"{names[2]} {end.strip()} is before {names[1]} {answer.strip()}")
+    elif answered:
+        raise RecordError(f"{names[1]} is missing on an answered call")
+    elif _before(ended, began, zone):
+        raise RecordError(f"{names[2]} {end.strip()} is before {names[0]} {start.strip()}")
+    return _utc(began, zone)
 
 
 def _text(name: str, value: Any, max_len: int, *, required: bool = False) -> str:
@@ -276,8 +341,10 @@ def channel_username(channel: str) -> str | None:
 
 _AST = {name: i for i, name in enumerate(ASTERISK_COLUMNS)}
 _A_SRC, _A_DST, _A_CHANNEL, _A_START = _AST["src"], _AST["dst"], _AST["channel"], _AST["start"]
+_A_ANSWER, _A_END = _AST["answer"], _AST["end"]
 _A_DURATION, _A_BILLSEC, _A_DISPOSITION = _AST["duration"], _AST["billsec"], _AST["disposition"]
 _A_UNIQUEID = _AST["uniqueid"]
+_A_STAMPS = ("start", "answer", "end")
 
 
 def asterisk_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
@@ -289,24 +356,31 @@ def asterisk_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
     username = channel_username(channel)
     if username is None and not fields[_A_SRC].strip():
         raise RecordError(f"no sub-account in channel {channel!r} and no src")
+    disposition = disposition_named(fields[_A_DISPOSITION])
+    started_at = _call_start(
+        _A_STAMPS,
+        fields[_A_START],
+        fields[_A_ANSWER],
+        fields[_A_END],
+        disposition == "answered",
+        zone,
+    )
     return _record(
         fields[_A_UNIQUEID],
         fields[_A_DST],
-        _stamp("start", fields[_A_START], zone),
+        started_at,
         fields[_A_DURATION],
         fields[_A_BILLSEC],
-        disposition_named(fields[_A_DISPOSITION]),
+        disposition,
         sub_account=username,
         a_number=fields[_A_SRC],
     )
 
 
 _FS = {name: i for i, name in enumerate(FREESWITCH_COLUMNS)}
-_F_NUMBER, _F_DESTINATION, _F_START = (
-    _FS["caller_id_number"],
-    _FS["destination_number"],
-    _FS["start_stamp"],
-)
+_F_NUMBER, _F_DESTINATION = _FS["caller_id_number"], _FS["destination_number"]
+_F_START, _F_ANSWER, _F_END = _FS["start_stamp"], _FS["answer_stamp"], _FS["end_stamp"]
+_F_STAMPS = ("start_stamp", "answer_stamp", "end_stamp")
 _F_DURATION, _F_BILLSEC, _F_CAUSE = _FS["duration"], _FS["billsec"], _FS["hangup_cause"]
 _F_UUID, _F_ACCOUNTCODE = _FS["uuid"], _FS["accountcode"]
 
@@ -324,11 +398,14 @@ def freeswitch_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
         disposition = "no_answer"
     else:
         disposition = "failed"
+    started_at = _call_start(
+        _F_STAMPS, fields[_F_START], fields[_F_ANSWER], fields[_F_END], billsec > 0, zone
+    )
     number = fields[_F_NUMBER]
     return _record(
         fields[_F_UUID],
         fields[_F_DESTINATION],
-        _stamp("start_stamp", fields[_F_START], zone),
+        started_at,
         fields[_F_DURATION],
         billsec,
         disposition,

@@ -253,6 +253,54 @@ async def test_a_call_with_a_bad_stamp_or_enum_is_refused_by_graphql(gql, world,
     assert "DateTime" in body["errors"][0]["message"]
 
 
+async def test_negative_or_inconsistent_durations_are_refused_by_their_row(gql, world, sessions):
+    # given a batch with a negative duration, a negative billsec and a billsec longer than
+    # the call between two good calls
+    await rate_world(sessions, world)
+    batch = [
+        call_input("n-1"),
+        {**call_input("n-2"), "duration": -29},
+        {**call_input("n-3"), "billsec": -27},
+        {**call_input("n-4"), "billsec": 30},
+        call_input("n-5"),
+    ]
+    expected = [
+        (2, "duration is negative: -29"),
+        (3, "billsec is negative: -27"),
+        (4, "billsec is longer than duration"),
+    ]
+    # when it comes through callsIngest, then the three are refused and the others land
+    body = await gql(INGEST, {"calls": batch}, token=world.api_token)
+    result = body["data"]["callsIngest"]
+    assert [(e["row"], e["message"]) for e in result["rowErrors"]] == expected
+    assert (result["ingested"], result["rejected"]) == (2, 3)
+    # and the same through /switch/cdrs, numbers given as JSON numbers or as text
+    rows = [
+        {
+            "call_id": f"h-{n}",
+            "sub_account": ALICE_SIP,
+            "destination": "442071234567",
+            "started_at": "2024-03-01T10:00:00Z",
+            "duration": duration,
+            "billsec": billsec,
+            "disposition": "answered",
+        }
+        for n, (duration, billsec) in enumerate(
+            [(29, 27), (-29, 27), ("29", "-27"), (29, 30), ("29", "27")], start=1
+        )
+    ]
+    async with gql.client() as http:
+        response = await http.post(
+            "/switch/cdrs", json=rows, headers={"Authorization": f"Bearer {world.api_token}"}
+        )
+    report = response.json()
+    assert [(e["row"], e["message"]) for e in report["errors"]] == expected
+    assert (report["ingested"], report["rejected"]) == (2, 3)
+    async with sessions() as s:
+        assert await client_balance(s, world.acme_client_id) == 50_000_000 - 4 * 6_000
+        await assert_ledger_consistent(s)
+
+
 async def test_calls_ingest_limits_and_permissions(gql, world, sessions):
     await rate_world(sessions, world)
     too_many = [call_input(f"l-{n}") for n in range(1001)]
