@@ -4,10 +4,11 @@ A batch (a GraphQL request, one HTTP delivery, or a chunk of a CSV import) is on
 
 1. Rows the reader refused, and calls whose id was seen before (in the database or earlier in
    the batch), are reported with their row number and skipped; the rest of the batch lands.
-2. Each call is matched to its caller: its sub-account by SIP username, else its client by
-   A-number (``client_numbers``). The lookup is scoped: a reseller's API token only finds the
-   callers of its own reseller (any other is "unknown caller"); the operator and the system
-   find any. A call of a deleted client is "unknown caller" too.
+2. Each call is matched to its caller: the sub-account its switch's account code names, else
+   its sub-account by SIP username, else its client by A-number (``client_numbers``). The
+   lookup is scoped: a reseller's API token only finds the callers of its own reseller (any
+   other is "unknown caller"); the operator and the system find any. A call of a deleted
+   client is "unknown caller" too.
 3. Rating (``api.domain.rating``), at the moment the call started:
    cost = the reseller's base deck (deck rate, deck increments);
    sell, markup model = the sub-account's package, else the client's package; without a
@@ -194,7 +195,7 @@ async def _callers(
     session: AsyncSession, actor: Actor, records: list[tuple[int, CallRecord]]
 ) -> tuple[dict[str, _Caller], dict[str, _Caller]]:
     """Sub-accounts by username and client numbers by number, of the batch, in scope."""
-    usernames = {r.sub_account for _, r in records if r.sub_account}
+    usernames = {n for _, r in records for n in (r.account_code, r.sub_account) if n}
     numbers = {n for _, r in records if r.a_number for n in (r.a_number, _digits(r.a_number)) if n}
     scoped = None if actor.is_operator else actor.reseller_id
     subs = select(
@@ -246,11 +247,23 @@ async def _dids_called(
 def _match(
     record: CallRecord, by_username: dict[str, _Caller], by_number: dict[str, _Caller]
 ) -> _Caller | None:
+    """The caller of a call: the sub-account its account code names, else the one its
+    username names, else the client holding its A-number."""
+    if record.account_code and record.account_code in by_username:
+        return by_username[record.account_code]
     if record.sub_account and record.sub_account in by_username:
         return by_username[record.sub_account]
     if record.a_number:
         return by_number.get(record.a_number) or by_number.get(_digits(record.a_number))
     return None
+
+
+def _caller_named(record: CallRecord) -> str:
+    """Who a call says its caller is, as an "unknown caller" names it."""
+    name = record.sub_account or record.a_number
+    if record.account_code and record.account_code != name:
+        return f"{name} (accountcode {record.account_code})" if name else record.account_code
+    return name
 
 
 class _Pricer:
@@ -446,7 +459,7 @@ async def ingest(
         caller = by_did.get(record.destination) if record.direction == "inbound" else None
         caller = caller or _match(record, by_username, by_number)
         if caller is None or caller.client_id not in clients:
-            _reject(report, row, f"unknown caller {record.sub_account or record.a_number}")
+            _reject(report, row, f"unknown caller {_caller_named(record)}")
             continue
         rows.append(row)
         matched.append((record, caller))

@@ -9,17 +9,19 @@ Formats:
 * ``asterisk-csv``: Asterisk ``cdr_csv`` ``Master.csv``, no header, in its fixed column order
   ``accountcode, src, dst, dcontext, clid, channel, dstchannel, lastapp, lastdata, start,
   answer, end, duration, billsec, disposition, amaflags[, uniqueid[, userfield]]``. The caller's
-  sub-account is the peer name of the channel (``SIP/<username>-0000001a``,
-  ``PJSIP/<username>-00000002``, ``IAX2/<username>-1234``); ``src`` is its A-number; ``uniqueid``
-  is the call id (required: enable ``loguniqueid`` in ``cdr.conf``). Dispositions ``ANSWERED``,
-  ``NO ANSWER``, ``BUSY``, ``FAILED`` (``CONGESTION`` counts as failed).
+  sub-account is the one ``accountcode`` names, else the peer name of the channel: the channel
+  less its technology and its unique suffix after the last dash (``SIP/<username>-0000001a``,
+  ``PJSIP/<username>-00000002``, ``IAX2/<username>-1234``; ``SIP/perm-sip1-0000000d`` is
+  ``perm-sip1``); ``src`` is its A-number; ``uniqueid`` is the call id (required: enable
+  ``loguniqueid`` in ``cdr.conf``). Dispositions ``ANSWERED``, ``NO ANSWER``, ``BUSY``,
+  ``FAILED`` (``CONGESTION`` counts as failed).
 * ``freeswitch-csv``: ``mod_cdr_csv`` with the default ``example`` template, every field quoted:
   ``caller_id_name, caller_id_number, destination_number, context, start_stamp, answer_stamp,
   end_stamp, duration, billsec, hangup_cause, uuid, bleg_uuid, accountcode, read_codec,
-  write_codec``. The sub-account is ``accountcode`` when set, else ``caller_id_number`` (which is
-  also tried as an A-number); ``uuid`` is the call id. A call with ``billsec > 0`` is answered;
-  otherwise ``USER_BUSY`` is busy, the no-answer and cancel causes are no answer, and every other
-  cause is a failure.
+  write_codec``. The sub-account is the one ``accountcode`` names, else ``caller_id_number``
+  (which is also tried as an A-number); ``uuid`` is the call id. A call with ``billsec > 0`` is
+  answered; otherwise ``USER_BUSY`` is busy, the no-answer and cancel causes are no answer, and
+  every other cause is a failure.
 * ``generic-csv``: a header line naming the columns ``call_id, sub_account | a_number,
   destination, started_at, duration, billsec, disposition[, direction]`` in any order;
   ``started_at`` in ISO 8601 (a time without an offset is read in the given zone).
@@ -112,7 +114,10 @@ _FREESWITCH_NO_ANSWER = frozenset(
         "PICKED_OFF",
     }
 )
-_CHANNEL = re.compile(r"^(?:SIP|PJSIP|IAX2)/([^-/@;]+)")
+# ``TECH/<peer>[@host][-<unique suffix>][;n]``: the peer is everything before the last dash
+# followed by the channel's hex (or IAX2's decimal) sequence, so that a dashed or dotted
+# username stays whole (``SIP/perm-sip1-0000000d`` -> ``perm-sip1``)
+_CHANNEL = re.compile(r"^(?:SIP|PJSIP|IAX2)/([^/;@]+?)(?:@[^/;]*?)?(?:-[0-9A-Fa-f]+)?(?:;\d+)?$")
 
 
 class CallRecord(NamedTuple):
@@ -128,6 +133,7 @@ class CallRecord(NamedTuple):
     direction: str = "outbound"
     sub_account: str | None = None  # the SIP username, when known
     a_number: str = ""
+    account_code: str | None = None  # the switch's account code: first tried as a username
 
 
 Parsed = tuple[int, CallRecord | str]
@@ -266,6 +272,7 @@ def _record(
     direction: str = "outbound",
     sub_account: Any = None,
     a_number: Any = "",
+    account_code: str | None = None,
 ) -> CallRecord:
     duration_s = _seconds("duration", duration)
     billsec_s = _seconds("billsec", billsec)
@@ -275,7 +282,7 @@ def _record(
         billsec_s = 0  # nothing is billed on a call that was not answered
     username = _text("sub_account", sub_account, 64) or None
     a_num = _text("a_number", a_number, MAX_NUMBER)
-    if username is None and not a_num:
+    if username is None and not a_num and account_code is None:
         raise RecordError("the caller is missing: give a sub_account or an a_number")
     return CallRecord(
         _text("call_id", call_id, MAX_CALL_ID, required=True),
@@ -287,6 +294,7 @@ def _record(
         direction,
         username,
         a_num,
+        account_code,
     )
 
 
@@ -334,13 +342,23 @@ def record_from_mapping(row: Mapping[str, Any], zone: tzinfo = UTC) -> CallRecor
 
 
 def channel_username(channel: str) -> str | None:
-    """The peer name in an Asterisk channel: ``PJSIP/alice-00000002`` -> ``alice``."""
+    """The peer name in an Asterisk channel, less the channel's unique suffix:
+    ``PJSIP/alice-00000002`` -> ``alice``, ``SIP/perm-sip1-0000000d`` -> ``perm-sip1``,
+    ``IAX2/bob.smith-1234`` -> ``bob.smith``; None for other technologies (``DAHDI/1-1``)."""
     match = _CHANNEL.match(channel.strip())
     return match.group(1) if match else None
 
 
+def _account_code(value: str) -> str | None:
+    """An account code that could name a sub-account (else None: the row is matched by its
+    channel or number)."""
+    code = value.strip()
+    return code if code and len(code) <= 64 and code.isprintable() else None
+
+
 _AST = {name: i for i, name in enumerate(ASTERISK_COLUMNS)}
-_A_SRC, _A_DST, _A_CHANNEL, _A_START = _AST["src"], _AST["dst"], _AST["channel"], _AST["start"]
+_A_CODE, _A_SRC, _A_DST = _AST["accountcode"], _AST["src"], _AST["dst"]
+_A_CHANNEL, _A_START = _AST["channel"], _AST["start"]
 _A_ANSWER, _A_END = _AST["answer"], _AST["end"]
 _A_DURATION, _A_BILLSEC, _A_DISPOSITION = _AST["duration"], _AST["billsec"], _AST["disposition"]
 _A_UNIQUEID = _AST["uniqueid"]
@@ -354,8 +372,9 @@ def asterisk_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
         )
     channel = fields[_A_CHANNEL]
     username = channel_username(channel)
-    if username is None and not fields[_A_SRC].strip():
-        raise RecordError(f"no sub-account in channel {channel!r} and no src")
+    account_code = _account_code(fields[_A_CODE])
+    if username is None and account_code is None and not fields[_A_SRC].strip():
+        raise RecordError(f"no sub-account in channel {channel!r}, no accountcode and no src")
     disposition = disposition_named(fields[_A_DISPOSITION])
     started_at = _call_start(
         _A_STAMPS,
@@ -374,6 +393,7 @@ def asterisk_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
         disposition,
         sub_account=username,
         a_number=fields[_A_SRC],
+        account_code=account_code,
     )
 
 
@@ -409,8 +429,9 @@ def freeswitch_record(fields: list[str], zone: tzinfo = UTC) -> CallRecord:
         fields[_F_DURATION],
         billsec,
         disposition,
-        sub_account=fields[_F_ACCOUNTCODE].strip() or number,
+        sub_account=number,
         a_number=number,
+        account_code=_account_code(fields[_F_ACCOUNTCODE]),
     )
 
 

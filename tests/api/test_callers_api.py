@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.db import transaction
 from api.domain import secrets
-from api.models import AuditEvent, Reseller, SubAccount
+from api.models import AuditEvent, Call, Reseller, SubAccount
 from tests.api.conftest import gid
 from tests.callers_data import make_deck, make_package
 
@@ -102,6 +102,90 @@ async def test_usernames_are_unique_and_sip_safe(gql, world):
     assert [(e["code"], e["field"]) for e in taken["errors"]] == [("CONFLICT", "username")]
     bad = await create(gql, world, "alice sip@x")
     assert [(e["code"], e["field"]) for e in bad["errors"]] == [("VALIDATION", "username")]
+
+
+async def test_calls_of_a_dashed_or_dotted_username_land_on_every_path(
+    gql, world, sessions, settings, tmp_path
+):
+    import io
+
+    from api.cli_calls import cmd_calls_import
+
+    # given sub-accounts "perm-sip1" and "desk.two", as subAccountCreate accepts them
+    await acme_rates(sessions, world)
+    ids = {}
+    for username in ("perm-sip1", "desk.two"):
+        result = await create(gql, world, username=username)
+        assert result["errors"] == []
+        ids[username] = result["subAccount"]["id"]
+    # when Acme's Asterisk box writes their calls (SIP, PJSIP and IAX2 channels, one with an
+    # account code), imported as a Master.csv
+    row = (
+        '"{code}","1001","442071234567","from-internal","""Perm"" <1001>","{channel}",'
+        '"SIP/trunk-00000002","Dial","SIP/trunk/442071234567,60","2024-03-01 10:00:00",'
+        '"2024-03-01 10:00:05","2024-03-01 10:01:05",65,60,"ANSWERED","DOCUMENTATION",'
+        '"{uid}",""\n'
+    )
+    channels = [
+        ("ast-1", "", "SIP/perm-sip1-0000000d"),
+        ("ast-2", "", "PJSIP/perm-sip1-00000002"),
+        ("ast-3", "", "IAX2/desk.two-1234"),
+        ("ast-4", "desk.two", "SIP/perm-sip1-0000000e"),
+    ]
+    path = tmp_path / "Master.csv"
+    path.write_text("".join(row.format(uid=u, code=c, channel=ch) for u, c, ch in channels))
+    out, err = io.StringIO(), io.StringIO()
+    status = await cmd_calls_import(
+        settings, str(path), "asterisk-csv", None, 100, out=out, err=err, workers=1
+    )
+    assert status == 0, err.getvalue()
+    # and its other switches send them as callsIngest and /switch/cdrs
+    call = {
+        "destination": "442071234567",
+        "startedAt": "2024-03-01T10:00:00Z",
+        "duration": 65,
+        "billsec": 60,
+        "disposition": "ANSWERED",
+    }
+    body = await gql(
+        "mutation($calls: [CallInput!]!) { callsIngest(input: {calls: $calls}) {"
+        " ingested rowErrors { row message } } }",
+        {"calls": [{**call, "callId": "gql-1", "subAccount": "perm-sip1"}]},
+        token=world.api_token,
+    )
+    assert body["data"]["callsIngest"] == {"ingested": 1, "rowErrors": []}
+    async with gql.client() as http:
+        response = await http.post(
+            "/switch/cdrs",
+            json=[
+                {
+                    "call_id": "http-1",
+                    "sub_account": "desk.two",
+                    "destination": "442071234567",
+                    "started_at": "2024-03-01T10:00:00Z",
+                    "duration": 65,
+                    "billsec": 60,
+                    "disposition": "answered",
+                }
+            ],
+            headers={"Authorization": f"Bearer {world.api_token}"},
+        )
+    assert (response.json()["ingested"], response.json()["errors"]) == (1, [])
+    # then every call is its sub-account's, the account code winning over the channel
+    async with sessions() as s:
+        by_sub = {
+            c.call_id: gid("SubAccount", c.sub_account_id) for c in await s.scalars(select(Call))
+        }
+    perm, desk = ids["perm-sip1"], ids["desk.two"]
+    assert by_sub == {
+        "ast-1": perm,
+        "ast-2": perm,
+        "ast-3": desk,
+        "ast-4": desk,
+        "gql-1": perm,
+        "http-1": desk,
+    }
+    assert "4 ingested, 0 duplicates, 0 rejected" in out.getvalue()
 
 
 async def test_a_package_must_be_the_resellers_own(gql, world, sessions):

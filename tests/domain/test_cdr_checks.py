@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.cli_calls import cmd_calls_import
 from api.db import transaction
-from api.domain import cdr_formats, payments
+from api.domain import callers, cdr_formats, payments
 from api.domain.actors import SYSTEM
 from api.models import Call, SubAccount
 from tests.callers_data import assign_deck, make_deck
@@ -256,3 +256,91 @@ async def test_a_corrupt_row_of_an_imported_file_is_refused_by_its_line(
     async with sessions() as s:
         assert await client_balance(s, client) == 10_000_000 - 2 * 10_000
         await assert_ledger_consistent(s)
+
+
+# --- whose call it is ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "username"),
+    [
+        ("SIP/alice-00000001", "alice"),
+        ("SIP/perm-sip1-0000000d", "perm-sip1"),
+        ("PJSIP/perm-sip1-00000002", "perm-sip1"),
+        ("IAX2/perm-sip1-1234", "perm-sip1"),
+        ("SIP/bob.smith-0000001a", "bob.smith"),
+        ("PJSIP/office.desk-2-0000001f", "office.desk-2"),
+        ("PJSIP/front-desk-cafe-000000ab", "front-desk-cafe"),
+        ("IAX2/alice@pbx.example-4567", "alice"),
+        ("SIP/alice", "alice"),
+        (" SIP/alice-00000001 ", "alice"),
+        ("DAHDI/1-1", None),
+        ("Local/1001@from-internal-00000001;1", None),
+        ("", None),
+    ],
+)
+def test_a_channel_names_its_peer_without_the_unique_suffix(channel, username):
+    assert cdr_formats.channel_username(channel) == username
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@given(
+    username=st.from_regex(callers.USERNAME_RE, fullmatch=True),
+    tech=st.sampled_from(["SIP", "PJSIP", "IAX2"]),
+    sequence=st.integers(0, 2**32 - 1),
+)
+def test_every_username_a_sub_account_may_have_is_read_back_from_its_channel(
+    username, tech, sequence
+):
+    # the suffix Asterisk appends: eight hex digits (SIP, PJSIP), a call number (IAX2)
+    suffix = f"{sequence:08x}" if tech != "IAX2" else str(sequence % 32768)
+    assert cdr_formats.channel_username(f"{tech}/{username}-{suffix}") == username
+
+
+async def test_asterisk_rows_are_billed_to_the_sub_account_their_account_code_or_channel_names(
+    sessions, settings, tmp_path
+):
+    # given sub-accounts with a dash and a dot in their names
+    _, subs = await world(sessions, "perm-sip1", "desk.two")
+    lines = [
+        asterisk_line(uniqueid="a-1", channel="SIP/perm-sip1-0000000d"),
+        asterisk_line(uniqueid="a-2", channel="PJSIP/desk.two-00000002"),
+        asterisk_line(uniqueid="a-3", channel="IAX2/perm-sip1-1234"),
+        # an account code that names a sub-account wins over the channel
+        asterisk_line(uniqueid="a-4", channel="SIP/perm-sip1-0000000e", accountcode="desk.two"),
+        # one that names none (a cost centre) leaves the channel to say
+        asterisk_line(uniqueid="a-5", channel="PJSIP/desk.two-00000003", accountcode="CC-17"),
+        # and the dashed name's first part is nobody
+        asterisk_line(uniqueid="a-6", channel="SIP/perm-0000000f", accountcode="CC-17"),
+    ]
+    # when the file is imported
+    _, reported, stored = await imported(sessions, settings, tmp_path, "asterisk-csv", lines)
+    # then each call is its sub-account's
+    assert reported == ["6: unknown caller perm (accountcode CC-17)"]
+    assert {call_id: c.sub_account_id for call_id, c in stored.items()} == {
+        "a-1": subs["perm-sip1"],
+        "a-2": subs["desk.two"],
+        "a-3": subs["perm-sip1"],
+        "a-4": subs["desk.two"],
+        "a-5": subs["desk.two"],
+    }
+
+
+async def test_freeswitch_rows_take_the_account_code_else_the_caller_id_number(
+    sessions, settings, tmp_path
+):
+    # given sub-accounts "perm-sip1" and "1001"
+    _, subs = await world(sessions, "perm-sip1", "1001")
+    lines = [
+        freeswitch_line(uuid="f-1", accountcode="perm-sip1", number="1001"),
+        freeswitch_line(uuid="f-2", accountcode="CC-17", number="1001"),
+        freeswitch_line(uuid="f-3", accountcode="", number="1001"),
+        freeswitch_line(uuid="f-4", accountcode="CC-17", number="2002"),
+    ]
+    _, reported, stored = await imported(sessions, settings, tmp_path, "freeswitch-csv", lines)
+    assert reported == ["4: unknown caller 2002 (accountcode CC-17)"]
+    assert {call_id: c.sub_account_id for call_id, c in stored.items()} == {
+        "f-1": subs["perm-sip1"],
+        "f-2": subs["1001"],
+        "f-3": subs["1001"],
+    }

@@ -62,7 +62,8 @@ def test_freeswitch_default_template():
     good = records(parsed)
     assert sorted(good) == [1, 2, 3, 4, 5, 7, 8]
     assert good[1].call_id == "a1b2c3d4-0000-4000-8000-000000000001"
-    assert good[1].sub_account == "alice" and good[1].billsec == 27
+    assert good[1].account_code == "alice" and good[1].billsec == 27
+    assert good[1].sub_account == "1001"  # tried when the account code names no sub-account
     assert [good[n].disposition for n in (1, 2, 3, 4)] == [
         "answered",
         "no_answer",
