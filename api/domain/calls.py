@@ -2,8 +2,12 @@
 
 A batch (a GraphQL request, one HTTP delivery, or a chunk of a CSV import) is one transaction:
 
-1. Rows the reader refused, and calls whose id was seen before (in the database or earlier in
-   the batch), are reported with their row number and skipped; the rest of the batch lands.
+1. Rows the reader refused, and calls whose id was seen before (in the database, or in an
+   earlier row of the batch that lands), are reported with their row number and skipped; the
+   rest of the batch lands. A row refused later (unknown caller, no rate) claims no call id:
+   the next row of the batch with its id is tried in its place (after the batch's other rows,
+   so it takes free minutes after them), and only the rows after one that landed are
+   duplicates "earlier in this batch".
 2. Each call is matched to its caller: the sub-account its switch's account code names, else
    its sub-account by SIP username, else its client by A-number (``client_numbers``). The
    lookup is scoped: a reseller's API token only finds the callers of its own reseller (any
@@ -63,7 +67,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -397,6 +401,7 @@ async def ingest(
     home_country = validation.home_country("homeCountry", home_country)
     report = IngestReport()
     good: list[tuple[int, CallRecord]] = []
+    later: list[tuple[int, CallRecord]] = []  # rows whose call id an earlier row has
     seen: set[str] = set()
     for row, item in records:
         report.received += 1
@@ -404,10 +409,7 @@ async def ingest(
             _reject(report, row, item)
             continue
         if item.call_id in seen:
-            report.duplicates += 1
-            report.issues.append(
-                RowIssue(row, f"duplicate call id {item.call_id} (earlier in this batch)", True)
-            )
+            later.append((row, item))
             continue
         seen.add(item.call_id)
         good.append((row, item))
@@ -417,20 +419,14 @@ async def ingest(
     existing = await _existing_call_ids(session, list(seen))
     fresh = good
     if existing:
-        fresh = []
-        for row, record in good:
-            if record.call_id in existing:
-                report.duplicates += 1
-                report.issues.append(
-                    RowIssue(row, f"duplicate call id {record.call_id} (already ingested)", True)
-                )
-            else:
-                fresh.append((row, record))
+        fresh = _not_ingested(report, good, existing)
+        later = _not_ingested(report, later, existing)
         if not fresh:
             return report
 
-    by_username, by_number = await _callers(session, actor, fresh)
-    by_did = await _dids_called(session, actor, fresh)
+    candidates = fresh + later if later else fresh
+    by_username, by_number = await _callers(session, actor, candidates)
+    by_did = await _dids_called(session, actor, candidates)
     client_ids = {
         c.client_id for c in (*by_username.values(), *by_number.values(), *by_did.values())
     }
@@ -453,30 +449,37 @@ async def ingest(
         {c.package_id for c in (*by_username.values(),) if c.package_id}
         | {c.package_id for c in clients.values() if c.package_id},
     )
-    rows: list[int] = []
-    matched: list[tuple[CallRecord, _Caller]] = []
-    for row, record in fresh:
-        caller = by_did.get(record.destination) if record.direction == "inbound" else None
-        caller = caller or _match(record, by_username, by_number)
-        if caller is None or caller.client_id not in clients:
-            _reject(report, row, f"unknown caller {_caller_named(record)}")
-            continue
-        rows.append(row)
-        matched.append((record, caller))
-    rows_by_client: dict[int, list[tuple]] = defaultdict(list)
-    free = await _load_free(session, matched, clients, pricer)
+
+    def matched(pairs: list[tuple[int, CallRecord]]) -> list[_Row]:
+        found: list[_Row] = []
+        for row, record in pairs:
+            caller = by_did.get(record.destination) if record.direction == "inbound" else None
+            caller = caller or _match(record, by_username, by_number)
+            if caller is not None and caller.client_id not in clients:
+                caller = None
+            found.append((row, record, caller))
+        return found
+
+    turn = matched(fresh)
+    waiting = _waiting(matched(later))
+    free = await _load_free(
+        session,
+        [(r, c) for _, r, c in itertools.chain(turn, *waiting.values()) if c is not None],
+        clients,
+        pricer,
+    )
     dids = {d: c.did for d, c in by_did.items()}
     rater = _BatchRater(pricer, clients, resellers, free, dids, home_country)
-    for start in range(0, len(matched), RATE_SLICE):
-        part = matched[start : start + RATE_SLICE]
-        for row, (_, caller), values in zip(
-            rows[start : start + RATE_SLICE], part, rater.rate_many(part), strict=True
-        ):
-            if values.__class__ is str:
-                _reject(report, row, values)
-            else:
-                rows_by_client[caller.client_id].append(values)
-        await asyncio.sleep(0)  # let other work on this event loop go on between slices
+    rows_by_client: dict[int, list[tuple]] = defaultdict(list)
+    while turn:
+        refused = await _rate_rows(turn, rater, report, rows_by_client)
+        # a refused row leaves its call id to the next row of the batch that has it
+        turn = [waiting[call_id].popleft() for call_id in refused if waiting.get(call_id)]
+    for row, record, _ in sorted(itertools.chain(*waiting.values()), key=lambda r: r[0]):
+        report.duplicates += 1
+        report.issues.append(
+            RowIssue(row, f"duplicate call id {record.call_id} (earlier in this batch)", True)
+        )
 
     sums = {client_id: _sums(rows) for client_id, rows in rows_by_client.items()}
     for client_id, (calls, seconds, cost, sell) in sums.items():
@@ -516,6 +519,65 @@ async def ingest(
     await _save_free(session, free)
     report.issues.sort(key=lambda issue: issue.row)
     return report
+
+
+_Row = tuple[int, CallRecord, _Caller | None]  # a row of the batch, its call, its caller
+
+
+def _not_ingested(
+    report: IngestReport, rows: list[tuple[int, CallRecord]], existing: set[str]
+) -> list[tuple[int, CallRecord]]:
+    """The rows whose call id is not ``existing``; the others are reported as duplicates."""
+    kept = []
+    for row, record in rows:
+        if record.call_id in existing:
+            report.duplicates += 1
+            report.issues.append(
+                RowIssue(row, f"duplicate call id {record.call_id} (already ingested)", True)
+            )
+        else:
+            kept.append((row, record))
+    return kept
+
+
+def _waiting(rows: list[_Row]) -> dict[str, deque[_Row]]:
+    """Rows by call id, in the batch's order."""
+    by_id: dict[str, deque[_Row]] = {}
+    for item in rows:
+        by_id.setdefault(item[1].call_id, deque()).append(item)
+    return by_id
+
+
+async def _rate_rows(
+    turn: list[_Row],
+    rater: _BatchRater,
+    report: IngestReport,
+    rows_by_client: dict[int, list[tuple]],
+) -> list[str]:
+    """Rate the matched rows of ``turn`` into ``rows_by_client``; report the others (unknown
+    caller, no rate) and return their call ids."""
+    refused: list[str] = []
+    rows: list[int] = []
+    calls: list[tuple[CallRecord, _Caller]] = []
+    for row, record, caller in turn:
+        if caller is None:
+            _reject(report, row, f"unknown caller {_caller_named(record)}")
+            refused.append(record.call_id)
+            continue
+        rows.append(row)
+        calls.append((record, caller))
+    for start in range(0, len(calls), RATE_SLICE):
+        part = calls[start : start + RATE_SLICE]
+        for row, (record, caller), values in zip(
+            rows[start : start + RATE_SLICE], part, rater.rate_many(part), strict=True
+        ):
+            if values.__class__ is str:
+                _reject(report, row, values)
+                refused.append(record.call_id)
+            else:
+                rows_by_client[caller.client_id].append(values)
+        await asyncio.sleep(0)  # let other work on this event loop go on between slices
+    return refused
 
 
 class ConcurrentDelivery(DomainError):

@@ -301,6 +301,47 @@ async def test_negative_or_inconsistent_durations_are_refused_by_their_row(gql, 
         await assert_ledger_consistent(s)
 
 
+async def test_a_refused_row_leaves_its_call_id_to_a_later_row(gql, world, sessions):
+    # given batches whose first row of a call id is refused (unknown caller) and whose second
+    # row of it is the corrected call
+    await rate_world(sessions, world)
+    batch = [call_input("u-1", sub="nobody"), call_input("u-1"), call_input("u-1")]
+    expected = [
+        {"row": 1, "message": "unknown caller nobody", "duplicate": False},
+        {"row": 3, "message": "duplicate call id u-1 (earlier in this batch)", "duplicate": True},
+    ]
+    # when one comes through callsIngest, then the corrected call lands
+    body = await gql(INGEST, {"calls": batch}, token=world.api_token)
+    result = body["data"]["callsIngest"]
+    assert result["rowErrors"] == expected
+    assert (result["ingested"], result["duplicates"], result["rejected"]) == (1, 1, 1)
+    # and the same through /switch/cdrs
+    rows = [
+        {
+            "call_id": "u-2",
+            "sub_account": sub,
+            "destination": "442071234567",
+            "started_at": "2024-03-01T10:00:00Z",
+            "duration": 29,
+            "billsec": 27,
+            "disposition": "answered",
+        }
+        for sub in ("nobody", ALICE_SIP, ALICE_SIP)
+    ]
+    async with gql.client() as http:
+        response = await http.post(
+            "/switch/cdrs", json=rows, headers={"Authorization": f"Bearer {world.api_token}"}
+        )
+    report = response.json()
+    assert report["errors"] == [
+        {**e, "message": e["message"].replace("u-1", "u-2")} for e in expected
+    ]
+    assert (report["ingested"], report["duplicates"], report["rejected"]) == (1, 1, 1)
+    async with sessions() as s:
+        assert await client_balance(s, world.acme_client_id) == 50_000_000 - 2 * 6_000
+        await assert_ledger_consistent(s)
+
+
 async def test_calls_ingest_limits_and_permissions(gql, world, sessions):
     await rate_world(sessions, world)
     too_many = [call_input(f"l-{n}") for n in range(1001)]

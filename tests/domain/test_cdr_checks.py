@@ -344,3 +344,32 @@ async def test_freeswitch_rows_take_the_account_code_else_the_caller_id_number(
         "f-2": subs["1001"],
         "f-3": subs["1001"],
     }
+
+
+async def test_an_imported_row_refused_for_its_caller_leaves_its_call_id_to_the_next(
+    sessions, settings, tmp_path
+):
+    # given a Master.csv where a call's row names a channel of nobody, then the same call
+    # from the right channel, then that row again
+    client, subs = await world(sessions, "perm-sip1")
+    lines = [
+        asterisk_line(uniqueid="d-1", channel="SIP/perm-0000000d"),
+        asterisk_line(uniqueid="d-1", channel="SIP/perm-sip1-0000000d"),
+        asterisk_line(uniqueid="d-1", channel="SIP/perm-sip1-0000000d"),
+    ]
+    # when it is imported in one batch
+    path = tmp_path / "Master.csv"
+    path.write_text("".join(lines))
+    out, err = io.StringIO(), io.StringIO()
+    await cmd_calls_import(
+        settings, str(path), "asterisk-csv", None, 100, out=out, err=err, workers=1
+    )
+    # then the call lands once, on the right sub-account, and only the third row is its
+    # duplicate
+    assert "1 ingested, 1 duplicates, 1 rejected, of 3 rows" in out.getvalue()
+    assert f"{path}:1: unknown caller perm" in err.getvalue()
+    assert f"{path}:3: duplicate call id d-1 (earlier in this batch)" in err.getvalue()
+    async with sessions() as s:
+        [call] = list(await s.scalars(select(Call)))
+        assert call.sub_account_id == subs["perm-sip1"]
+        assert await client_balance(s, client) == 10_000_000 - 10_000

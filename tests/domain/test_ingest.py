@@ -190,6 +190,44 @@ async def test_duplicates_within_and_across_batches_are_skipped(sessions):
         await assert_ledger_consistent(s)
 
 
+async def test_a_refused_row_does_not_claim_its_call_id(sessions):
+    # given a batch where a call id's first row is refused (an unknown caller, no rate) and a
+    # later row carries the same id: corrected, or identical
+    async with transaction(sessions) as s:
+        _, client, _ = await markup_world(s)
+        alice = f"alice{client.id}"
+    batch = rows(
+        call("r-1", "nobody"),
+        call("r-1", alice),  # the corrected row: it lands
+        call("r-2", alice, dest="999123"),
+        call("r-2", alice, dest="999123"),  # identical: refused for the same reason
+        call("r-1", alice),  # a third copy of a call that landed: a duplicate
+        call("r-3", alice),
+        call("r-3", alice),
+    )
+    # when it is ingested
+    async with transaction(sessions) as s:
+        report = await calls.ingest(s, SYSTEM, batch)
+    # then no row is the duplicate of a call that never landed
+    assert [(i.row, i.message) for i in report.issues] == [
+        (1, "unknown caller nobody"),
+        (3, "no rate for destination 999123"),
+        (4, "no rate for destination 999123"),
+        (5, "duplicate call id r-1 (earlier in this batch)"),
+        (7, "duplicate call id r-3 (earlier in this batch)"),
+    ]
+    assert (report.ingested, report.duplicates, report.rejected) == (2, 2, 3)
+    async with sessions() as s:
+        stored = {c.call_id: c.sub_account_id for c in await s.scalars(select(Call))}
+        assert sorted(stored) == ["r-1", "r-3"]
+        assert await client_balance(s, client) == 10_000_000 - 2 * 6_000
+        await assert_ledger_consistent(s)
+    # and the refused call, sent again once fixed, lands
+    async with transaction(sessions) as s:
+        again = await calls.ingest(s, SYSTEM, rows(call("r-2", alice), call("r-1", alice)))
+    assert (again.ingested, again.duplicates) == (1, 1)
+
+
 async def test_bad_rows_are_reported_and_the_rest_lands(sessions):
     async with transaction(sessions) as s:
         _, client, _ = await markup_world(s)
