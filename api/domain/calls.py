@@ -422,6 +422,7 @@ async def ingest(
         fresh = _not_ingested(report, good, existing)
         later = _not_ingested(report, later, existing)
         if not fresh:
+            report.issues.sort(key=lambda issue: issue.row)
             return report
 
     candidates = fresh + later if later else fresh

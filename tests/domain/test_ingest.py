@@ -226,6 +226,15 @@ async def test_a_refused_row_does_not_claim_its_call_id(sessions):
     async with transaction(sessions) as s:
         again = await calls.ingest(s, SYSTEM, rows(call("r-2", alice), call("r-1", alice)))
     assert (again.ingested, again.duplicates) == (1, 1)
+    # and a batch of calls that all landed before reports each row in order
+    async with transaction(sessions) as s:
+        batch = [
+            (1, call("r-1", alice)),
+            (2, "unknown disposition 'HELD'"),
+            (3, call("r-1", alice)),
+        ]
+        replay = await calls.ingest(s, SYSTEM, batch)
+    assert [(i.row, i.duplicate) for i in replay.issues] == [(1, True), (2, False), (3, True)]
 
 
 async def test_bad_rows_are_reported_and_the_rest_lands(sessions):
