@@ -21,7 +21,13 @@ calls_sell          -Σ(client, calls): what clients were charged for calls     
 client_fees         -Σ(client, package_monthly_fee, package_setup_fee, did_monthly_fee,
                     did_client_setup_fee): the fees clients were charged               yes
 charges             -Σ(client, client_charge): manual charges                         yes
-revenue             calls_sell + client_fees + charges: what clients were charged      yes
+invoiced            -Σ(client, invoice_adjustment) - invoice_tax: what sent invoices,    yes
+                    their voids and credit notes changed, net of tax (a line added
+                    or edited on a draft, a price-list line; negative when given back)
+invoice_tax         Σ(reseller_tax, invoice_adjustment): the tax of those changes,     yes
+                    owed to the tax authority, not earned (never in revenue)
+revenue             calls_sell + client_fees + charges + invoiced: what clients were   yes
+                    charged, net of tax
                     (both models; in the commission model this money is the
                     operator's, see earnings)
 calls_cost          -Σ(reseller, calls): markup, what the reseller paid the operator
@@ -34,9 +40,9 @@ commissions         -Σ(operator_commission): commissions the operator credited 
                     reseller on client deposits, net of claw-backs on refunds and
                     reversals (markup: 0)
 earnings            the reseller's revenue: markup, ``revenue`` (its clients pay it);  yes
-                    commission, ``commissions + charges`` (the clients pay the
-                    operator; the reseller earns its commission, and its manual
-                    charges are paid to it)
+                    commission, ``commissions + charges + invoiced`` (the clients
+                    pay the operator; the reseller earns its commission, and its
+                    manual charges and invoice adjustments are paid to it)
 profit              earnings - cost                                                    yes
 client_deposits     Σ(client, client_payment, deposit): payments received from         yes
                     clients, by hand or from outside (PayPal)
@@ -87,6 +93,8 @@ _RULES: dict[tuple[str, str | None], list[tuple[str, int, bool]]] = {
     ("client", "calls"): [("calls_sell", -1, False)],
     **{("client", kind): [("client_fees", -1, False)] for kind in CLIENT_FEE_KINDS},
     ("client", "client_charge"): [("charges", -1, False)],
+    ("client", "invoice_adjustment"): [("invoiced", -1, False)],
+    ("reseller_tax", "invoice_adjustment"): [("invoiced", -1, False), ("invoice_tax", 1, False)],
     ("reseller", "calls"): [("calls_cost", -1, False)],
     ("reseller", "did_setup_fee"): [("did_costs", -1, False)],
     ("reseller", "did_monthly_cost"): [("did_costs", -1, False)],
@@ -115,6 +123,8 @@ class Figures:
     calls_sell: int = 0
     client_fees: int = 0
     charges: int = 0
+    invoiced: int = 0
+    invoice_tax: int = 0
     calls_cost: int = 0
     did_costs: int = 0
     hostname_fees: int = 0
@@ -131,7 +141,7 @@ class Figures:
 
     @property
     def revenue(self) -> int:
-        return self.calls_sell + self.client_fees + self.charges
+        return self.calls_sell + self.client_fees + self.charges + self.invoiced
 
     @property
     def cost(self) -> int:
@@ -217,7 +227,7 @@ class _Accumulator:
     def finish(self) -> None:
         for (_, reseller_id), figures in self.raw.items():
             if self.resellers[reseller_id].billing_model == "commission":
-                figures.earnings = figures.commissions + figures.charges
+                figures.earnings = figures.commissions + figures.charges + figures.invoiced
             else:
                 figures.earnings = figures.revenue
 

@@ -26,13 +26,21 @@ ERRORS = "Expected failures (a bad month, not found, permission); when not empty
 class FinancialFigures:
     currency: str = strawberry.field(description="The currency of these figures.")
     revenue: Money = strawberry.field(
-        description="What clients were charged: calls sell + client fees + manual charges."
+        description="What clients were charged, net of tax: calls sell + client fees + "
+        "manual charges + invoiced."
     )
     calls_sell: Money = strawberry.field(description="What clients were charged for calls.")
     client_fees: Money = strawberry.field(
         description="Package and number (DID) monthly and setup fees clients were charged."
     )
     charges: Money = strawberry.field(description="Manual charges to clients.")
+    invoiced: Money = strawberry.field(
+        description="What sent invoices, their voids and credit notes changed on the clients' "
+        "balances, net of tax (e.g. a line added to a draft); negative when given back."
+    )
+    invoice_tax: Money = strawberry.field(
+        description="The tax of those invoice changes: owed, not earned, never in revenue."
+    )
     cost: Money = strawberry.field(
         description="Paid to the operator: calls cost + number costs + hostname fees."
     )
@@ -50,7 +58,7 @@ class FinancialFigures:
     )
     earnings: Money = strawberry.field(
         description="The reseller's revenue: markup model, `revenue`; commission model, "
-        "`commissions` + `charges`."
+        "`commissions` + `charges` + `invoiced`."
     )
     profit: Money = strawberry.field(description="Earnings minus cost.")
     client_deposits: Money = strawberry.field(
@@ -85,6 +93,8 @@ class FinancialFigures:
                 "calls_sell",
                 "client_fees",
                 "charges",
+                "invoiced",
+                "invoice_tax",
                 "cost",
                 "calls_cost",
                 "did_costs",

@@ -459,3 +459,51 @@ async def test_concurrent_payments_settle_an_invoice_once(sessions, engine):
     async with sessions() as s:
         assert await client_balance(s, client) == 2 * 1_020_000
         assert await s.scalar(select(func.count()).select_from(InvoicePayment)) == 1
+
+
+async def test_invoice_adjustments_are_revenue_net_of_tax_in_the_financial_report(sessions):
+    from api.domain import financials
+
+    async with transaction(sessions) as s:
+        world = await postpaid_world(s)
+    await _reach_the_limit(sessions, world)
+    [draft] = await _invoices(sessions, world)
+    acme = reseller_actor(world.reseller_id)
+    async with transaction(sessions) as s:
+        await invoices.add_line(
+            s,
+            acme,
+            draft.id,
+            {"article_number": "SRV-1", "description": "Installation", "unit_price": "18"},
+        )
+    async with transaction(sessions) as s:
+        sent = await invoices.send(s, acme, draft.id)
+    async with transaction(sessions) as s:
+        await invoices.credit_note(s, acme, sent.id, "5", "goodwill", unique_key())
+    async with sessions() as s:
+        month = utcnow().strftime("%Y-%m")
+        report = await financials.report(s, acme, month)
+        [totals] = report.totals
+        [row] = [c.figures for c in report.clients if c.client.id == world.client_id]
+        taken = -sum(
+            await s.scalars(
+                select(Posting.amount)
+                .join(Account, Account.id == Posting.account_id)
+                .join(LedgerEntry, LedgerEntry.id == Posting.entry_id)
+                .where(
+                    Account.client_id == world.client_id,
+                    LedgerEntry.kind.in_(("calls", "invoice_adjustment")),
+                )
+            )
+        )
+    # the 18.00 line, less the 5.00 credit note (no tax rate in this world)
+    assert (totals.invoiced, totals.invoice_tax) == (13 * U, 0)
+    assert totals.revenue == totals.calls_sell + totals.invoiced
+    assert totals.earnings == totals.revenue
+    # what the client's balance lost is revenue plus the tax owed, to the micro
+    assert totals.revenue + totals.invoice_tax == taken
+    assert (row.invoiced, row.invoice_tax, row.revenue) == (
+        totals.invoiced,
+        totals.invoice_tax,
+        totals.revenue,
+    )
