@@ -27,6 +27,16 @@ from api.models import Client, PriceList, PriceListItem, Reseller
 BASIC = "Basic"
 
 
+async def list_id_of(session: AsyncSession, client) -> int | None:
+    """The id of the client's price list: its own, else its reseller's basic list (read only:
+    None when the basic list was never made)."""
+    if client.price_list_id is not None:
+        return client.price_list_id
+    return await session.scalar(
+        select(PriceList.id).where(PriceList.reseller_id == client.reseller_id, PriceList.is_basic)
+    )
+
+
 async def basic_list(session: AsyncSession, reseller_id: int) -> PriceList:
     found = await session.scalar(
         select(PriceList).where(PriceList.reseller_id == reseller_id, PriceList.is_basic)

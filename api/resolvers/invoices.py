@@ -162,15 +162,12 @@ async def price_lists(
 
 async def _terms(session, client) -> ClientInvoiceTerms:
     rates = (await domain.tax_rates_of(session, [client.id]))[client.id]
+    list_id = await price_lists_domain.list_id_of(session, client)
     return ClientInvoiceTerms(
         due_days=client.invoice_due_days,
         block_after_days_overdue=client.overdue_block_days,
         discount_pct=_pct(client.discount_pct),
-        price_list_id=(
-            None
-            if client.price_list_id is None
-            else relay.GlobalID("PriceList", str(client.price_list_id))
-        ),
+        price_list_id=None if list_id is None else relay.GlobalID("PriceList", str(list_id)),
         tax_rates=[
             ClientTaxRate(rate_pct=_pct(r.rate_pct), valid_from=r.valid_from, valid_to=r.valid_to)
             for r in rates

@@ -328,7 +328,7 @@ class ClientInvoiceTerms:
     )
     discount_pct: Decimal = strawberry.field(description="Its discount on its price list.")
     price_list_id: relay.GlobalID | None = strawberry.field(
-        description="Its price list (null: the reseller's basic list)."
+        description="Its price list: its own, else the reseller's basic list."
     )
     tax_rates: list[ClientTaxRate] = strawberry.field(
         description="Its own tax rates, by start (the latest given wins where they overlap)."

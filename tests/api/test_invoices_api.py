@@ -57,6 +57,15 @@ CREDIT = (
 LIST = f"{{ invoices {{ edges {{ node {{ {INVOICE} }} }} }} }}"
 
 
+async def _basic_list_gid(sessions, reseller_id: int) -> str:
+    """The reseller's basic list (made here if it was never used) as a global id."""
+    from api.domain import price_lists
+
+    async with transaction(sessions) as s:
+        pk = (await price_lists.basic_list(s, reseller_id)).id
+    return gid("PriceList", pk)
+
+
 async def _setup(sessions, gql):
     """Acme's postpaid Alice (limit 100) made calls: 0.24 to France and 0.60 to the UK; Acme's
     owner, Alice and another reseller's owner are logged in."""
@@ -258,6 +267,7 @@ async def test_settings_terms_tax_rates_and_price_lists_over_graphql(sessions, g
     world, tokens = await _setup(sessions, gql)
     client = gid("Client", world.client_id)
     acme = tokens["acme"]
+    basic = await _basic_list_gid(sessions, world.reseller_id)
     body = await gql(
         'mutation { invoiceSettingsUpdate(input: {taxRatePct: "10", creditLimitStep: "25"})'
         " { taxRatePct creditLimitStep { amount } errors { code } } }",
@@ -279,7 +289,7 @@ async def test_settings_terms_tax_rates_and_price_lists_over_graphql(sessions, g
         "dueDays": 30,
         "blockAfterDaysOverdue": 7,
         "discountPct": "10.0000",
-        "priceListId": None,
+        "priceListId": basic,
     }
     body = await gql(
         "mutation($c: ID!) { clientInvoiceTermsUpdate(input: {clientId: $c, dueDays: 999})"
