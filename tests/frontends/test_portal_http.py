@@ -6,8 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from api.db import transaction
-from api.domain import brands, demo
-from tests.factories import operator_actor
+from api.domain import accounts, auth, brands, demo
+from api.domain.actors import SYSTEM
+from api.models import Client
+from tests.factories import client_balance, operator_actor
 from tests.frontends.conftest import ACME_HOST, GLOBEX_HOST
 
 
@@ -100,3 +102,33 @@ async def test_the_page_speaks_the_picked_then_the_browsers_language(browse, dem
     home = await browser.http.get("/", headers={"Accept-Language": "fr"})
     assert 'lang="he" dir="rtl"' in home.text
     assert "דף הבית" in home.text and "התנתקות" in home.text
+
+
+async def test_home_shows_credit_for_postpaid_and_warns_under_the_threshold(
+    browse, demo_world, sessions
+):
+    # given Blue Harbor's threshold above its balance, and a portal login for Gotham (postpaid)
+    blue, gotham = (demo_world.client_ids[n] for n in ("Blue Harbor Dental", "Gotham Legal LLP"))
+    async with transaction(sessions) as s:
+        await accounts.update_client(s, SYSTEM, blue, {"low_balance_threshold": "1000"})
+        await auth.create_user(
+            s,
+            SYSTEM,
+            email="gotham@acme.test",
+            password="gotham-pass",
+            role="client",
+            client_id=gotham,
+        )
+        owed = -(await client_balance(s, gotham))
+        limit = (await s.get(Client, gotham)).credit_limit
+    # when each signs in, then Blue Harbor is warned, Gotham sees what it owes of its limit
+    browser = browse(ACME_HOST)
+    await browser.login(demo.CLIENT_EMAIL)
+    home = (await browser.http.get("/")).text
+    assert "Your balance is below $1,000.00. Top up to keep calling." in home
+    browser = browse(ACME_HOST)
+    await browser.login("gotham@acme.test", "gotham-pass")
+    home = (await browser.http.get("/")).text
+    assert "Credit used" in home and "Your balance is below" not in home
+    assert f"${Decimal(max(owed, 0)) / 1_000_000:,.2f}" in home
+    assert f"of a credit limit of ${Decimal(limit) / 1_000_000:,.2f}" in home
