@@ -19,7 +19,11 @@ from tests.frontends.conftest import ACME_HOST
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots" / "portal"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "build" / "screenshots" / "portal"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # installed by `npm ci` (make install)
+AXE_RUN = """async () => (await axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21aa"]}))
+  .violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)"""
 
 
 @pytest.fixture
@@ -58,8 +62,11 @@ async def page(server):
 
 
 async def shot(page, name: str) -> None:
+    """A screenshot of the page, and axe's accessibility check of it (WCAG 2.1 A and AA)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    await page.add_script_tag(path=str(AXE))
+    assert await page.evaluate(AXE_RUN) == [], name
 
 
 async def test_sign_in_on_the_brand_host_and_switch_to_hebrew(page):
