@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql, health, and (later) webhooks, portals and static files."""
+"""The ASGI application: /graphql, health, the switch and export endpoints, brands, webhooks,
+and the portals with their static files (``frontends``)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 import branding
+import frontends
 from api import collector, exports, invoice_files, switch
 from api.db import create_engine, read_only, session_factory
 from api.domain import auth
 from api.domain.dns import Resolver
 from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
-from api.resolvers.context import Context
+from api.resolvers.context import Context, context_for
 from api.schema import build_schema
 from api.settings import Settings
 from webhooks import paypal_events, paypal_ipn
@@ -49,15 +51,13 @@ class DialtoneGraphQL(GraphQL):
         self.engine = engine
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
-        actor = await auth.actor_for_request(self.engine, token)
-        return Context(
-            request=request,
-            response=response,
+        return await context_for(
+            request,
+            response,
             settings=self.settings,
             sessions=self.sessions,
-            actor=actor,
-            session_token=token,
+            engine=self.engine,
+            token=bearer_token(request) or request.cookies.get(SESSION_COOKIE),
         )
 
 
@@ -128,6 +128,7 @@ def create_app(
             Route("/webhooks/paypal/events", paypal_events.events_endpoint, methods=["POST"]),
             Route("/webhooks/paypal/return", paypal_events.return_endpoint, methods=["GET"]),
             Route("/webhooks/paypal/cancel", paypal_events.cancel_endpoint, methods=["GET"]),
+            *frontends.routes(),
         ],
         lifespan=lifespan,
     )
@@ -135,6 +136,7 @@ def create_app(
     app.state.engine = engine
     app.state.read_engine = read_engine
     app.state.sessions = sessions
+    app.state.schema = graphql.schema  # the portals run their operations on it, in-process
     app.state.branding = branding.Branding(settings, engine, dns_resolver)
     return app
 

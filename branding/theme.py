@@ -46,6 +46,7 @@ class Theme:
     footer_text: str
     default_language: str
     logo_sha256: str  # empty: no logo
+    own_language: str = ""  # the default language the brand set (empty: none set)
 
     @property
     def logo_url(self) -> str | None:
@@ -72,6 +73,7 @@ def theme_of(owner: BrandOwner) -> Theme:
         footer_text=brand.footer_text if brand else "",
         default_language=(brand.default_language if brand else "") or DEFAULT_LANGUAGE,
         logo_sha256=brand.logo_sha256 if brand else "",
+        own_language=(brand.default_language if brand else "") or "",
         **colors,
     )
 

@@ -2,7 +2,8 @@
 ledger history, then the telephone side: a rate deck per currency as the resellers' base decks,
 a package with overrides and a monthly fee for the markup reseller's clients, a SIP sub-account
 per client, numbers (DIDs) in the inventory, two ordered and one assigned, a month of calls
-rated and posted, and a draft invoice for a postpaid client. All of it is made through the
+rated and posted, a draft invoice for a postpaid client, and the resellers' portals on
+``acme.localhost`` (Acme's brand) and ``globex.localhost``. All of it is made through the
 domain functions, so that every balance comes from postings and every call was rated.
 
 ``seed`` runs in one transaction: it lands completely or not at all. ``DEMO_LOGINS`` lists the
@@ -14,7 +15,7 @@ from __future__ import annotations
 import io
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db import transaction
-from api.domain import accounts, auth, callers, calls, invoices, numbers, payments, rates
+from api.domain import (
+    accounts,
+    auth,
+    brands,
+    callers,
+    calls,
+    invoices,
+    numbers,
+    payments,
+    rates,
+)
 from api.domain.actors import SYSTEM, Actor, actor_for_user
 from api.domain.cdr_formats import CallRecord
 from api.domain.errors import DomainError, ErrorCode
@@ -289,10 +300,38 @@ _MOVES: list[dict[str, Any]] = [
 
 _DEPOSITS = [("Acme Telecom", "500", "Wire transfer"), ("Globex Communications", "1000", "SEPA")]
 
-# Users (3 + 1), resellers (2), client batches (2), deposits, movements; then decks (2), the
-# package, a sub-account per client (7 + 5), numbers (2), calls, the invoice.
+# The resellers' portals: a hostname under .localhost (browsers send it to this machine
+# without any DNS), approved by the operator, free of the hostname fee; Acme's brand.
+DEMO_HOSTS = {"Acme Telecom": "acme.localhost", "Globex Communications": "globex.localhost"}
+DEMO_BRANDS: dict[str, dict[str, Any]] = {
+    "Acme Telecom": {
+        "display_name": "Acme Voice",
+        "header_background": "#4a1942",
+        "title_background": "#7b2d6b",
+        "text_color": "#ffffff",
+        "content_background": "#fbf8fa",
+        "content_text": "#1f1a1e",
+        "support_email": "support@acme.test",
+        "footer_text": "Acme Telecom, 1 Market Street, San Francisco",
+    },
+}
+
+# Users (3 + 1), resellers (2), client batches (2), deposits, portals, movements; then decks
+# (2), the package, a sub-account per client (7 + 5), numbers (2), calls, the invoice.
 TOTAL_STEPS = (
-    (1 + 2 + 2 + 2 + 1 + len(_DEPOSITS) + len(_MOVES) + 2 + 1 + len(ACME_CLIENTS + GLOBEX_CLIENTS))
+    (
+        1
+        + 2
+        + 2
+        + 2
+        + 1
+        + len(_DEPOSITS)
+        + len(DEMO_HOSTS)
+        + len(_MOVES)
+        + 2
+        + 1
+        + len(ACME_CLIENTS + GLOBEX_CLIENTS)
+    )
     + 2
     + 1
     + 1
@@ -400,6 +439,19 @@ async def seed(
                 ),
             )
             result.entries += 1
+
+        for reseller_name, host in DEMO_HOSTS.items():
+            await steps.run(
+                f"opening the portal of {reseller_name} at {host}",
+                _portal(
+                    session,
+                    operator,
+                    owners[reseller_name],
+                    host,
+                    DEMO_BRANDS.get(reseller_name),
+                    settings,
+                ),
+            )
 
         payments_by_client: dict[str, int] = {}
         for move in _MOVES:
@@ -539,6 +591,21 @@ async def _telephony(
         invoices.draft_for_client(session, acme, clients["Gotham Legal LLP"].id),
     )
     result.invoice_id = invoice.id
+
+
+async def _portal(
+    session: AsyncSession,
+    operator: Actor,
+    owner: Actor,
+    host: str,
+    brand: dict[str, Any] | None,
+    settings: Settings,
+) -> None:
+    if brand:
+        await brands.update_brand(session, owner, None, brand)
+    free = replace(settings, hostname_fee=0)
+    hostname = await brands.order_hostname(session, owner, None, host, settings=free)
+    await brands.approve_hostname(session, operator, hostname.id)
 
 
 async def _deck(session: AsyncSession, operator: Actor, name: str, currency: str):

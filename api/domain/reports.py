@@ -13,15 +13,17 @@ Totals (count, seconds, cost, sell; profit = sell - cost) come from the rollups
 whole UTC days (``from``/``to`` at midnight, or open); any other filter (sub-account,
 disposition, destination prefix, number, a time inside a day) aggregates the filtered calls.
 Both give the same figures: rollups are written in the transaction that stores the calls.
-One row per currency (only the operator, across resellers, may see more than one).
+One row per currency (only the operator, across resellers, may see more than one). Totals per
+UTC day (``daily_totals``, the portal's chart) are read from the rollups only.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, false, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +34,7 @@ from api.domain.errors import invalid, not_found
 from api.models import Call, CallRollup, Client, Reseller, SubAccount
 
 MAX_FILTER_TEXT = 40
+MAX_DAILY_DAYS = 366  # the longest period totals per day are given for
 
 
 @dataclass(frozen=True)
@@ -202,32 +205,39 @@ def uses_rollups(f: CallFilter) -> bool:
     )
 
 
+def _rollup_sums(f: CallFilter, *group: Any) -> Select:
+    """The rollups of a scoped filter (``uses_rollups``) summed per currency and ``group``."""
+    stmt = (
+        select(
+            Reseller.currency,
+            *group,
+            func.coalesce(func.sum(CallRollup.calls), 0),
+            func.coalesce(func.sum(CallRollup.seconds), 0),
+            func.coalesce(func.sum(CallRollup.cost), 0),
+            func.coalesce(func.sum(CallRollup.sell), 0),
+        )
+        .join(Reseller, Reseller.id == CallRollup.reseller_id)
+        .group_by(Reseller.currency, *group)
+    )
+    if f.client_id is not None:
+        stmt = stmt.where(CallRollup.client_id == f.client_id)
+    if f.reseller_id is not None:
+        stmt = stmt.where(CallRollup.reseller_id == f.reseller_id)
+    if f.direction is not None:
+        stmt = stmt.where(CallRollup.direction == f.direction)
+    if f.started_from is not None:
+        stmt = stmt.where(CallRollup.day >= f.started_from.date())
+    if f.started_to is not None:
+        stmt = stmt.where(CallRollup.day < f.started_to.date())
+    return stmt
+
+
 async def totals(session: AsyncSession, actor: Actor, f: CallFilter) -> list[Totals]:
     """Totals of a scoped filter, one per currency (see the module docstring)."""
     if not _can_read(actor):
         return []
     if uses_rollups(f):
-        stmt = (
-            select(
-                Reseller.currency,
-                func.coalesce(func.sum(CallRollup.calls), 0),
-                func.coalesce(func.sum(CallRollup.seconds), 0),
-                func.coalesce(func.sum(CallRollup.cost), 0),
-                func.coalesce(func.sum(CallRollup.sell), 0),
-            )
-            .join(Reseller, Reseller.id == CallRollup.reseller_id)
-            .group_by(Reseller.currency)
-        )
-        if f.client_id is not None:
-            stmt = stmt.where(CallRollup.client_id == f.client_id)
-        if f.reseller_id is not None:
-            stmt = stmt.where(CallRollup.reseller_id == f.reseller_id)
-        if f.direction is not None:
-            stmt = stmt.where(CallRollup.direction == f.direction)
-        if f.started_from is not None:
-            stmt = stmt.where(CallRollup.day >= f.started_from.date())
-        if f.started_to is not None:
-            stmt = stmt.where(CallRollup.day < f.started_to.date())
+        stmt = _rollup_sums(f)
         from_rollups = True
     else:
         stmt = (
@@ -247,6 +257,32 @@ async def totals(session: AsyncSession, actor: Actor, f: CallFilter) -> list[Tot
         Totals(cur, int(n), int(s), int(c), int(v), from_rollups) for cur, n, s, c, v in rows if n
     ]
     return sorted(out, key=lambda t: t.currency)
+
+
+async def daily_totals(
+    session: AsyncSession, actor: Actor, f: CallFilter
+) -> list[tuple[date, Totals]]:
+    """Totals of a scoped filter per UTC day and currency, read from the rollups (one
+    statement, whatever the number of calls); days without calls are left out. The filter
+    must be one the rollups answer (client / reseller, direction, whole UTC days) and span at
+    most ``MAX_DAILY_DAYS`` days."""
+    if not uses_rollups(f):
+        raise invalid(
+            "from", "totals per day need whole UTC days, filtered at most by client and direction"
+        )
+    if f.started_from is None or f.started_to is None:
+        raise invalid("from", "totals per day need both ends of the period")
+    if (f.started_to - f.started_from).days > MAX_DAILY_DAYS:
+        raise invalid("to", f"totals per day cover at most {MAX_DAILY_DAYS} days")
+    if not _can_read(actor):
+        return []
+    rows = (await session.execute(_rollup_sums(f, CallRollup.day))).all()
+    out = [
+        (day, Totals(cur, int(n), int(s), int(c), int(v), True))
+        for cur, day, n, s, c, v in rows
+        if n
+    ]
+    return sorted(out, key=lambda item: (item[0], item[1].currency))
 
 
 async def get_call(session: AsyncSession, actor: Actor, call_pk: int) -> Call:

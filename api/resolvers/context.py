@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
+from api.domain import auth
 from api.domain.actors import Actor
 from api.settings import Settings
 
@@ -58,6 +59,28 @@ class Context:
         from api.resolvers.dataloaders import Loaders
 
         return Loaders(self)
+
+
+async def context_for(
+    request: Request,
+    response: Response,
+    *,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    token: str | None,
+) -> Context:
+    """The context of a request made with ``token`` (a Bearer token or the session cookie):
+    the same for ``/graphql`` and for the portals' in-process operations."""
+    actor = await auth.actor_for_request(engine, token)
+    return Context(
+        request=request,
+        response=response,
+        settings=settings,
+        sessions=sessions,
+        actor=actor,
+        session_token=token,
+    )
 
 
 Info = StrawberryInfo[Context, None]

@@ -4,7 +4,7 @@ Assembled as ``CallsQuery`` / ``CallsMutation`` (bases in schema.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
@@ -187,6 +187,11 @@ class CallTotals:
         )
 
 
+@strawberry.type(description="The totals of one UTC day's calls, in one currency.")
+class CallDayTotals(CallTotals):
+    day: date = strawberry.field(description="The UTC day the calls started.")
+
+
 @strawberry.type(description="A page of calls, newest first, and the totals of the whole filter.")
 class CallConnection(Connection[Call]):
     call_filter: strawberry.Private[Any]
@@ -200,6 +205,19 @@ class CallConnection(Connection[Call]):
         async with info.context.read() as session:
             found = await reports.totals(session, actor, self.call_filter)
         return [CallTotals.of(t, reports.shows_cost(actor)) for t in found]
+
+    @strawberry.field(
+        description="Totals per UTC day of every call the filter selects, oldest first, one "
+        "per day and currency; days without calls are left out. Needs a period of whole UTC "
+        "days (from and to at midnight, at most 366 days), filtered at most by client, "
+        "reseller and direction."
+    )
+    async def daily(self, info: Info) -> list[CallDayTotals]:
+        actor = info.context.actor
+        async with info.context.read() as session:
+            found = await reports.daily_totals(session, actor, self.call_filter)
+        show = reports.shows_cost(actor)
+        return [CallDayTotals(day=day, **vars(CallTotals.of(t, show))) for day, t in found]
 
 
 # --- ingestion --------------------------------------------------------------------------------

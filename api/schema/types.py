@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from api import models
 from api.domain import accounts as accounts_domain
+from api.domain import alerts
 from api.resolvers.context import Info
 from api.schema.common import After, Connection, First, Money
 
@@ -199,6 +200,22 @@ class Client(relay.Node):
     @strawberry.field(description="The balance under which the client is warned.")
     async def low_balance_threshold(self, info: Info) -> Money:
         return Money.of(self.low_balance_micros, await self._currency(info))
+
+    @strawberry.field(
+        description="Postpaid: how much of its credit it uses (what it owes: 0 while its "
+        "balance is not negative)."
+    )
+    async def credit_used(self, info: Info) -> Money:
+        micros = await info.context.loaders.client_balance.load(self.id)
+        return Money.of(max(0, -micros), await self._currency(info))
+
+    @strawberry.field(
+        description="Whether its balance is under its low-balance threshold (the rule of the "
+        "low-balance alert; a threshold of 0 never warns)."
+    )
+    async def low_balance(self, info: Info) -> bool:
+        micros = await info.context.loaders.client_balance.load(self.id)
+        return alerts.is_below(self.low_balance_micros, micros)
 
     @strawberry.field(description="Markup model: the package its calls without a sub-account use.")
     async def package(self, info: Info) -> PackageRef | None:

@@ -554,6 +554,48 @@ async def test_clients_see_their_own_calls_without_cost(gql, world, sessions):
     assert body["errors"][0]["message"] == "client not found"
 
 
+DAILY = """query($c: ID, $from: DateTime, $to: DateTime, $number: String) {
+  calls(clientId: $c, from: $from, to: $to, number: $number, first: 1) {
+    totals { count seconds sell { amount } cost { amount } }
+    daily { day currency count seconds minutes sell { amount } cost { amount } fromRollups } } }"""
+
+
+async def test_daily_totals_sum_to_the_period_totals(gql, world, sessions):
+    # given Acme's five calls over three days and Globex's one
+    await seed_calls(sessions, world)
+    start = T0.replace(hour=0)
+    period = {"from": start.isoformat(), "to": (start + timedelta(days=30)).isoformat()}
+    # when the client asks for its totals per day of a month
+    body = await gql(DAILY, period, token=world.tokens["acme_client"])
+    data = body["data"]["calls"]
+    daily = data["daily"]
+    # then one row per day with calls, oldest first, sell side only, summing to the totals
+    assert [d["day"] for d in daily] == ["2024-03-01", "2024-03-02", "2024-03-03"]
+    assert all(d["cost"] is None and d["fromRollups"] and d["currency"] == "USD" for d in daily)
+    assert sum(d["count"] for d in daily) == data["totals"][0]["count"] == 5
+    assert sum(Decimal(d["sell"]["amount"]) for d in daily) == Decimal(
+        data["totals"][0]["sell"]["amount"]
+    )
+    # a reseller sees the cost side too; another tenant's client is not found
+    body = await gql(
+        DAILY, {**period, "c": gid("Client", world.acme_client_id)}, token=world.tokens["acme"]
+    )
+    assert body["data"]["calls"]["daily"][0]["cost"] is not None
+    body = await gql(
+        DAILY, {**period, "c": gid("Client", world.acme_client_id)}, token=world.tokens["globex"]
+    )
+    assert body["errors"][0]["message"] == "client not found"
+    # filters the rollups cannot answer, open or too long periods are refused with a reason
+    for variables in (
+        {**period, "number": "5"},
+        {"from": period["from"]},
+        {**period, "to": (start + timedelta(days=400)).isoformat()},
+    ):
+        body = await gql(DAILY, variables, token=world.tokens["acme_client"])
+        assert body["data"] is None, body
+        assert "per day" in body["errors"][0]["message"]
+
+
 async def test_csv_export_streams_scoped_calls(gql, world, sessions):
     await seed_calls(sessions, world)
     async with gql.client() as http:

@@ -181,3 +181,44 @@ async def test_changes_to_limits_and_modes_are_in_the_audit_history(gql, world):
     assert latest["actorLabel"] == "staff@acme.test"
     assert latest["before"] == {"billing_mode": "postpaid", "credit_limit": 0}
     assert latest["after"] == {"billing_mode": "prepaid_permissive", "credit_limit": 250_000_000}
+
+
+WARNING = (
+    "query($id: ID!) { node(id: $id) { ... on Client { balance { amount } lowBalance"
+    " lowBalanceThreshold { amount } creditUsed { amount currency } creditLimit { amount } } } }"
+)
+
+
+async def test_low_balance_warning_and_credit_used_follow_the_balance(gql, world):
+    token = world.tokens["acme"]
+    alice = gid("Client", world.acme_client_id)  # strict, balance 50, no threshold
+    arnold = gid("Client", world.acme_client2_id)  # postpaid, balance 0
+    node = (await gql(WARNING, {"id": alice}, token=token))["data"]["node"]
+    assert node["lowBalance"] is False  # a threshold of 0 never warns
+    update = (
+        "mutation($c: ID!, $t: Decimal) { clientUpdate(input: {id: $c,"
+        f" lowBalanceThreshold: $t, creditLimit: 100}}) {{ {ERR} }} }}"
+    )
+    for client in (alice, arnold):
+        body = await gql(update, {"c": client, "t": "50"}, token=token)
+        assert body["data"]["clientUpdate"]["errors"] == []
+    # at the threshold: no warning; one cent under it: the warning
+    node = (await gql(WARNING, {"id": alice}, token=token))["data"]["node"]
+    assert node["lowBalance"] is False and node["creditUsed"]["amount"] == "0.000000"
+    await gql(CHARGE, {"c": alice, "a": "0.01", "k": "w1"}, token=token)
+    node = (await gql(WARNING, {"id": alice}, token=token))["data"]["node"]
+    assert node["balance"]["amount"] == "49.990000" and node["lowBalance"] is True
+    # a postpaid client owing 30.5 uses 30.5 of its credit limit of 100
+    await gql(CHARGE, {"c": arnold, "a": "30.5", "k": "w2"}, token=token)
+    node = (await gql(WARNING, {"id": arnold}, token=token))["data"]["node"]
+    assert node["creditUsed"] == {"amount": "30.500000", "currency": "USD"}
+    assert node["creditLimit"]["amount"] == "100.000000"
+    # the client sees the same on its own record
+    body = await gql(
+        "{ viewer { client { lowBalance creditUsed { amount } } } }",
+        token=world.tokens["acme_client"],
+    )
+    assert body["data"]["viewer"]["client"] == {
+        "lowBalance": True,
+        "creditUsed": {"amount": "0.000000"},
+    }

@@ -1,0 +1,100 @@
+"""The portals' GraphQL operations: the ``.graphql`` files beside the templates, run in-process.
+
+Every operation a page runs is named in a ``.graphql`` file beside its template (a file may
+hold several, and the fragments they share). They are read once, when this module is
+imported: two operations of one name, or one without a name, fail at start. A page runs an
+operation by name against the app's own schema (``app.state.schema``), with the context a
+``/graphql`` request would get (``api.app.DialtoneGraphQL``: the actor of the session cookie),
+so the portal reads and writes through exactly what any API client may do: no second HTTP hop,
+no SQL here. ``tests/frontends/test_operations.py`` validates every operation against the
+schema. The same set is the allow-list of the operations a browser may send (later: persisted
+queries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphql import OperationDefinitionNode, parse
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.resolvers.context import context_for
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    source: str  # the whole file: its operations and fragments
+    path: Path
+
+
+def load(root: Path = TEMPLATES) -> dict[str, Operation]:
+    """Every named operation of the ``.graphql`` files under ``root``."""
+    found: dict[str, Operation] = {}
+    for path in sorted(root.rglob("*.graphql")):
+        source = path.read_text(encoding="utf-8")
+        for definition in parse(source).definitions:
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            if definition.name is None:
+                raise ValueError(f"{path}: every portal operation needs a name")
+            name = definition.name.value
+            if name in found:
+                raise ValueError(f"{path}: operation {name} is also in {found[name].path}")
+            found[name] = Operation(name, source, path)
+    return found
+
+
+OPERATIONS = load()
+
+
+class OperationFailed(Exception):
+    """An operation answered GraphQL errors (never expected from a page's own operations)."""
+
+    def __init__(self, name: str, errors: list[Any]) -> None:
+        super().__init__(f"{name}: {'; '.join(str(e) for e in errors)}")
+        self.errors = errors
+
+
+@dataclass
+class Outcome:
+    data: dict[str, Any]
+    response: Response  # what the resolvers set on it: cookies of login and logout
+
+
+async def execute(
+    request: Request,
+    name: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None,
+) -> Outcome:
+    """Run the operation ``name`` as the holder of ``token`` (a session token, or None)."""
+    operation = OPERATIONS[name]
+    state = request.app.state
+    response = Response()
+    context = await context_for(
+        request,
+        response,
+        settings=state.settings,
+        sessions=state.sessions,
+        engine=state.engine,
+        token=token,
+    )
+    try:
+        result = await state.schema.execute(
+            operation.source,
+            variable_values=variables,
+            context_value=context,
+            operation_name=name,
+        )
+    finally:
+        await context.close()
+    if result.errors:
+        raise OperationFailed(name, result.errors)
+    return Outcome(result.data or {}, response)
