@@ -18,8 +18,9 @@ that one), one more indexed query checks the blacklist for it.
 Then, in this order (the first that applies is the answer):
   reseller suspended -> SUSPENDED; the destination or the calling number on the reseller's
   blacklist, or the client itself -> BLACKLISTED (with the entry's reason text); sub-account
-  disabled -> SUSPENDED; client not active -> INSUFFICIENT_FUNDS (strict prepaid at <= 0),
-  CREDIT_LIMIT_REACHED (postpaid at its limit), else SUSPENDED (with the status reason);
+  disabled -> SUSPENDED; client not active -> INSUFFICIENT_FUNDS when the balance rule suspended
+  it (``accounts.AUTO_SUSPEND_REASON``), CREDIT_LIMIT_REACHED when that rule blocked it at its
+  credit limit, else SUSPENDED with the status reason a person gave, whatever the balance;
   no base deck or no matching prefix -> NO_ROUTE; a package that refuses calls sold below cost
   selling below it -> BELOW_COST; the client cannot pay the first increment ->
   INSUFFICIENT_FUNDS / CREDIT_LIMIT_REACHED; the reseller cannot pay it at cost (markup model
@@ -53,7 +54,7 @@ from sqlalchemy import String, bindparam, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.db import DriverQuery
-from api.domain import dialing, rating, secrets
+from api.domain import accounts, dialing, rating, secrets
 from api.domain.actors import Actor
 from api.models import (
     Account,
@@ -296,9 +297,9 @@ async def authorize(
     balance = row.client_balance or 0
     mode = row.billing_mode
     if row.status != "active":
-        if mode == "prepaid_strict" and balance <= 0:
+        if row.status_reason == accounts.AUTO_SUSPEND_REASON:
             return refuse(Reason.INSUFFICIENT_FUNDS, "insufficient funds")
-        if mode == "postpaid" and balance <= -row.credit_limit:
+        if row.status_reason == accounts.AUTO_BLOCK_REASON:
             return refuse(Reason.CREDIT_LIMIT_REACHED, "credit limit reached")
         return refuse(Reason.SUSPENDED, row.status_reason or "service suspended")
 

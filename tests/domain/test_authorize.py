@@ -159,6 +159,32 @@ async def test_a_suspended_strict_client_at_zero_is_insufficient_funds(sessions,
     assert (d.allowed, d.reason) == (False, Reason.INSUFFICIENT_FUNDS)
 
 
+async def test_a_client_suspended_by_hand_is_suspended_with_its_reason_whatever_its_balance(
+    sessions, settings
+):
+    # given a strict client without money and a postpaid client at its limit, both suspended
+    # by their reseller for a reason of its own
+    *_, strict, strict_sub = await world(sessions, settings, client_funds=None)
+    *_, postpaid, postpaid_sub = await world(
+        sessions, settings, mode="postpaid", client_funds=None, credit_limit="1"
+    )
+    async with transaction(sessions) as s:
+        await payments.client_charge(s, SYSTEM, postpaid.id, "1", unique_key(), "usage")
+        for client in (strict, postpaid):
+            await accounts.update_client(
+                s, SYSTEM, client.id, {"status": "suspended", "status_reason": "fraud check"}
+            )
+    # then the switch hears why: the reseller's reason, not the balance
+    for sub in (strict_sub, postpaid_sub):
+        d = await ask(sessions, settings, sub_account_username=sub.username, destination="447")
+        assert (d.allowed, d.reason, d.message, d.max_seconds) == (
+            False,
+            Reason.SUSPENDED,
+            "fraud check",
+            0,
+        )
+
+
 async def test_postpaid_calls_on_credit_until_the_limit(sessions, settings):
     # given a postpaid client at 0 with a credit limit of 1.00
     *_, sub = await world(sessions, settings, mode="postpaid", client_funds=None, credit_limit="1")
