@@ -47,7 +47,7 @@ A batch (a GraphQL request, one HTTP delivery, or a chunk of a CSV import) is on
    locked only for the end of the transaction. Afterwards the billing-mode status rule runs
    (``accounts.apply_balance_status``): a strict prepaid client at or below zero is suspended.
 5. Calls are stored in bulk (binary ``COPY`` on PostgreSQL, executemany elsewhere), and the
-   rollups ``call_rollups`` (reseller, client, UTC day, direction: calls, billed seconds, cost,
+   rollups ``call_rollups`` (reseller, client, UTC day, direction: calls, answered seconds, cost,
    sell) are added to in one upsert (``INSERT … ON CONFLICT DO UPDATE``) in the same
    transaction.
 
@@ -618,7 +618,7 @@ def delivered_concurrently(exc: BaseException) -> bool:
 
 
 def _sums(rows: list[tuple]) -> tuple[int, int, int, int]:
-    """Calls, billed seconds, cost and sell of stored call rows."""
+    """Calls, answered seconds, cost and sell of stored call rows."""
     seconds = cost = sell = 0
     for v in rows:
         seconds += v[_BILLSEC]

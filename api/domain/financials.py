@@ -56,7 +56,8 @@ client_refunds      -Σ(client, client_refund, deposit_refund, deposit_reversal,
                     net of canceled reversals
 reseller_refunds    -Σ(reseller, deposit_refund, deposit_reversal, deposit_reinstate,   no
                     no client): refunds and reversals of the reseller's top-ups
-calls, seconds      from ``call_rollups``: calls and billed seconds (start day)        yes
+calls,              from ``call_rollups``: calls and their answered seconds           yes
+answered_seconds    (``billsec``, not rounded to increments), by start day
 ==================  ===============================================================  =========
 
 Figures marked "no" belong to the reseller, not to a client: the rows of the per-client

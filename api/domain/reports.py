@@ -8,11 +8,13 @@ with ``reports:read`` the calls of its reseller; a client user its own calls, se
 Pagination is keyset on ``(started_at, id)``, newest first (index ``ix_calls_client_started`` /
 ``ix_calls_reseller_started``), never OFFSET.
 
-Totals (count, seconds, cost, sell; profit = sell - cost) come from the rollups
+Totals (count, answered seconds, cost, sell; profit = sell - cost) come from the rollups
 ``call_rollups`` when the filter is only reseller / client, direction, and a period made of
 whole UTC days (``from``/``to`` at midnight, or open); any other filter (sub-account,
 disposition, destination prefix, number, a time inside a day) aggregates the filtered calls.
 Both give the same figures: rollups are written in the transaction that stores the calls.
+Seconds are **answered** seconds (``calls.billsec``, as the switch reported them), never the
+billed seconds rounded up to the package's increments (``sell_billed`` per call).
 One row per currency (only the operator, across resellers, may see more than one). Totals per
 UTC day (``daily_totals``, the portal's chart) are read from the rollups only.
 """
@@ -65,7 +67,12 @@ class Totals:
 
     @property
     def minutes(self) -> Decimal:
-        return (Decimal(self.seconds) / 60).quantize(Decimal("0.01"))
+        return minutes(self.seconds)
+
+
+def minutes(seconds: int) -> Decimal:
+    """Seconds as minutes, to 2 places: how every report shows its minutes."""
+    return (Decimal(seconds) / 60).quantize(Decimal("0.01"))
 
 
 def shows_cost(actor: Actor) -> bool:

@@ -107,7 +107,7 @@ def payload_fields(report: calls_domain.IngestReport) -> dict:
             IngestTotals(
                 currency=t.currency,
                 calls=t.calls,
-                seconds=t.seconds,
+                answered_seconds=t.seconds,
                 cost=Money.of(t.cost, t.currency),
                 sell=Money.of(t.sell, t.currency),
             )

@@ -17,7 +17,16 @@ from api import models
 from api.domain import reports
 from api.resolvers.context import Info
 from api.schema.callers import SubAccount
-from api.schema.common import INPUT, After, Connection, First, Money, UserError, described
+from api.schema.common import (
+    INPUT,
+    After,
+    AnsweredTime,
+    Connection,
+    First,
+    Money,
+    UserError,
+    described,
+)
 from api.schema.types import Client
 
 ERRORS = "Expected failures; when not empty, nothing was changed."
@@ -156,11 +165,9 @@ class Call(relay.Node):
 
 
 @strawberry.type(description="The totals of the calls a filter selects, in one currency.")
-class CallTotals:
+class CallTotals(AnsweredTime):
     currency: str = strawberry.field(description="The currency of these totals.")
     count: int = strawberry.field(description="How many calls.")
-    seconds: int = strawberry.field(description="Seconds answered, summed.")
-    minutes: Decimal = strawberry.field(description="Minutes answered (seconds / 60, 2 places).")
     sell: Money = strawberry.field(description="What the clients pay for them.")
     cost: Money | None = strawberry.field(
         description="What the reseller pays the operator (null for client viewers)."
@@ -178,8 +185,7 @@ class CallTotals:
         return cls(
             currency=t.currency,
             count=t.calls,
-            seconds=t.seconds,
-            minutes=t.minutes,
+            answered_seconds=t.seconds,
             sell=Money.of(t.sell, t.currency),
             cost=Money.of(t.cost, t.currency) if show_cost else None,
             profit=Money.of(t.profit, t.currency) if show_cost else None,
@@ -289,10 +295,9 @@ class CallRowError:
 
 
 @strawberry.type(description="The totals of the calls ingested, in one currency.")
-class IngestTotals:
+class IngestTotals(AnsweredTime):
     currency: str = strawberry.field(description="The currency of these totals.")
     calls: int = strawberry.field(description="How many calls landed.")
-    seconds: int = strawberry.field(description="Seconds answered, summed.")
     cost: Money = strawberry.field(description="What they cost the resellers.")
     sell: Money = strawberry.field(description="What the clients pay for them.")
 

@@ -10,6 +10,7 @@ import strawberry
 
 from api import money
 from api.domain.errors import ErrorCode as DomainErrorCode
+from api.domain.reports import minutes
 
 ErrorCode = strawberry.enum(
     Enum("ErrorCode", {code.name: code.value for code in DomainErrorCode}),
@@ -84,3 +85,32 @@ INPUT = strawberry.argument(description="What to do; see the input type.")
 def described(text: str) -> object:
     """An argument description, for ``Annotated[type, described("...")]``."""
     return strawberry.argument(description=text)
+
+
+@strawberry.type(description="Time that calls were answered.")
+class AnsweredTime:
+    """The answered time of a set of calls: every report counts the seconds a call was
+    answered (``billsec``, as the switch reported them), not the seconds billed (rounded up to
+    the package's increments, ``Call.sellBilledSeconds``)."""
+
+    answered_seconds: int = strawberry.field(
+        description="Seconds answered, summed (the switch's billsec; not rounded up to billing "
+        "increments)."
+    )
+
+    @strawberry.field(description="Minutes answered (answeredSeconds / 60, 2 places).")
+    def answered_minutes(self) -> Decimal:
+        return minutes(self.answered_seconds)
+
+    @strawberry.field(
+        description="Seconds answered, summed.", deprecation_reason="Use answeredSeconds."
+    )
+    def seconds(self) -> int:
+        return self.answered_seconds
+
+    @strawberry.field(
+        description="Minutes answered (seconds / 60, 2 places).",
+        deprecation_reason="Use answeredMinutes.",
+    )
+    def minutes(self) -> Decimal:
+        return minutes(self.answered_seconds)

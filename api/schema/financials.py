@@ -5,7 +5,6 @@ and per client, or the operator's per reseller, read from the ledger rollups. As
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -13,7 +12,7 @@ from strawberry import relay
 
 from api.domain import financials as domain
 from api.resolvers.context import Info
-from api.schema.common import Money, UserError, described
+from api.schema.common import AnsweredTime, Money, UserError, described
 from api.schema.types import Client, Reseller
 
 ERRORS = "Expected failures (a bad month, not found, permission); when not empty, no report."
@@ -23,7 +22,7 @@ ERRORS = "Expected failures (a bad month, not found, permission); when not empty
     description="The money of a period, in one currency. Each figure is a sum of ledger "
     "postings (see the README, financial report): amounts exact to the micro."
 )
-class FinancialFigures:
+class FinancialFigures(AnsweredTime):
     currency: str = strawberry.field(description="The currency of these figures.")
     revenue: Money = strawberry.field(
         description="What clients were charged, net of tax: calls sell + client fees + "
@@ -80,8 +79,6 @@ class FinancialFigures:
         description="Refunds and reversals of the reseller's top-ups, net of canceled reversals."
     )
     calls: int = strawberry.field(description="Calls started in the period (call rollups).")
-    seconds: int = strawberry.field(description="Their billed seconds, summed.")
-    minutes: Decimal = strawberry.field(description="Billed minutes (seconds / 60, 2 places).")
 
     @classmethod
     def of(cls, f: domain.Figures) -> FinancialFigures:
@@ -110,8 +107,7 @@ class FinancialFigures:
                 "reseller_refunds",
             )
         }
-        minutes = (Decimal(f.seconds) / 60).quantize(Decimal("0.01"))
-        return cls(currency=cur, calls=f.calls, seconds=f.seconds, minutes=minutes, **money)
+        return cls(currency=cur, calls=f.calls, answered_seconds=f.seconds, **money)
 
 
 @strawberry.type(description="One UTC day of the month.")

@@ -29,7 +29,7 @@ GINA_SIP = "gina-sip"
 
 INGEST = """mutation($calls: [CallInput!]!) { callsIngest(input: {calls: $calls}) {
   ingested duplicates rejected rowErrors { row message duplicate }
-  totals { currency calls seconds cost { amount } sell { amount } }
+  totals { currency calls answeredSeconds cost { amount } sell { amount } }
   errors { code field message } } }"""
 
 CALLS = """query($c: ID, $after: String, $first: Int, $from: DateTime, $to: DateTime,
@@ -40,8 +40,8 @@ CALLS = """query($c: ID, $after: String, $first: Int, $from: DateTime, $to: Date
       sell { amount currency } cost { amount } profit { amount } costRate { amount }
       sellRate { amount } clientId } }
     pageInfo { hasNextPage endCursor }
-    totals { currency count seconds minutes sell { amount } cost { amount }
-             profit { amount } fromRollups } } }"""
+    totals { currency count answeredSeconds answeredMinutes seconds minutes sell { amount }
+             cost { amount } profit { amount } fromRollups } } }"""
 
 
 async def rate_world(sessions, world):
@@ -126,7 +126,7 @@ async def test_calls_ingest_reports_counts_rows_and_totals(gql, world, sessions)
         {
             "currency": "USD",
             "calls": 2,
-            "seconds": 27,
+            "answeredSeconds": 27,
             "cost": {"amount": "0.010000"},
             "sell": {"amount": "0.006000"},
         }
@@ -484,8 +484,8 @@ async def test_calls_filters_and_totals(gql, world, sessions):
     expected = {
         "currency": "USD",
         "count": 4,
-        "seconds": 183,
-        "minutes": "3.05",
+        "answeredSeconds": 183,
+        "answeredMinutes": "3.05",
         "sell": {"amount": "0.031800"},
         "cost": {"amount": "0.035500"},
         "profit": {"amount": "-0.003700"},
@@ -493,6 +493,8 @@ async def test_calls_filters_and_totals(gql, world, sessions):
     assert {k: by_rollup[0][k] for k in expected} == expected
     assert by_calls[0]["count"] == 4  # every outbound call has a 5 in a number
     assert {k: by_calls[0][k] for k in expected} == expected
+    # the deprecated names answer the same answered time
+    assert (by_rollup[0]["seconds"], by_rollup[0]["minutes"]) == (183, "3.05")
 
 
 async def test_calls_of_one_sub_account(gql, world, sessions, settings):
@@ -515,7 +517,7 @@ async def test_calls_of_one_sub_account(gql, world, sessions, settings):
             ],
         )
     query = """query($s: ID) { calls(subAccountId: $s) { edges { node { callId } }
-      totals { count seconds fromRollups } } }"""
+      totals { count answeredSeconds fromRollups } } }"""
     token = world.tokens["acme"]
     body = await gql(query, {"s": gid("SubAccount", alice.id)}, token=token)
     page = body["data"]["calls"]
@@ -523,7 +525,7 @@ async def test_calls_of_one_sub_account(gql, world, sessions, settings):
     assert page["totals"][0]["count"] == 5 and page["totals"][0]["fromRollups"] is False
     body = await gql(query, {"s": gid("SubAccount", other.id)}, token=token)
     assert [e["node"]["callId"] for e in body["data"]["calls"]["edges"]] == ["f-1"]
-    assert body["data"]["calls"]["totals"][0]["seconds"] == 61  # its answered seconds
+    assert body["data"]["calls"]["totals"][0]["answeredSeconds"] == 61
     # another reseller's sub-account is not found
     gina = gid("SubAccount", (await _sub_id(sessions, GINA_SIP)))
     body = await gql(query, {"s": gina}, token=token)
@@ -556,8 +558,9 @@ async def test_clients_see_their_own_calls_without_cost(gql, world, sessions):
 
 DAILY = """query($c: ID, $from: DateTime, $to: DateTime, $number: String) {
   calls(clientId: $c, from: $from, to: $to, number: $number, first: 1) {
-    totals { count seconds sell { amount } cost { amount } }
-    daily { day currency count seconds minutes sell { amount } cost { amount } fromRollups } } }"""
+    totals { count answeredSeconds sell { amount } cost { amount } }
+    daily { day currency count answeredSeconds answeredMinutes sell { amount } cost { amount }
+            fromRollups } } }"""
 
 
 async def test_daily_totals_sum_to_the_period_totals(gql, world, sessions):
@@ -573,6 +576,7 @@ async def test_daily_totals_sum_to_the_period_totals(gql, world, sessions):
     assert [d["day"] for d in daily] == ["2024-03-01", "2024-03-02", "2024-03-03"]
     assert all(d["cost"] is None and d["fromRollups"] and d["currency"] == "USD" for d in daily)
     assert sum(d["count"] for d in daily) == data["totals"][0]["count"] == 5
+    assert sum(d["answeredSeconds"] for d in daily) == data["totals"][0]["answeredSeconds"]
     assert sum(Decimal(d["sell"]["amount"]) for d in daily) == Decimal(
         data["totals"][0]["sell"]["amount"]
     )

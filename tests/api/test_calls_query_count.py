@@ -22,7 +22,7 @@ CALLS = """query($c: ID, $first: Int!, $from: DateTime, $to: DateTime) {
       subAccount { id username }
     } }
     pageInfo { hasNextPage endCursor }
-    totals { currency count minutes sell { amount } cost { amount } fromRollups }
+    totals { currency count answeredMinutes sell { amount } cost { amount } fromRollups }
   }
 }
 """

@@ -17,7 +17,7 @@ MONTH = utcnow().strftime("%Y-%m")
 FIGURES = (
     "currency revenue { amount currency } clientDeposits { amount currency }"
     " transfers { amount } resellerDeposits { amount } commissions { amount }"
-    " earnings { amount } profit { amount } cost { amount } calls minutes"
+    " earnings { amount } profit { amount } cost { amount } calls answeredSeconds answeredMinutes"
 )
 QUERY = (
     "query($m: String!, $r: ID) { financialReport(month: $m, resellerId: $r) {"
