@@ -558,8 +558,11 @@ async def _telephony(
     for client in clients.values():
         reseller_name = _reseller_name(resellers, client.reseller_id)
         owner = owners[reseller_name]
+        fields: dict[str, Any] = {}
         if reseller_name == ACME["name"]:
+            # the package on the client prices its calls; on the sub-account it bills its fees
             await rates.set_client_package(session, owner, client.id, package.id)
+            fields["package_id"] = package.id
         username = (
             "demo-"
             + "".join(ch for ch in client.name.lower() if ch.isascii() and ch.isalnum())[:20]
@@ -567,7 +570,7 @@ async def _telephony(
         await steps.run(
             f"creating the sub-account of {client.name}",
             callers.create_sub_account(
-                session, owner, client.id, {"username": username}, settings=settings
+                session, owner, client.id, {"username": username, **fields}, settings=settings
             ),
         )
         usernames[client.name] = username

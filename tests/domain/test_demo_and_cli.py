@@ -168,6 +168,14 @@ async def test_demo_seed_gives_a_usable_consistent_world(demo_url, demo_sessions
         assert {"markup", "nanpa", "prefix", "base"} <= rules  # the package's rules, commission
         # every client has a sub-account; the resellers have base decks
         assert await session.scalar(select(func.count()).select_from(SubAccount)) == len(clients)
+        # Acme's sub-accounts are on the Office package, so its monthly fee is charged
+        acme_id = resellers[demo.ACME["name"]].id
+        acme_subs = list(
+            await session.scalars(
+                select(SubAccount).join(Client).where(Client.reseller_id == acme_id)
+            )
+        )
+        assert acme_subs and all(sub.package_id is not None for sub in acme_subs)
         assert all(r.base_deck_id for r in resellers.values())
         # numbers: two ordered by Acme, one assigned to the portal client
         dids = list(await session.scalars(select(Did).where(Did.reseller_id.is_not(None))))
