@@ -3,10 +3,15 @@ client speaking HTTP to it as a browser on a given host would (cookies kept)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
+from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from playwright.async_api import async_playwright
 
 from api.app import create_app
 from api.domain import demo
@@ -14,6 +19,8 @@ from api.domain import demo
 ACME_HOST = "acme.localhost"
 GLOBEX_HOST = "globex.localhost"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+# browser tests run once, on SQLite: a browser says nothing more on PostgreSQL
+BROWSER = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -58,3 +65,68 @@ async def browse(portal_app):
     yield open_on
     for browser in opened:
         await browser.http.aclose()
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "build" / "screenshots" / "portal"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # installed by `npm ci` (make install)
+AXE_RUN = """async () => (await axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21aa"]}))
+  .violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)"""
+
+
+@pytest.fixture
+async def server(portal_app):
+    """The app served by uvicorn on a free loopback port, in the tests' event loop."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(portal_app, lifespan="off", log_level="warning")
+    served = uvicorn.Server(config)
+    task = asyncio.create_task(served.serve(sockets=[sock]))
+    while not served.started:
+        await asyncio.sleep(0.01)
+    yield port
+    served.should_exit = True
+    await task
+    sock.close()
+
+
+@pytest.fixture
+async def page(server):
+    """A Chromium tab on Acme's host (any host name maps to the loopback server)."""
+    if not CHROMIUM.exists():
+        pytest.fail("chromium is missing: `make install` installs it")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--host-resolver-rules=MAP * 127.0.0.1", "--no-sandbox"],
+        )
+        context = await browser.new_context(
+            base_url=f"http://{ACME_HOST}:{server}", viewport={"width": 1280, "height": 900}
+        )
+        tab = await context.new_page()
+        tab.set_default_timeout(10_000)
+        yield tab
+        await browser.close()
+
+
+async def shot(page, name: str) -> None:
+    """A screenshot of the page, and axe's accessibility check of it (WCAG 2.1 A and AA)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    await page.add_script_tag(path=str(AXE))
+    assert await page.evaluate(AXE_RUN) == [], name
+
+
+@pytest.fixture
+async def client_page(page):
+    """The tab signed in as Acme's demo client, on Home."""
+    await page.goto("/login")
+    await page.get_by_label("Email").fill(demo.CLIENT_EMAIL)
+    await page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/")
+    return page

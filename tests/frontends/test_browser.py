@@ -1,72 +1,19 @@
 """The client portal in Chromium (Debian's /usr/bin/chromium, driven by Playwright): sign in
 on Acme's hostname, see its colours, switch to Hebrew and see the page mirrored and its menu
 translated. Run once, on SQLite (a browser test says nothing more on PostgreSQL). Screenshots
-of each page go to build/screenshots/portal/ (README, "Portals")."""
+of each page go to build/screenshots/portal/ (README, "Portals").
+
+The browser fixtures (``page``, ``shot``) are in ``conftest.py``: each page's browser test
+module sets ``pytestmark = BROWSER``."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from pathlib import Path
-
-import pytest
-import uvicorn
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from api.domain import demo
-from tests.frontends.conftest import ACME_HOST
+from tests.frontends.conftest import BROWSER, shot
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "build" / "screenshots" / "portal"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # installed by `npm ci` (make install)
-AXE_RUN = """async () => (await axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21aa"]}))
-  .violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)"""
-
-
-@pytest.fixture
-async def server(portal_app):
-    """The app served by uvicorn on a free loopback port, in the tests' event loop."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(portal_app, lifespan="off", log_level="warning")
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve(sockets=[sock]))
-    while not served.started:
-        await asyncio.sleep(0.01)
-    yield port
-    served.should_exit = True
-    await task
-    sock.close()
-
-
-@pytest.fixture
-async def page(server):
-    if not CHROMIUM.exists():
-        pytest.fail("chromium is missing: `make install` installs it")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--host-resolver-rules=MAP * 127.0.0.1", "--no-sandbox"],
-        )
-        context = await browser.new_context(
-            base_url=f"http://{ACME_HOST}:{server}", viewport={"width": 1280, "height": 900}
-        )
-        tab = await context.new_page()
-        tab.set_default_timeout(10_000)
-        yield tab
-        await browser.close()
-
-
-async def shot(page, name: str) -> None:
-    """A screenshot of the page, and axe's accessibility check of it (WCAG 2.1 A and AA)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    await page.add_script_tag(path=str(AXE))
-    assert await page.evaluate(AXE_RUN) == [], name
+pytestmark = BROWSER
 
 
 async def test_sign_in_on_the_brand_host_and_switch_to_hebrew(page):
