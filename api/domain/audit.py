@@ -1,5 +1,10 @@
 """Audit history: every change to resellers, clients, limits, billing modes and every money
-movement is recorded with who did it, when, and the values before and after."""
+movement is recorded with who did it, when, and the values before and after.
+
+Money in the values is shown as the API shows it everywhere: a decimal string with its
+currency (``{"amount": "20.00", "currency": "USD"}``), never micro-units. The fields that hold
+money are named once, in :data:`MONEY_FIELDS`; their currency is the reseller's.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import money
 from api.domain.actors import Actor
-from api.models import AuditEvent
+from api.models import AuditEvent, Reseller
+
+# the audited fields whose integers are micro-units of the reseller's currency
+MONEY_FIELDS = frozenset(
+    {
+        "credit_limit",
+        "credit_limit_step",
+        "low_balance_threshold",
+        "markup_fixed",
+        "monthly_fee",
+        "setup_fee",
+        "monthly_price",
+        "setup_price",
+        "unit_price",
+    }
+)
 
 
 def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -25,6 +46,24 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+def shown(values: dict[str, Any] | None, currency: str | None) -> dict[str, Any] | None:
+    """``values`` with each money field's micro-units as an amount with its currency."""
+    if values is None:
+        return None
+    return {
+        name: (
+            {"amount": money.format_amount(value), "currency": currency}
+            if name in MONEY_FIELDS and isinstance(value, int) and not isinstance(value, bool)
+            else value
+        )
+        for name, value in values.items()
+    }
+
+
+def _has_money(*values: dict[str, Any] | None) -> bool:
+    return any(v is not None and not MONEY_FIELDS.isdisjoint(v) for v in values)
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
@@ -45,6 +84,10 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    currency = None
+    if reseller_id is not None and _has_money(before, after):
+        reseller = await session.get(Reseller, reseller_id)
+        currency = reseller.currency if reseller is not None else None
     event = event_of(
         actor,
         subject_type=subject_type,
@@ -54,6 +97,7 @@ async def record(
         client_id=client_id,
         before=before,
         after=after,
+        currency=currency,
     )
     session.add(event)
     await session.flush()
@@ -70,8 +114,10 @@ def event_of(
     client_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    currency: str | None = None,
 ) -> AuditEvent:
-    """The audit event :func:`record` writes, not yet added (for writing many at once)."""
+    """The audit event :func:`record` writes, not yet added (for writing many at once); its
+    money fields are shown in ``currency``."""
     return AuditEvent(
         actor_type=actor.audit_type,
         actor_id=actor.audit_id,
@@ -81,8 +127,8 @@ def event_of(
         subject_type=subject_type,
         subject_id=subject_id,
         action=action,
-        before=before,
-        after=after,
+        before=shown(before, currency),
+        after=shown(after, currency),
     )
 
 

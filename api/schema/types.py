@@ -337,8 +337,12 @@ class AuditEvent(relay.Node):
     subject_type: str = strawberry.field(description="What was changed, e.g. client.")
     subject_id: int = strawberry.field(description="The database id of what was changed.")
     action: str = strawberry.field(description="What happened, e.g. client.updated.")
-    before: JSON | None = strawberry.field(description="Values before the change.")
-    after: JSON | None = strawberry.field(description="Values after the change.")
+    before: JSON | None = strawberry.field(
+        description='Values before the change; money as {"amount": "20.00", "currency": "USD"}.'
+    )
+    after: JSON | None = strawberry.field(
+        description='Values after the change; money as {"amount": "20.00", "currency": "USD"}.'
+    )
 
     @classmethod
     def from_model(cls, row: models.AuditEvent) -> AuditEvent:

@@ -179,8 +179,15 @@ async def test_changes_to_limits_and_modes_are_in_the_audit_history(gql, world):
     latest = body["data"]["auditEvents"]["edges"][0]["node"]
     assert latest["action"] == "client.updated"
     assert latest["actorLabel"] == "staff@acme.test"
-    assert latest["before"] == {"billing_mode": "postpaid", "credit_limit": 0}
-    assert latest["after"] == {"billing_mode": "prepaid_permissive", "credit_limit": 250_000_000}
+    # money as the API shows it everywhere: a decimal string with its currency
+    assert latest["before"] == {
+        "billing_mode": "postpaid",
+        "credit_limit": {"amount": "0.00", "currency": "USD"},
+    }
+    assert latest["after"] == {
+        "billing_mode": "prepaid_permissive",
+        "credit_limit": {"amount": "250.00", "currency": "USD"},
+    }
 
 
 WARNING = (

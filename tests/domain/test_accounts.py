@@ -317,7 +317,7 @@ async def test_client_creation_is_audited_with_who_did_it(sessions):
     )
     assert (event.reseller_id, event.client_id) == (reseller.id, client.id)
     assert event.after["name"] == "Ann"
-    assert event.after["credit_limit"] == 5 * M
+    assert event.after["credit_limit"] == {"amount": "5.00", "currency": reseller.currency}
     assert event.after["billing_mode"] == "prepaid_strict"
 
 
@@ -340,12 +340,12 @@ async def test_credit_limit_and_billing_mode_changes_are_audited_before_and_afte
     [event] = await events(sessions, action="client.updated")
     assert event.before == {
         "billing_mode": "prepaid_permissive",
-        "credit_limit": 10 * M,
+        "credit_limit": {"amount": "10.00", "currency": reseller.currency},
         "notes": "",
     }
     assert event.after == {
         "billing_mode": "postpaid",
-        "credit_limit": 250 * M,
+        "credit_limit": {"amount": "250.00", "currency": reseller.currency},
         "notes": "moved to invoices",
     }
     assert (event.actor_id, event.actor_label) == (staff.user_id, staff.label)
