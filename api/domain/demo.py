@@ -302,6 +302,7 @@ _DEPOSITS = [("Acme Telecom", "500", "Wire transfer"), ("Globex Communications",
 
 # The resellers' portals: a hostname under .localhost (browsers send it to this machine
 # without any DNS), approved by the operator, free of the hostname fee; Acme's brand.
+OFFICE_MONTHLY_FEE = "4.99"  # the Acme Office package, billed on its sub-accounts
 DEMO_HOSTS = {"Acme Telecom": "acme.localhost", "Globex Communications": "globex.localhost"}
 DEMO_BRANDS: dict[str, dict[str, Any]] = {
     "Acme Telecom": {
@@ -540,7 +541,7 @@ async def _telephony(
                 "markup_pct": "35",
                 "first_increment": 30,
                 "increment": 6,
-                "monthly_fee": "4.99",
+                "monthly_fee": OFFICE_MONTHLY_FEE,
                 "free_minutes": 30,
             },
         ),

@@ -11,15 +11,16 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import cli
+from api import cli, money
 from api.db import migrate, transaction
-from api.domain import auth, demo
+from api.domain import auth, demo, fees
 from api.domain.errors import DomainError, ErrorCode
 from api.models import (
     Account,
@@ -27,6 +28,7 @@ from api.models import (
     CallRollup,
     Client,
     Did,
+    FeeCharge,
     Invoice,
     LedgerEntry,
     Posting,
@@ -205,6 +207,48 @@ async def test_demo_seed_gives_a_usable_consistent_world(demo_url, demo_sessions
     # and progress went from 0 to the end, in order
     assert steps[-1][0] == steps[-1][1] == demo.TOTAL_STEPS
     assert [d for d, _, _ in steps] == sorted(d for d, _, _ in steps)
+
+
+async def test_the_recurring_fees_job_bills_the_demo_sub_accounts_their_office_fee(
+    demo_sessions, settings
+):
+    # given the seeded demo: Acme's sub-accounts on its Office package (4.99 a month)
+    await demo.seed(demo_sessions)
+    async with demo_sessions() as session:
+        acme = await session.scalar(select(Reseller).where(Reseller.name == demo.ACME["name"]))
+        subs = list(
+            await session.scalars(
+                select(SubAccount).join(Client).where(Client.reseller_id == acme.id)
+            )
+        )
+        before = {
+            a.client_id: a.balance
+            for a in await session.scalars(select(Account).where(Account.kind == "client"))
+        }
+    due = max(sub.next_billing_date for sub in subs)
+
+    # when the worker's recurring-fees job runs on the day they are due
+    now = datetime.combine(due, time(6), tzinfo=UTC)
+    assert await fees.run_due(demo_sessions, settings, now) >= len(subs)
+
+    # then each of them was charged one month of the Office fee, from its client's balance
+    office = money.parse(demo.OFFICE_MONTHLY_FEE)
+    async with demo_sessions() as session:
+        every = list(await session.scalars(select(FeeCharge).where(FeeCharge.kind == "monthly")))
+        after = {
+            a.client_id: a.balance
+            for a in await session.scalars(select(Account).where(Account.kind == "client"))
+        }
+    charges = [c for c in every if c.subject_type == "sub_account"]
+    assert sorted(c.subject_id for c in charges) == sorted(sub.id for sub in subs)
+    assert {c.client_amount for c in charges} == {office}
+    assert {c.currency for c in charges} == {"USD"}
+    # (the portal client also pays its number's month)
+    for sub in subs:
+        paid = sum(c.client_amount for c in every if c.client_id == sub.client_id)
+        assert paid >= office and before[sub.client_id] - after[sub.client_id] == paid
+    # and running it again the same day charges nothing more
+    assert await fees.run_due(demo_sessions, settings, now) == 0
 
 
 async def test_demo_if_empty_leaves_a_seeded_database_alone(demo_url, demo_sessions):
