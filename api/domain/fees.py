@@ -210,19 +210,23 @@ class _Source:
     date_column: Any
 
 
+def _sub_account_rows() -> Select:
+    """Sub-accounts with what their fee needs: their package's name and monthly fee."""
+    return select(
+        SubAccount.id,
+        SubAccount.client_id,
+        SubAccount.reseller_id,
+        SubAccount.username,
+        SubAccount.next_billing_date,
+        SubAccount.billing_day,
+        Package.name,
+        Package.monthly_fee,
+    ).outerjoin(Package, Package.id == SubAccount.package_id)
+
+
 def _sub_accounts_due(today: date) -> Select:
     return (
-        select(
-            SubAccount.id,
-            SubAccount.client_id,
-            SubAccount.reseller_id,
-            SubAccount.username,
-            SubAccount.next_billing_date,
-            SubAccount.billing_day,
-            Package.name,
-            Package.monthly_fee,
-        )
-        .outerjoin(Package, Package.id == SubAccount.package_id)
+        _sub_account_rows()
         .where(SubAccount.next_billing_date <= today)
         .order_by(SubAccount.id)
         .limit(CHUNK)
@@ -708,6 +712,53 @@ async def _audit_setup(
 
 
 # --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpcomingFee:
+    """The next period of a client's monthly fee: what the worker will charge on ``due_on``."""
+
+    subject_type: str
+    subject_id: int
+    due_on: date
+    period_end: date
+    amount: int
+    description: str
+
+
+def _upcoming(due: _Due) -> UpcomingFee:
+    (start, end), *_ = due.periods
+    return UpcomingFee(due.subject_type, due.subject_id, start, end, due.amount, due.description)
+
+
+async def upcoming_fees(
+    session: AsyncSession, client_ids: list[int]
+) -> dict[int, list[UpcomingFee]]:
+    """Each client's next monthly fees, soonest first: its sub-accounts' packages and its
+    numbers that cost something (the same rules as the worker's; free ones are left out)."""
+    out: dict[int, list[UpcomingFee]] = {i: [] for i in client_ids}
+    subs = await session.execute(
+        _sub_account_rows().where(
+            SubAccount.client_id.in_(client_ids),
+            SubAccount.next_billing_date.is_not(None),
+            Package.monthly_fee > 0,
+        )
+    )
+    for row in subs:
+        out[row.client_id].append(_upcoming(_sub_account_due(row, row.next_billing_date)))
+    dids = await session.scalars(
+        select(Did).where(
+            Did.client_id.in_(client_ids),
+            Did.status == "assigned",
+            Did.client_next_billing_date.is_not(None),
+            Did.monthly_price > 0,
+        )
+    )
+    for did in dids:
+        out[did.client_id].append(_upcoming(_did_client_due(did, did.client_next_billing_date)))
+    for fees_of_client in out.values():
+        fees_of_client.sort(key=lambda fee: (fee.due_on, fee.description))
+    return out
 
 
 def fee_charges_query(

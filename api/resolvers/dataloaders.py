@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
+from api.domain.fees import upcoming_fees
 from api.models import (
     Account,
     Client,
@@ -53,6 +54,7 @@ class Loaders:
         self.price_list_items = DataLoader(
             self._children(PriceListItem, PriceListItem.price_list_id, PriceListItem.article_number)
         )
+        self.upcoming_fees = DataLoader(self._upcoming_fees)
         self.invoice_lines = DataLoader(
             self._children(InvoiceLine, InvoiceLine.invoice_id, InvoiceLine.position)
         )
@@ -104,3 +106,8 @@ class Loaders:
             for posting, account in rows:
                 grouped[posting.entry_id].append((posting, account))
         return [grouped.get(i, []) for i in entry_ids]
+
+    async def _upcoming_fees(self, client_ids: Sequence[int]) -> list[list[Any]]:
+        async with self._context.read() as session:
+            found = await upcoming_fees(session, list(client_ids))
+        return [found[i] for i in client_ids]

@@ -43,11 +43,55 @@ FeePayer = strawberry.enum(
 )
 
 
+@strawberry.type(description="What a fee is for: a sub-account's package or a number.")
+class FeeSubject:
+    subject_type: FeeSubjectType = strawberry.field(description="A sub-account or a number.")
+    subject_pk: strawberry.Private[int]
+
+    @strawberry.field(description="The sub-account, when the fee is a package's.")
+    async def sub_account(self, info: Info) -> SubAccountRef | None:
+        if self.subject_type.value != fees_domain.SUB_ACCOUNT:
+            return None
+        from api.schema.callers import SubAccount
+
+        row = await info.context.loaders.sub_account.load(self.subject_pk)
+        return SubAccount.from_model(row) if row is not None else None
+
+    @strawberry.field(description="The number, when the fee is a number's.")
+    async def did(self, info: Info) -> DidRef | None:
+        if self.subject_type.value != fees_domain.DID:
+            return None
+        from api.schema.numbers import Did
+
+        row = await info.context.loaders.did.load(self.subject_pk)
+        return Did.from_model(row) if row is not None else None
+
+
+@strawberry.type(
+    description="The next period of a client's monthly fee: what will be charged, and when."
+)
+class UpcomingFee(FeeSubject):
+    due_on: date = strawberry.field(description="The day it is charged (UTC).")
+    period_end: date = strawberry.field(description="The last day of the period it pays for.")
+    amount: Money = strawberry.field(description="What the client will pay.")
+    description: str = strawberry.field(description="What it is, in words.")
+
+    @classmethod
+    def of(cls, fee: fees_domain.UpcomingFee, currency: str) -> UpcomingFee:
+        return cls(
+            subject_type=FeeSubjectType(fee.subject_type),
+            subject_pk=fee.subject_id,
+            due_on=fee.due_on,
+            period_end=fee.period_end,
+            amount=Money.of(fee.amount, currency),
+            description=fee.description,
+        )
+
+
 @strawberry.type(description="One fee charged: a period of a monthly fee, or a setup fee.")
-class FeeCharge(relay.Node):
+class FeeCharge(FeeSubject, relay.Node):
     id: relay.NodeID[int]
     kind: FeeKind = strawberry.field(description="Monthly or setup.")
-    subject_type: FeeSubjectType = strawberry.field(description="A sub-account or a number.")
     paid_by: FeePayer = strawberry.field(description="The client or the reseller.")
     period_start: date = strawberry.field(description="The first day of the period charged.")
     period_end: date = strawberry.field(
@@ -59,7 +103,6 @@ class FeeCharge(relay.Node):
     created_at: datetime = strawberry.field(description="When it was charged (UTC).")
     reseller_cost_micros: strawberry.Private[int]
     currency: strawberry.Private[str]
-    subject_pk: strawberry.Private[int]
     client_pk: strawberry.Private[int | None]
     reseller_pk: strawberry.Private[int]
     entry_pk: strawberry.Private[int]
@@ -106,24 +149,6 @@ class FeeCharge(relay.Node):
     @strawberry.field(description="The reseller whose fee or cost it is.")
     async def reseller(self, info: Info) -> Reseller:
         return Reseller.from_model(await info.context.loaders.reseller.load(self.reseller_pk))
-
-    @strawberry.field(description="The sub-account, when the fee is a package's.")
-    async def sub_account(self, info: Info) -> SubAccountRef | None:
-        if self.subject_type.value != fees_domain.SUB_ACCOUNT:
-            return None
-        from api.schema.callers import SubAccount
-
-        row = await info.context.loaders.sub_account.load(self.subject_pk)
-        return SubAccount.from_model(row) if row is not None else None
-
-    @strawberry.field(description="The number, when the fee is a number's.")
-    async def did(self, info: Info) -> DidRef | None:
-        if self.subject_type.value != fees_domain.DID:
-            return None
-        from api.schema.numbers import Did
-
-        row = await info.context.loaders.did.load(self.subject_pk)
-        return Did.from_model(row) if row is not None else None
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):

@@ -43,12 +43,14 @@ Characteristic = strawberry.enum(
 
 if TYPE_CHECKING:
     from api.schema.callers import SubAccount
+    from api.schema.fees import UpcomingFee
     from api.schema.numbers import Did
     from api.schema.rates import Package
 
 SubAccountRef = Annotated["SubAccount", strawberry.lazy("api.schema.callers")]
 PackageRef = Annotated["Package", strawberry.lazy("api.schema.rates")]
 DidRef = Annotated["Did", strawberry.lazy("api.schema.numbers")]
+UpcomingFeeRef = Annotated["UpcomingFee", strawberry.lazy("api.schema.fees")]
 
 MAX_ID = 2**63  # ids are 64-bit at most: anything larger names nothing
 
@@ -257,6 +259,17 @@ class Client(relay.Node):
         from api.schema.numbers import dids_of_client
 
         return await dids_of_client(info, self.id)
+
+    @strawberry.field(
+        description="Its next monthly fees, soonest first: its sub-accounts' packages and its "
+        "numbers that cost something, each with the day it is charged."
+    )
+    async def upcoming_fees(self, info: Info) -> list[UpcomingFeeRef]:
+        from api.schema.fees import UpcomingFee
+
+        fees = await info.context.loaders.upcoming_fees.load(self.id)
+        currency = await self._currency(info)
+        return [UpcomingFee.of(fee, currency) for fee in fees]
 
     @strawberry.field(description="Whether it has a PIN for calls from unlisted numbers.")
     async def has_pin(self, info: Info) -> bool:

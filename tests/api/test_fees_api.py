@@ -3,6 +3,8 @@ tenancy) and the fee charges as each viewer sees them."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from sqlalchemy import select
 
 from api.db import transaction
@@ -232,3 +234,65 @@ async def _gold(s) -> int:
     from api.models import Package
 
     return await s.scalar(select(Package.id).where(Package.name == "Gold"))
+
+
+UPCOMING = (
+    "{ viewer { client { upcomingFees { subjectType dueOn periodEnd amount { amount currency }"
+    " description subAccount { username } did { number } } } } }"
+)
+
+
+async def test_a_client_sees_its_next_fees_and_the_worker_charges_just_those(
+    gql, world, sessions, settings
+):
+    # given Alice's sub-account on a 3.00 package, her 6.66 number, and a free sub-account
+    _, did_id = await alice_subscribes(sessions, world, settings)
+    await assign(sessions, world, did_id)
+    async with transaction(sessions) as s:
+        await callers.create_sub_account(
+            s, SYSTEM, world.acme_client_id, {"username": "alicefree"}, settings=settings
+        )
+
+    # when she looks at her next fees
+    body = await gql(UPCOMING, token=world.tokens["acme_client"])
+    upcoming = body["data"]["viewer"]["client"]["upcomingFees"]
+
+    # then the package's and the number's are there, soonest first, the free one is not
+    assert sorted((f["subjectType"], f["amount"]["amount"]) for f in upcoming) == [
+        ("DID", "6.660000"),
+        ("SUB_ACCOUNT", "3.000000"),
+    ]
+    assert {f["amount"]["currency"] for f in upcoming} == {"USD"}
+    assert [f["dueOn"] for f in upcoming] == sorted(f["dueOn"] for f in upcoming)
+    by_type = {f["subjectType"]: f for f in upcoming}
+    assert by_type["SUB_ACCOUNT"]["subAccount"] == {"username": "alicefees"}
+    assert by_type["DID"]["did"] == {"number": "15557770301"}
+    # and nobody else's: Globex's client has none
+    other = await gql(UPCOMING, token=world.tokens["globex_client"])
+    assert other["data"]["viewer"]["client"]["upcomingFees"] == []
+
+    # when the worker runs on the last of those days
+    last = max(date.fromisoformat(f["dueOn"]) for f in upcoming)
+    await fees.run_due(sessions, settings, datetime.combine(last, time(1), tzinfo=UTC))
+
+    # then it charged exactly what was shown, for the periods shown
+    charged = await gql(
+        "{ feeCharges { edges { node { subjectType periodStart periodEnd"
+        " clientAmount { amount } } } } }",
+        token=world.tokens["acme_client"],
+    )
+    periods = sorted(
+        (n["subjectType"], n["periodStart"], n["periodEnd"], n["clientAmount"]["amount"])
+        for n in (e["node"] for e in charged["data"]["feeCharges"]["edges"])
+    )
+    assert periods == sorted(
+        (f["subjectType"], f["dueOn"], f["periodEnd"], f["amount"]["amount"]) for f in upcoming
+    )
+    # and the next fees moved on to the following periods
+    after = (await gql(UPCOMING, token=world.tokens["acme_client"]))["data"]["viewer"]
+    assert len(after["client"]["upcomingFees"]) == 2
+    for fee in after["client"]["upcomingFees"]:
+        before = by_type[fee["subjectType"]]
+        assert date.fromisoformat(fee["dueOn"]) == date.fromisoformat(before["periodEnd"]) + (
+            timedelta(days=1)
+        )

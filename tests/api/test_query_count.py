@@ -18,6 +18,7 @@ query($first: Int!) {
       balance { amount currency }
       creditLimit { amount currency }
       reseller { name balance { amount } }
+      upcomingFees { dueOn amount { amount } subAccount { username } did { number } }
     } }
     pageInfo { hasNextPage endCursor }
   }
