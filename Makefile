@@ -39,9 +39,8 @@ install: $(STAMP) $(VENDOR_STAMP) $(MO) $(CHROMIUM)
 # Re-extract the portals' messages and merge them into every catalogue.
 messages: install
 	$(BIN)/pybabel extract -F frontends/babel.cfg -o frontends/locale/messages.pot \
-		--no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i frontends/locale/messages.pot -d frontends/locale \
-		--no-location --ignore-obsolete
+		--no-location --no-wrap --sort-output --omit-header .
+	$(BIN)/pybabel update -i frontends/locale/messages.pot -d frontends/locale --ignore-obsolete --no-wrap
 
 # Local development serves with GraphiQL on; set DIALTONE_DEBUG=0 to turn it off.
 run: export DIALTONE_DEBUG ?= 1

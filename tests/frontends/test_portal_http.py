@@ -132,3 +132,16 @@ async def test_home_shows_credit_for_postpaid_and_warns_under_the_threshold(
     assert "Credit used" in home and "Your balance is below" not in home
     assert f"${Decimal(max(owed, 0)) / 1_000_000:,.2f}" in home
     assert f"of a credit limit of ${Decimal(limit) / 1_000_000:,.2f}" in home
+
+
+async def test_home_lists_the_next_fees_with_their_days_and_amounts(browse, demo_world):
+    # given the demo client (its sub-account on the Office package, a number assigned)
+    browser = browse(ACME_HOST)
+    await browser.login(demo.CLIENT_EMAIL)
+    # when it opens Home
+    home = (await browser.http.get("/")).text
+    # then the fees table lists the package's monthly fee and the number's
+    table = home[home.index('id="fees-table"') : home.index("</table>", home.index("fees-table"))]
+    assert "Sub-account" in table and "demo-blueharbordental" in table
+    assert "$4.99" in table
+    assert "Number" in table and table.count("<tr>") == 3  # the head and two fees
