@@ -7,13 +7,15 @@ import hmac
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 import branding
 import frontends
@@ -25,6 +27,7 @@ from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.resolvers.context import Context, context_for
 from api.schema import build_schema
 from api.settings import Settings
+from frontends.operations import DOCUMENTS
 from webhooks import paypal_events, paypal_ipn
 
 
@@ -34,9 +37,30 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def persisted(item: GraphQLRequestData, *, required: bool) -> None:
+    """Resolve a persisted query (``extensions.persistedQuery.sha256Hash``: one of the portals'
+    documents, ``frontends.operations.DOCUMENTS``) into its text. When ``required``, a request
+    whose text is not one of those documents is refused."""
+    wanted = (item.extensions or {}).get("persistedQuery")
+    if isinstance(wanted, dict):
+        source = DOCUMENTS.get(str(wanted.get("sha256Hash", "")))
+        if source is None:
+            raise HTTPException(400, "PersistedQueryNotFound: no document has this sha256Hash")
+        if item.query is not None and item.query != source:
+            raise HTTPException(400, "the query is not the document of its sha256Hash")
+        item.query = source
+    elif required and item.query not in DOCUMENTS.values():
+        raise HTTPException(
+            403,
+            "a browser session runs only the portals' persisted queries: send "
+            "extensions.persistedQuery.sha256Hash, or use an API token",
+        )
+
+
 class DialtoneGraphQL(GraphQL):
     """Strawberry's ASGI app with our context: the actor comes from a Bearer token, or from
-    the session cookie (then POSTs must carry the matching X-CSRF-Token header)."""
+    the session cookie (then POSTs must carry the matching X-CSRF-Token header, and with
+    ``cookie_queries = "persisted"`` only the portals' persisted queries run)."""
 
     def __init__(self, schema: Any, settings: Settings, sessions: Any, engine: AsyncEngine) -> None:
         # Multipart requests (file uploads) are safe to accept: a cookie-authenticated POST of
@@ -49,6 +73,17 @@ class DialtoneGraphQL(GraphQL):
         self.settings = settings
         self.sessions = sessions
         self.engine = engine
+
+    async def parse_http_body(self, request: Any) -> Any:
+        parsed = await super().parse_http_body(request)
+        headers = request.headers
+        by_cookie = SESSION_COOKIE in cookie_parser(headers.get("cookie", "")) and not (
+            headers.get("authorization", "").lower().startswith("bearer ")
+        )
+        required = by_cookie and self.settings.cookie_queries == "persisted"
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            persisted(item, required=required)
+        return parsed
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         return await context_for(

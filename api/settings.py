@@ -33,6 +33,14 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset); anything else stops the start, named."""
+    raw = (env.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (value or "").split(",") if item.strip())
 
@@ -50,6 +58,9 @@ class Settings:
     port: int = 8000
     session_ttl_seconds: int = 14 * 24 * 3600
     cookie_secure: bool = False
+    # what a browser session (the session cookie, no Bearer token) may run on /graphql: "any"
+    # query, or only the portals' "persisted" queries (their .graphql documents, by hash)
+    cookie_queries: str = "any"
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -117,6 +128,7 @@ class Settings:
             port=_int(env, "DIALTONE_PORT", 8000),
             session_ttl_seconds=_int(env, "DIALTONE_SESSION_TTL_SECONDS", 14 * 24 * 3600),
             cookie_secure=_bool(env.get("DIALTONE_COOKIE_SECURE")),
+            cookie_queries=_choice(env, "DIALTONE_COOKIE_QUERIES", ("any", "persisted")),
             max_query_depth=_int(env, "DIALTONE_MAX_QUERY_DEPTH", 12),
             max_aliases=_int(env, "DIALTONE_MAX_ALIASES", 30),
             max_tokens=_int(env, "DIALTONE_MAX_TOKENS", 5000),

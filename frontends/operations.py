@@ -7,12 +7,13 @@ operation by name against the app's own schema (``app.state.schema``), with the 
 ``/graphql`` request would get (``api.app.DialtoneGraphQL``: the actor of the session cookie),
 so the portal reads and writes through exactly what any API client may do: no second HTTP hop,
 no SQL here. ``tests/frontends/test_operations.py`` validates every operation against the
-schema. The same set is the allow-list of the operations a browser may send (later: persisted
-queries).
+schema. The same set is the allow-list of the documents a browser may send to ``/graphql`` as
+persisted queries (:data:`DOCUMENTS`, by the SHA-256 of a file's text: ``api.app``).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,14 @@ def load(root: Path = TEMPLATES) -> dict[str, Operation]:
     return found
 
 
+def document_id(source: str) -> str:
+    """A document's persisted-query id: the hex SHA-256 of its text (Apollo's sha256Hash)."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
 OPERATIONS = load()
+# the persisted documents: id -> the text of one .graphql file (its operations and fragments)
+DOCUMENTS = {document_id(op.source): op.source for op in OPERATIONS.values()}
 
 
 class OperationFailed(Exception):
