@@ -9,6 +9,8 @@ VENDOR_STAMP := $(VENDOR)/.copied
 PO := $(wildcard frontends/locale/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 CHROMIUM := /usr/bin/chromium
+# the Unicode font embedded in invoice PDFs (Debian's fonts-dejavu-core)
+PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: install run test lint format bench schema messages clean
@@ -34,13 +36,18 @@ $(VENDOR_STAMP): package.json package-lock.json
 $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-install: $(STAMP) $(VENDOR_STAMP) $(MO) $(CHROMIUM)
+# Debian's DejaVu fonts, embedded in the invoice PDFs (Hebrew, Cyrillic), where missing
+$(PDF_FONT):
+	$(SUDO) apt-get install -y fonts-dejavu-core || ($(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-dejavu-core)
+
+install: $(STAMP) $(VENDOR_STAMP) $(MO) $(CHROMIUM) $(PDF_FONT)
 
 # Re-extract the portals' messages and merge them into every catalogue.
 messages: install
 	$(BIN)/pybabel extract -F frontends/babel.cfg -o frontends/locale/messages.pot \
 		--no-location --no-wrap --sort-output --omit-header .
-	$(BIN)/pybabel update -i frontends/locale/messages.pot -d frontends/locale --ignore-obsolete --no-wrap
+	$(BIN)/pybabel update -i frontends/locale/messages.pot -d frontends/locale \
+		--ignore-obsolete --no-fuzzy-matching --no-wrap
 
 # Local development serves with GraphiQL on; set DIALTONE_DEBUG=0 to turn it off.
 run: export DIALTONE_DEBUG ?= 1

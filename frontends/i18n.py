@@ -7,7 +7,8 @@ browser (the ``dialtone_lang`` cookie, set by the language menu), the client's o
 language; one we do not speak is skipped. Hebrew is written right to left.
 
 Catalogues are gettext ``.po`` files under ``frontends/locale/<lang>/LC_MESSAGES/``, compiled
-to ``.mo`` by ``make install`` (``pybabel compile``). Money and dates are formatted by Babel
+to ``.mo`` by ``make install`` (``pybabel compile``), loaded by ``api.i18n`` (the invoice PDF
+and the emails read the same ones). Money and dates are formatted by Babel
 for the page's language.
 """
 
@@ -17,24 +18,22 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
-from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal, get_currency_precision
-from babel.support import NullTranslations, Translations
 
-LOCALE_DIR = Path(__file__).parent / "locale"
-LANGUAGES = ("en", "fr", "ru", "he")
-DEFAULT = "en"
-RTL = frozenset({"he"})
+from api.i18n import (  # noqa: F401 - the portals' names for them
+    DEFAULT,
+    LANGUAGES,
+    LOCALE_DIR,
+    RTL,
+    direction,
+    supported,
+    translations,
+)
+
 COOKIE = "dialtone_lang"
-
-
-def supported(code: str | None) -> str | None:
-    """The language we speak for a code such as ``fr``, ``fr-CA`` or ``pt_BR``, or None."""
-    base = (code or "").strip().replace("_", "-").split("-", 1)[0].lower()
-    return base if base in LANGUAGES else None
 
 
 def accepted(header: str | None) -> list[str]:
@@ -63,18 +62,6 @@ def choose(
         if found:
             return found
     return DEFAULT
-
-
-def direction(lang: str) -> str:
-    return "rtl" if lang in RTL else "ltr"
-
-
-@cache
-def translations(lang: str) -> NullTranslations:
-    """The compiled catalogue of a language (English: the messages themselves)."""
-    if lang == DEFAULT:
-        return NullTranslations()
-    return Translations.load(LOCALE_DIR, [lang], domain="messages")
 
 
 @cache

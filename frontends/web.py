@@ -86,6 +86,9 @@ class Page:
     lang: str
     form_token: str  # the pre-login CSRF token (new when the browser had none)
     _new_form_token: bool = False
+    # the signed-in client's billing mode (GraphQL's BillingMode), when the page's operation
+    # read it: the menu shows Invoices to postpaid clients only
+    billing_mode: str | None = None
     cookies: list[str] = field(default_factory=list)  # Set-Cookie values to pass on
 
     @classmethod
@@ -187,6 +190,7 @@ class Page:
                 csrf_token=self.csrf_token,
                 path=self.request.url.path,
                 signed_in=bool(self.token),
+                billing_mode=self.billing_mode,
                 **values,
             )
         )

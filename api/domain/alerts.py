@@ -23,7 +23,10 @@ reseller's endpoints that chose it, and emails), in the transaction of the chang
   client payment, or an operator deposit to a reseller's balance.
 
 Emails go to the client's contact email (else its portal logins) and to the reseller's active
-owners; the reseller's own alerts to its owners only.
+owners; the reseller's own alerts to its owners only. A client's email speaks the client's
+language (its own, else its reseller's brand's default: ``notifications.client_language``),
+through the portal's gettext catalogues, with its amounts written by Babel; the reseller's
+copies are in English (a reseller user has no language yet).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from api import money
 from api.domain import notifications
 from api.domain.notifications import Email, global_id
+from api.i18n import N_, DocumentFormat, translations
 from api.models import Client, Reseller
 
 
@@ -46,6 +50,38 @@ def _money(micros: int, currency: str) -> dict[str, str]:
 
 def _shown(micros: int, currency: str) -> str:
     return f"{money.format_amount(micros)} {currency}"
+
+
+# the reasons the platform itself gives a status (``accounts.AUTO_SUSPEND_REASON``,
+# ``accounts.AUTO_BLOCK_REASON``, ``settlement.OVERDUE_BLOCK_REASON``), translated in a client's
+# email; a reason a person typed is shown as typed
+SYSTEM_REASONS = (N_("balance exhausted"), N_("credit limit reached"), N_("invoice overdue"))
+
+
+class _Speech:
+    """How a client's email speaks: its language's gettext and Babel formats."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.gettext = translations(lang).gettext
+        self.fmt = DocumentFormat(lang)
+
+    def __call__(self, message: str, **values: Any) -> str:
+        text = self.gettext(message)
+        return text % values if values else text
+
+    def money(self, micros: int, currency: str) -> str:
+        return self.fmt.money(micros, currency)
+
+    def reason(self, reason: str) -> str:
+        if not reason:
+            return self.gettext("no reason given")
+        return self.gettext(reason) if reason in SYSTEM_REASONS else reason
+
+
+async def speech(session: AsyncSession, client: Client) -> _Speech:
+    """The language of ``client``'s emails."""
+    return _Speech(await notifications.client_language(session, client))
 
 
 def is_below(threshold: int, balance: int) -> bool:
@@ -111,13 +147,22 @@ async def client_balance_changed(
         return
     currency = currency or await _currency(session, client.reseller_id)
     shown, limit = _shown(balance, currency), _shown(client.low_balance_threshold, currency)
+    _ = await speech(session, client)
     emails = await _client_and_reseller_mail(
         session,
         client,
-        client_subject="Your balance is low",
+        client_subject=_("Your balance is low"),
         client_text=(
-            f"Hello {client.name},\n\nyour balance is now {shown}, below {limit}.\n"
-            "Top up to keep your service running.\n"
+            _("Hello %(name)s,", name=client.name)
+            + "\n\n"
+            + _(
+                "Your balance is now %(balance)s, below %(threshold)s.",
+                balance=_.money(balance, currency),
+                threshold=_.money(client.low_balance_threshold, currency),
+            )
+            + "\n"
+            + _("Top up to keep your service running.")
+            + "\n"
         ),
         reseller_subject=f"Low balance: {client.name}",
         reseller_text=f"The balance of your client {client.name} is now {shown}, below {limit}.\n",
@@ -169,35 +214,56 @@ async def reseller_balance_changed(session: AsyncSession, reseller: Reseller, ba
 
 async def client_suspended(session: AsyncSession, client: Client) -> None:
     """A client has just become suspended."""
-    await _status_alert(session, client, "client.suspended", "suspended", {})
+    _ = await speech(session, client)
+    await _status_alert(
+        session,
+        client,
+        "client.suspended",
+        "suspended",
+        {},
+        subject=_("Your service is suspended"),
+        said=_("Your service is suspended (%(reason)s).", reason=_.reason(client.status_reason)),
+        after=_("Calls are refused until it is active again."),
+    )
 
 
 async def client_blocked(session: AsyncSession, client: Client) -> None:
     """A client has just become blocked: at its credit limit, for an overdue invoice, or by
     hand."""
     currency = await _currency(session, client.reseller_id)
+    _ = await speech(session, client)
     await _status_alert(
         session,
         client,
         "client.blocked",
         "blocked",
         {"creditLimit": _money(client.credit_limit, currency)},
+        subject=_("Your service is blocked"),
+        said=_("Your service is blocked (%(reason)s).", reason=_.reason(client.status_reason)),
+        after=_("Calls are refused until it is active again."),
     )
 
 
 async def _status_alert(
-    session: AsyncSession, client: Client, type: str, word: str, data: dict[str, Any]
+    session: AsyncSession,
+    client: Client,
+    type: str,
+    word: str,
+    data: dict[str, Any],
+    *,
+    subject: str,
+    said: str,
+    after: str,
 ) -> None:
-    """The alert of a client's new status (``word``): its event and the emails."""
+    """The alert of a client's new status (``word``): its event and the emails (the client's:
+    ``subject``, ``said`` and ``after`` in its language)."""
     reason = client.status_reason or "no reason given"
+    _ = await speech(session, client)
     emails = await _client_and_reseller_mail(
         session,
         client,
-        client_subject=f"Your service is {word}",
-        client_text=(
-            f"Hello {client.name},\n\nyour service is {word} ({reason}).\n"
-            "Calls are refused until it is active again.\n"
-        ),
+        client_subject=subject,
+        client_text=_("Hello %(name)s,", name=client.name) + f"\n\n{said}\n{after}\n",
         reseller_subject=f"Client {word}: {client.name}",
         reseller_text=f"Your client {client.name} is {word} ({reason}).\n",
     )
@@ -240,12 +306,17 @@ async def payment_received(
         ]
     else:
         data.update(_client_data(client))
+        _ = await speech(session, client)
+        paid = _.money(amount, reseller.currency)
         emails = await _client_and_reseller_mail(
             session,
             client,
-            client_subject=f"Payment received: {shown}",
+            client_subject=_("Payment received: %(amount)s", amount=paid),
             client_text=(
-                f"Hello {client.name},\n\nthank you: {shown} was added to your balance.\n"
+                _("Hello %(name)s,", name=client.name)
+                + "\n\n"
+                + _("Thank you: %(amount)s was added to your balance.", amount=paid)
+                + "\n"
             ),
             reseller_subject=f"Payment received from {client.name}: {shown}",
             reseller_text=f"Your client {client.name} paid {shown} ({source}).\n",

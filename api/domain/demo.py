@@ -1,8 +1,9 @@
 """Demo data: an operator, two resellers (one per commercial model), a dozen clients and some
 ledger history, then the telephone side: a rate deck per currency as the resellers' base decks,
 a package with overrides and a monthly fee for the markup reseller's clients, a SIP sub-account
-per client, numbers (DIDs) in the inventory, two ordered and one assigned, a month of calls
-rated and posted, a draft invoice for a postpaid client, and the resellers' portals on
+per client, numbers (DIDs) in the inventory, two ordered and assigned, a month of calls rated
+and posted, two invoices of a postpaid client (Gotham Legal LLP: one paid, one to pay, and a
+portal login, ``POSTPAID_CLIENT_EMAIL``), and the resellers' portals on
 ``acme.localhost`` (Acme's brand) and ``globex.localhost``. All of it is made through the
 domain functions, so that every balance comes from postings and every call was rated.
 
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api import money
 from api.db import transaction
 from api.domain import (
     accounts,
@@ -29,6 +31,7 @@ from api.domain import (
     brands,
     callers,
     calls,
+    fees,
     invoices,
     numbers,
     payments,
@@ -37,7 +40,7 @@ from api.domain import (
 from api.domain.actors import SYSTEM, Actor, actor_for_user
 from api.domain.cdr_formats import CallRecord
 from api.domain.errors import DomainError, ErrorCode
-from api.models import Client, Reseller, User
+from api.models import Client, Did, Reseller, User
 from api.models.base import utcnow
 from api.settings import Settings
 
@@ -46,6 +49,8 @@ OPERATOR_EMAIL = "admin@dialtone.test"
 ACME_OWNER_EMAIL = "owner@acme.test"
 GLOBEX_OWNER_EMAIL = "owner@globex.test"
 CLIENT_EMAIL = "client@acme.test"
+# Gotham Legal LLP's portal user: Acme's postpaid client, with a paid and an open invoice
+POSTPAID_CLIENT_EMAIL = "billing@acme.test"
 
 # (email, role, password): printed by ``dialtone demo`` and shown in the README.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -53,6 +58,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     (ACME_OWNER_EMAIL, "reseller_owner", DEMO_PASSWORD),
     (GLOBEX_OWNER_EMAIL, "reseller_owner", DEMO_PASSWORD),
     (CLIENT_EMAIL, "client", DEMO_PASSWORD),
+    (POSTPAID_CLIENT_EMAIL, "client", DEMO_PASSWORD),
 ]
 
 ACME = {"name": "Acme Telecom", "currency": "USD", "billing_model": "markup"}
@@ -198,7 +204,8 @@ class SeedResult:
     client_ids: dict[str, int] = field(default_factory=dict)
     entries: int = 0  # the ledger entries with demo idempotency keys (all but the calls')
     calls: int = 0
-    invoice_id: int = 0
+    invoice_id: int = 0  # Gotham's open invoice
+    invoice_ids: list[int] = field(default_factory=list)  # Gotham's: paid, then open
 
 
 async def has_users(sessions: async_sessionmaker[AsyncSession]) -> bool:
@@ -318,14 +325,15 @@ DEMO_BRANDS: dict[str, dict[str, Any]] = {
 }
 
 # Users (3 + 1), resellers (2), client batches (2), deposits, portals, movements; then decks
-# (2), the package, a sub-account per client (7 + 5), numbers (2), calls, the invoice.
+# (2), the package, a sub-account per client (7 + 5), numbers (2), calls, and Gotham's invoices
+# (its calls, sent; its payment; a number; its setup fee, sent).
 TOTAL_STEPS = (
     (
         1
         + 2
         + 2
         + 2
-        + 1
+        + 2
         + len(_DEPOSITS)
         + len(DEMO_HOSTS)
         + len(_MOVES)
@@ -335,7 +343,7 @@ TOTAL_STEPS = (
     )
     + 2
     + 1
-    + 1
+    + 4
 )
 
 
@@ -422,6 +430,18 @@ async def seed(
                 role="client",
                 name="Dana Reyes",
                 client_id=portal_client.id,
+            ),
+        )
+        await steps.run(
+            f"creating {POSTPAID_CLIENT_EMAIL}",
+            auth.create_user(
+                session,
+                owners[ACME["name"]],
+                email=POSTPAID_CLIENT_EMAIL,
+                password=DEMO_PASSWORD,
+                role="client",
+                name="Harvey Dent",
+                client_id=clients["Gotham Legal LLP"].id,
             ),
         )
 
@@ -522,7 +542,7 @@ async def _telephony(
     clients: dict[str, Client],
     result: SeedResult,
 ) -> None:
-    """Decks, a package, sub-accounts, numbers, a month of calls and a draft invoice."""
+    """Decks, a package, sub-accounts, numbers, a month of calls and Gotham's invoices."""
     for reseller in resellers.values():
         deck = await steps.run(
             f"importing the {reseller.currency} rate deck",
@@ -590,11 +610,49 @@ async def _telephony(
     if report.rejected:
         raise DomainError(ErrorCode.VALIDATION, f"demo calls: {report.issues[:3]}")
     result.calls = report.ingested
-    invoice = await steps.run(
-        "drafting an invoice",
-        invoices.draft_for_client(session, acme, clients["Gotham Legal LLP"].id),
+    await _gotham_invoices(session, steps, acme, clients["Gotham Legal LLP"], result)
+
+
+async def _gotham_invoices(
+    session: AsyncSession, steps: _Steps, acme: Actor, gotham: Client, result: SeedResult
+) -> None:
+    """Gotham Legal LLP (postpaid) has two invoices: its calls, sent and paid by bank
+    transfer; then the setup fee of the number Acme gives it, sent and still to pay."""
+    paid = await steps.run(
+        "invoicing the calls of Gotham Legal LLP", _sent_invoice(session, acme, gotham.id)
     )
-    result.invoice_id = invoice.id
+    await steps.run(
+        f"Gotham Legal LLP pays {paid.number}",
+        payments.client_payment(
+            session,
+            acme,
+            gotham.id,
+            money.format_amount(paid.total - paid.paid),
+            f"demo-payment-{paid.number}",
+            f"Bank transfer for {paid.number}",
+        ),
+    )
+    result.entries += 1
+    await steps.run("giving Gotham Legal LLP a number", _gotham_number(session, acme, gotham))
+    result.entries += 1
+    open_one = await steps.run(
+        "invoicing the number's setup fee", _sent_invoice(session, acme, gotham.id)
+    )
+    result.invoice_ids = [paid.id, open_one.id]
+    result.invoice_id = open_one.id
+
+
+async def _sent_invoice(session: AsyncSession, acme: Actor, client_id: int):
+    draft = await invoices.draft_for_client(session, acme, client_id)
+    return await invoices.send(session, acme, draft.id)
+
+
+async def _gotham_number(session: AsyncSession, acme: Actor, gotham: Client) -> None:
+    """Acme's second San Francisco number goes to Gotham, and its setup fee is charged."""
+    did = await session.scalar(select(Did).where(Did.number == "14155550101"))
+    assert did is not None
+    await numbers.assign(session, acme, did.id, gotham.id, monthly_price="3.00", setup_price="5.00")
+    await fees.charge_did_setup(session, acme, did.id, "demo-setup-14155550101")
 
 
 async def _portal(

@@ -66,6 +66,7 @@ from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.domain.ledger import Idempotency
+from api.i18n import language_of
 from api.models import (
     Brand,
     Call,
@@ -108,6 +109,19 @@ def can_see(actor: Actor, invoice: Invoice) -> bool:
     if actor.client_id is not None:
         return invoice.client_id == actor.client_id and invoice.status != "draft"
     return actor.can(READ) and actor.sees_reseller(invoice.reseller_id)
+
+
+def is_overdue(invoice: Invoice, now: datetime | None = None) -> bool:
+    """Whether an invoice is overdue: sent, past its due date, with something still to pay (a
+    credit note, a draft, a paid or a void invoice never is). The worker's ``overdue_at`` says
+    when its overdue email went; this says where it stands now."""
+    return (
+        invoice.kind == "invoice"
+        and invoice.status == "sent"
+        and invoice.due_at is not None
+        and invoice.due_at < (now or utcnow())
+        and invoice.total > invoice.paid
+    )
 
 
 def invoices_query(
@@ -630,7 +644,9 @@ async def _render(session: AsyncSession, invoice: Invoice) -> bytes:
     assert client is not None and reseller is not None
     brand = await session.scalar(select(Brand).where(Brand.reseller_id == reseller.id))
     lines = (await lines_of(session, [invoice.id]))[invoice.id]
-    return invoice_pdf.render_pdf(invoice, lines, client, invoice_pdf.brand_look(reseller, brand))
+    look = invoice_pdf.brand_look(reseller, brand)
+    lang = language_of(client.language, look.language)
+    return invoice_pdf.render_pdf(invoice, lines, client, look, lang)
 
 
 async def send(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
@@ -670,16 +686,28 @@ async def send(session: AsyncSession, actor: Actor, invoice_id: int) -> Invoice:
     await session.flush()
     await _audit(session, actor, invoice, "invoice.sent")
     brand_name = await notifications.sender_name(session, reseller.id)
-    total = f"{money.format_amount(invoice.total)} {invoice.currency}"
-    due = invoice.due_at.date().isoformat()
+    _ = await alerts.speech(session, client)
+    total = _.money(invoice.total, invoice.currency)
+    due = _.fmt.date(invoice.due_at)
     emails = [
         notifications.Email(
             to=to,
-            subject=f"Invoice {invoice.number} from {brand_name}: {total}",
+            subject=_(
+                "Invoice %(number)s from %(brand)s: %(total)s",
+                number=invoice.number,
+                brand=brand_name,
+                total=total,
+            ),
             text=(
-                f"Hello {client.contact_name or client.name},\n\n"
-                f"please find attached invoice {invoice.number} of {total}, due on {due}.\n\n"
-                f"{brand_name}\n"
+                _("Hello %(name)s,", name=client.contact_name or client.name)
+                + "\n\n"
+                + _(
+                    "Please find attached invoice %(number)s of %(total)s, due on %(due)s.",
+                    number=invoice.number,
+                    total=total,
+                    due=due,
+                )
+                + f"\n\n{brand_name}\n"
             ),
             attachments=[
                 notifications.Attachment(f"{invoice.number}.pdf", "application/pdf", content)
@@ -957,7 +985,8 @@ async def mark_overdue(
             invoice.overdue_at = now
             client = await session.get(Client, invoice.client_id)
             assert client is not None
-            owed = f"{money.format_amount(invoice.total - invoice.paid)} {invoice.currency}"
+            _ = await alerts.speech(session, client)
+            owed = _.money(invoice.total - invoice.paid, invoice.currency)
             brand_name = await notifications.sender_name(session, invoice.reseller_id)
             await notifications.publish(
                 session,
@@ -968,12 +997,21 @@ async def mark_overdue(
                 emails=[
                     notifications.Email(
                         to=to,
-                        subject=f"Invoice {invoice.number} is overdue: {owed}",
+                        subject=_(
+                            "Invoice %(number)s is overdue: %(due)s",
+                            number=invoice.number,
+                            due=owed,
+                        ),
                         text=(
-                            f"Hello {client.contact_name or client.name},\n\n"
-                            f"invoice {invoice.number} was due on "
-                            f"{invoice.due_at.date().isoformat() if invoice.due_at else ''}; "
-                            f"{owed} is still to pay.\n\n{brand_name}\n"
+                            _("Hello %(name)s,", name=client.contact_name or client.name)
+                            + "\n\n"
+                            + _(
+                                "Invoice %(number)s was due on %(date)s; %(due)s is still to pay.",
+                                number=invoice.number,
+                                date=_.fmt.date(invoice.due_at),
+                                due=owed,
+                            )
+                            + f"\n\n{brand_name}\n"
                         ),
                     )
                     for to in await notifications.client_emails(session, client)

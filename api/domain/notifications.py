@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import i18n
 from api.domain import accounts, audit, secrets
 from api.domain import validation as v
 from api.domain.actors import Actor
@@ -289,6 +290,25 @@ async def sender_name(session: AsyncSession, reseller_id: int | None) -> str:
         return await session.scalar(select(Reseller.name).where(Reseller.id == reseller_id)) or ""
 
     return await _looked_up(session, ("sender_name", reseller_id), read)
+
+
+async def client_language(session: AsyncSession, client) -> str:
+    """The language of a client's mail and documents: its own, else its reseller's brand's
+    default, else English (``api.i18n.language_of``)."""
+    own = i18n.supported(client.language)
+    if own:
+        return own
+
+    async def read() -> str:
+        return (
+            await session.scalar(
+                select(Brand.default_language).where(Brand.reseller_id == client.reseller_id)
+            )
+            or ""
+        )
+
+    brand = await _looked_up(session, ("brand_language", client.reseller_id), read)
+    return i18n.language_of(None, brand)
 
 
 def _deliverable(addresses: Iterable[str]) -> list[str]:

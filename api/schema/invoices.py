@@ -110,6 +110,9 @@ class Invoice(relay.Node):
     paid_at: datetime | None = strawberry.field(description="When it was paid in full (UTC).")
     voided_at: datetime | None = strawberry.field(description="When it was voided (UTC).")
     created_at: datetime = strawberry.field(description="When it was drafted (UTC).")
+    overdue: bool = strawberry.field(
+        description="Sent, past its due date and not paid in full (never a credit note)."
+    )
     client_pk: strawberry.Private[int]
     reseller_pk: strawberry.Private[int]
     credits_pk: strawberry.Private[int | None]
@@ -136,6 +139,7 @@ class Invoice(relay.Node):
             paid_at=row.paid_at,
             voided_at=row.voided_at,
             created_at=row.created_at,
+            overdue=invoices_domain.is_overdue(row),
             client_pk=row.client_id,
             reseller_pk=row.reseller_id,
             credits_pk=row.credits_invoice_id,

@@ -34,7 +34,8 @@ async def page_of(request: Request) -> Page | Response:
 async def signed_in(page: Page, operation: str, variables: dict | None = None) -> dict | None:
     """The operation's data when a client of this host is signed in (its language spoken).
 
-    The operation must select ``viewer { client { reseller { id } language } }``."""
+    The operation must select ``viewer { client { reseller { id } language } }``, and
+    ``billingMode`` for the menu (without it, the menu shows every page)."""
     if not page.token:
         return None
     data = (await page.run(operation, variables)).data
@@ -42,6 +43,7 @@ async def signed_in(page: Page, operation: str, variables: dict | None = None) -
     if not belongs_here(page, client):
         return None
     page.speak(client["language"])
+    page.billing_mode = client.get("billingMode")
     return data
 
 

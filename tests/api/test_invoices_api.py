@@ -188,7 +188,7 @@ async def test_a_reseller_drafts_edits_and_sends_and_each_viewer_sees_what_it_ma
             assert response.status_code == 200, response.text
             assert response.headers["content-type"] == "application/pdf"
             text = pdf_text(response.content)
-            assert "INV-000001" in text and "Installation" in text and "5.50 USD" in text
+            assert "INV-000001" in text and "Installation" in text and "$5.50" in text
         response = await http.get(
             f"/invoices/{sent['id']}.pdf", headers={"Authorization": f"Bearer {tokens['other']}"}
         )

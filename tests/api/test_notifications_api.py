@@ -108,7 +108,7 @@ async def test_a_reseller_registers_an_endpoint_and_reads_its_deliveries_and_att
     sent = body["data"]["emailOutbox"]["nodes"]
     assert {
         "to": "client@acme.test",
-        "subject": "Payment received: 25.00 USD",
+        "subject": "Payment received: $25.00",
         "status": "SENT",
     } in sent
     assert {

@@ -88,7 +88,7 @@ async def test_demo_seed_gives_a_usable_consistent_world(demo_url, demo_sessions
     )
 
     # then every demo login works with its role
-    assert len(demo.DEMO_LOGINS) == 4
+    assert len(demo.DEMO_LOGINS) == 5
     for email, role, password in demo.DEMO_LOGINS:
         async with transaction(demo_sessions) as session:
             logged_in = await auth.login(
@@ -179,16 +179,24 @@ async def test_demo_seed_gives_a_usable_consistent_world(demo_url, demo_sessions
         )
         assert acme_subs and all(sub.package_id is not None for sub in acme_subs)
         assert all(r.base_deck_id for r in resellers.values())
-        # numbers: two ordered by Acme, one assigned to the portal client
-        dids = list(await session.scalars(select(Did).where(Did.reseller_id.is_not(None))))
-        assert sorted(d.status for d in dids) == ["assigned", "owned"]
-        assert [d.client_id for d in dids if d.status == "assigned"] == [client_user.client_id]
-        # a draft invoice of a postpaid client, its lines the client's calls
-        invoice = await session.get(Invoice, result.invoice_id)
-        assert invoice.status == "draft"
+        # numbers: two ordered by Acme, one assigned to the portal client, one to Gotham
         gotham = next(c for c in clients if c.name == "Gotham Legal LLP")
-        assert invoice.client_id == gotham.id
-        assert invoice.subtotal == sold[gotham.id] > 0
+        dids = list(await session.scalars(select(Did).where(Did.reseller_id.is_not(None))))
+        assert sorted(d.status for d in dids) == ["assigned", "assigned"]
+        assert sorted(d.client_id for d in dids) == sorted([client_user.client_id, gotham.id])
+        # Gotham (postpaid, with its portal login) has two sent invoices: its calls, paid by
+        # bank transfer; the number's setup fee, still to pay
+        paid, to_pay = [await session.get(Invoice, pk) for pk in result.invoice_ids]
+        assert result.invoice_id == to_pay.id
+        assert (paid.client_id, to_pay.client_id) == (gotham.id, gotham.id)
+        assert (paid.status, paid.number, paid.paid) == ("paid", "INV-000001", paid.total)
+        assert paid.subtotal == sold[gotham.id] > 0
+        assert (to_pay.status, to_pay.number, to_pay.paid) == ("sent", "INV-000002", 0)
+        assert to_pay.total == 5_000_000
+        gotham_user = await session.scalar(
+            select(User).where(User.email == demo.POSTPAID_CLIENT_EMAIL)
+        )
+        assert gotham_user.client_id == gotham.id
 
         # the books balance: all postings sum to zero, and every cached balance is its postings
         assert await session.scalar(select(func.coalesce(func.sum(Posting.amount), 0))) == 0

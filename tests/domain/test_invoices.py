@@ -133,10 +133,10 @@ async def test_a_draft_is_edited_and_sent_and_a_sent_invoice_is_never_edited(ses
         ]
         [email] = [e for e in emails if e.subject.startswith("Invoice ")]
         assert email.to_address == "alice@example.test"
-        assert email.subject == "Invoice INV-000001 from Acme Telecom: 3.39 USD"
+        assert email.subject == "Invoice INV-000001 from Acme Telecom: $3.39"
         [attachment] = list(await s.scalars(select(OutboxAttachment)))
         text = pdf_text(attachment.content)
-        for expected in ("INV-000001", "Calls to United Kingdom", "Installation", "3.39 USD"):
+        for expected in ("INV-000001", "Calls to United Kingdom", "Installation", "$3.39"):
             assert expected in text
         # and an invoice.issued event with its amounts goes to the reseller's webhooks
         [event] = list(await s.scalars(select(Event).where(Event.type == "invoice.issued")))

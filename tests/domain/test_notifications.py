@@ -113,7 +113,7 @@ async def test_low_balance_alert_goes_once_per_crossing_and_again_after_a_top_up
     to_owner = [m for m in smtp_inbox.to(OWNER) if m["Subject"] == "Low balance: Alice"]
     assert len(to_client) == len(to_owner) == 2
     assert to_client[0]["From"] == "Acme Voice <billing@platform.test>"
-    assert "your balance is now 5.00 USD, below 10.00 USD" in to_client[0].get_content()
+    assert "Your balance is now $5.00, below $10.00." in to_client[0].get_content()
     assert "is now 9.999999 USD" in to_owner[1].get_content()
     assert {e.status for e in await _outbox(sessions)} == {"sent"}
 
@@ -283,7 +283,7 @@ async def test_payments_received_are_announced_and_a_refused_movement_announces_
     assert len(await _events(sessions)) == 3
     await worker.run_once(sessions, mail_settings)
     subjects = sorted(m["Subject"] for m in smtp_inbox.to(CLIENT_EMAIL))
-    assert subjects == ["Payment received: 12.50 USD", "Payment received: 25.00 USD"]
+    assert subjects == ["Payment received: $12.50", "Payment received: $25.00"]
     assert "Payment received from Alice: 25.00 USD" in [m["Subject"] for m in smtp_inbox.to(OWNER)]
 
 

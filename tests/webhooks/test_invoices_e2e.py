@@ -138,15 +138,15 @@ async def test_calls_limit_blocked_invoice_edited_sent_paid_by_paypal_unblocked(
 
     # then Alice receives it with its PDF, which reads as the invoice
     [message] = [m for m in smtp_inbox.to(ALICE) if "INV-000001" in m["Subject"]]
-    assert message["Subject"] == "Invoice INV-000001 from Acme Voice: 0.89 USD"
+    assert message["Subject"] == "Invoice INV-000001 from Acme Voice: $0.89"
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "INV-000001.pdf"
     assert attachment.get_content_type() == "application/pdf"
     text = pdf_text(attachment.get_content())
     assert "Acme Voice" in text and "Invoice INV-000001" in text
-    assert "CALL-33 Calls to France 20 min 0.012 0 0.00 0.24" in text
-    assert "CALL-44 Calls to United Kingdom 65 min 0.01 0 0.00 0.65" in text
-    assert "Total: 0.89 USD" in text
+    assert "CALL-33 Calls to France 20 min $0.012 0 $0.00 $0.24" in text
+    assert "CALL-44 Calls to United Kingdom 65 min $0.01 0 $0.00 $0.65" in text
+    assert "Total $0.89" in text
     async with sessions() as s:
         # the lower price was given back on the ledger: she owes what the invoice says
         assert await client_balance(s, world.client_id) == -890_000
