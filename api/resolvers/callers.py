@@ -28,6 +28,7 @@ from api.schema.callers import (
     ClientPinPayload,
     ClientPinSetInput,
     SubAccount,
+    SubAccountCallerIdSetInput,
     SubAccountCreateInput,
     SubAccountCredentials,
     SubAccountDeletePayload,
@@ -152,6 +153,18 @@ async def sub_account_update(
             fields["package_id"] = _package(input.package_id)
         sub = await callers.update_sub_account(
             session, actor, node_pk(input.id, "SubAccount"), fields
+        )
+        return {"sub_account": SubAccount.from_model(sub)}
+
+    return await run(info, SubAccountPayload, action)
+
+
+async def sub_account_caller_id_set(
+    info: Info, input: Annotated[SubAccountCallerIdSetInput, INPUT]
+) -> SubAccountPayload:
+    async def action(session, actor: Actor):
+        sub = await callers.set_caller_id(
+            session, actor, node_pk(input.id, "SubAccount"), input.caller_id
         )
         return {"sub_account": SubAccount.from_model(sub)}
 
