@@ -233,12 +233,25 @@ def _require_own_or_reseller_write(actor: Actor) -> None:
     actor.require("self:write" if actor.client_id is not None else "clients:write")
 
 
+async def numbers_held_many(session: AsyncSession, client_ids: list[int]) -> dict[int, list[str]]:
+    """The numbers each client holds, which its sub-accounts may show as caller ID: the DIDs
+    assigned to it and the numbers its reseller registered for it (``clientNumbersSet``);
+    sorted, in one statement."""
+    dids = select(Did.client_id, Did.number).where(
+        Did.client_id.in_(client_ids), Did.status == "assigned"
+    )
+    own = select(ClientNumber.client_id, ClientNumber.number).where(
+        ClientNumber.client_id.in_(client_ids)
+    )
+    held: dict[int, set[str]] = {i: set() for i in client_ids}
+    for client_id, number in (await session.execute(dids.union(own))).all():
+        held[client_id].add(number)
+    return {i: sorted(numbers) for i, numbers in held.items()}
+
+
 async def numbers_held(session: AsyncSession, client_id: int) -> list[str]:
-    """The numbers a client holds, which its sub-accounts may show as caller ID: the DIDs
-    assigned to it and the numbers its reseller registered for it (``clientNumbersSet``)."""
-    dids = select(Did.number).where(Did.client_id == client_id, Did.status == "assigned")
-    own = select(ClientNumber.number).where(ClientNumber.client_id == client_id)
-    return sorted(set((await session.scalars(dids.union(own))).all()))
+    """The numbers one client holds (:func:`numbers_held_many`)."""
+    return (await numbers_held_many(session, [client_id]))[client_id]
 
 
 async def set_caller_id(

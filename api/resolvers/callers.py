@@ -270,6 +270,17 @@ async def client_numbers(info: Info, client_id: int) -> list[str]:
     return await loader.load(client_id)
 
 
+async def client_caller_id_numbers(info: Info, client_id: int) -> list[str]:
+    loader = _loader(info, "caller_id_numbers", _load_caller_id_numbers)
+    return await loader.load(client_id)
+
+
+async def _load_caller_id_numbers(info: Info, ids) -> list[list[str]]:
+    async with info.context.read() as session:
+        held = await callers.numbers_held_many(session, list(ids))
+    return [held[i] for i in ids]
+
+
 async def client_has_pin(info: Info, client_id: int) -> bool:
     loader = _loader(info, "caller_has_pin", _load_has_pin)
     return await loader.load(client_id)

@@ -77,6 +77,18 @@ class SubAccount(relay.Node):
             package_pk=row.package_id,
         )
 
+    @strawberry.field(
+        description="The SIP server (registrar) it registers with (DIALTONE_SIP_SERVER, else "
+        "the platform host)."
+    )
+    def sip_server(self, info: Info) -> str:
+        settings = info.context.settings
+        return settings.sip_server or settings.platform_host
+
+    @strawberry.field(description="The SIP digest realm of its credentials (DIALTONE_SIP_REALM).")
+    def sip_realm(self, info: Info) -> str:
+        return info.context.settings.sip_realm
+
     @strawberry.field(description="The global id of its package (its prices), if any.")
     def package_id(self) -> relay.GlobalID | None:
         return None if self.package_pk is None else relay.GlobalID("Package", str(self.package_pk))

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from frontends.client import home, session
+from frontends.client import calls, home, numbers, session, sub_accounts
 
 
 def routes() -> list[Route]:
-    return [*session.routes(), *home.routes()]
+    return [
+        *session.routes(),
+        *home.routes(),
+        *calls.routes(),
+        *numbers.routes(),
+        *sub_accounts.routes(),
+    ]
