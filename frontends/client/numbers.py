@@ -39,13 +39,16 @@ async def _show(page: Page, *, status: int = 200, **extra: Any) -> Response | No
     data = await signed_in(page, "ClientNumbers")
     if data is None:
         return None
+    failed = extra.get("failed")
+    if failed and failed["id"] not in {n["id"] for n in data["dids"]["nodes"]}:
+        failed = {**failed, "id": None}  # not one on the page: said above them all
     return page.render(
         "client/numbers.html",
         status=status,
         dids=data["dids"]["nodes"],
         sub_accounts=[s for s in data["subAccounts"]["nodes"] if s["status"] == "ACTIVE"],
         saved=extra.get("saved"),
-        failed=extra.get("failed"),
+        failed=failed,
     )
 
 

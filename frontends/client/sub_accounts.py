@@ -32,13 +32,16 @@ async def _show(page: Page, status: int = 200, **extra: Any) -> Response | None:
     data = await signed_in(page, "ClientSubAccounts")
     if data is None:
         return None
+    failed = extra.get("failed")
+    if failed and failed["id"] not in {n["id"] for n in data["subAccounts"]["nodes"]}:
+        failed = {**failed, "id": None}  # not one on the page: said above them all
     return page.render(
         "client/sub_accounts.html",
         status=status,
         sub_accounts=data["subAccounts"]["nodes"],
         numbers=data["viewer"]["client"]["callerIdNumbers"],
         saved=extra.get("saved"),
-        failed=extra.get("failed"),
+        failed=failed,
         secret=extra.get("secret"),
     )
 
