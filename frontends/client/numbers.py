@@ -45,6 +45,7 @@ async def _show(page: Page, *, status: int = 200, **extra: Any) -> Response | No
     return page.render(
         "client/numbers.html",
         status=status,
+        path="/numbers",
         dids=data["dids"]["nodes"],
         sub_accounts=[s for s in data["subAccounts"]["nodes"] if s["status"] == "ACTIVE"],
         saved=extra.get("saved"),
@@ -64,6 +65,8 @@ async def set_forwarding(request: Request) -> Response:
     page = await page_of(request)
     if not isinstance(page, Page):
         return page
+    if request.method == "GET":  # the language menu of an answer to a POST comes back here
+        return page.redirect("/numbers")
     if not page.token:
         return to_login(page)
     form = await page.form()
@@ -110,5 +113,5 @@ async def set_forwarding(request: Request) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/numbers", numbers, methods=["GET"]),
-        Route("/numbers/forwarding", set_forwarding, methods=["POST"]),
+        Route("/numbers/forwarding", set_forwarding, methods=["GET", "POST"]),
     ]

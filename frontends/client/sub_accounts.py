@@ -38,6 +38,7 @@ async def _show(page: Page, status: int = 200, **extra: Any) -> Response | None:
     return page.render(
         "client/sub_accounts.html",
         status=status,
+        path="/sub-accounts",
         sub_accounts=data["subAccounts"]["nodes"],
         numbers=data["viewer"]["client"]["callerIdNumbers"],
         saved=extra.get("saved"),
@@ -55,6 +56,8 @@ async def sub_accounts(request: Request) -> Response:
 
 
 async def _checked_form(page: Page) -> dict[str, str] | Response:
+    if page.request.method == "GET":  # the language menu of an answer to a POST comes back here
+        return page.redirect("/sub-accounts")
     if not page.token:
         return to_login(page)
     form = await page.form()
@@ -104,6 +107,6 @@ async def reset_password(request: Request) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/sub-accounts", sub_accounts, methods=["GET"]),
-        Route("/sub-accounts/caller-id", set_caller_id, methods=["POST"]),
-        Route("/sub-accounts/password", reset_password, methods=["POST"]),
+        Route("/sub-accounts/caller-id", set_caller_id, methods=["GET", "POST"]),
+        Route("/sub-accounts/password", reset_password, methods=["GET", "POST"]),
     ]

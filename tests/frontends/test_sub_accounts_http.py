@@ -81,6 +81,9 @@ async def test_a_password_reset_shows_the_new_secret_once_and_it_works(browse, s
     form = _forms(page.text, "/sub-accounts/password")
     done = await browser.http.post("/sub-accounts/password", data=form)
     assert done.status_code == 200 and done.headers["cache-control"] == "no-store"
+    # the answer is the Sub-accounts page (the menu says so, the language menu comes back to it)
+    assert 'href="/sub-accounts" aria-current="page"' in done.text
+    assert 'name="next" value="/sub-accounts"' in done.text
     secret = re.search(r'<code id="new-secret-value">([^<]+)</code>', done.text).group(1)
     # the secret shown is the one the switch now checks (its digest stored), the old one is gone
     sub = await _sub(sessions)
