@@ -67,6 +67,7 @@ class Settings:
     echo_sql: bool = False
     access_log: bool = True
     sip_realm: str = "dialtone"  # the SIP digest realm of sub-accounts' HA1
+    sip_server: str = ""  # the SIP registrar clients configure (empty: the platform host)
     max_call_seconds: int = 14400  # the longest call an authorization ever allows
     switch_key: str = ""  # a platform-wide operator credential for switches; empty: disabled
     # PayPal IPN: where messages are verified (posted back) and where the top-up form posts;
@@ -135,6 +136,7 @@ class Settings:
             echo_sql=_bool(env.get("DIALTONE_ECHO_SQL")),
             access_log=_bool(env.get("DIALTONE_ACCESS_LOG"), default=True),
             sip_realm=env.get("DIALTONE_SIP_REALM") or "dialtone",
+            sip_server=env.get("DIALTONE_SIP_SERVER") or "",
             max_call_seconds=_int(env, "DIALTONE_MAX_CALL_SECONDS", 14400),
             switch_key=env.get("DIALTONE_SWITCH_KEY") or "",
             paypal_ipn_url=env.get("DIALTONE_PAYPAL_IPN_URL") or cls.paypal_ipn_url,

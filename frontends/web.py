@@ -182,13 +182,15 @@ class Page:
         self.cookies.extend(outcome.response.headers.getlist("set-cookie"))
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
+        """``path`` (default: the request's) is the page the menu marks and the language menu
+        comes back to: an answer to a POST names its page's own."""
+        values.setdefault("path", self.request.url.path)
         html = (
             environment(self.lang)
             .get_template(template)
             .render(
                 theme=self.theme,
                 csrf_token=self.csrf_token,
-                path=self.request.url.path,
                 signed_in=bool(self.token),
                 billing_mode=self.billing_mode,
                 **values,

@@ -57,7 +57,9 @@ RESELLER_STAFF_PERMISSIONS = frozenset(
         "webhooks:read",
     }
 )
-CLIENT_PERMISSIONS = frozenset({"self:read"})
+# self:write: what a client user may change of its own (its numbers' forwarding, its
+# sub-accounts' caller ID within the numbers it holds, their SIP passwords); nothing else.
+CLIENT_PERMISSIONS = frozenset({"self:read", "self:write"})
 # Credentials (API tokens, the PayPal REST app) are managed by people, never by a token.
 TOKEN_SCOPES = frozenset(RESELLER_OWNER_PERMISSIONS - {"tokens:manage", "paypal:manage"})
 

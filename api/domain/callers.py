@@ -1,8 +1,10 @@
 """Who calls: clients' sub-accounts (SIP accounts), their A-numbers and PIN, and the blacklist.
 
 Permissions: reading needs ``clients:read`` (a client user reads its own sub-accounts, never a
-secret); changing needs ``clients:write``. Every lookup is scoped by tenant: another reseller's
-sub-account, client or blacklist entry is "not found".
+secret); changing needs ``clients:write``. A client user (``self:write``) may change two things
+of its own sub-accounts only: the caller ID, to one of the numbers it holds
+(:func:`set_caller_id`), and the secret (:func:`reset_secret`). Every lookup is scoped by
+tenant: another reseller's sub-account, client or blacklist entry is "not found".
 
 Sub-account secrets are generated, returned once, and stored as described in
 :mod:`api.domain.secrets` (encrypted at rest, plus the SIP digest HA1). The plain secret can be
@@ -23,7 +25,7 @@ from api.domain import accounts, audit, dialing, secrets
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
-from api.models import BlacklistEntry, Call, Client, ClientNumber, Package, SubAccount
+from api.models import BlacklistEntry, Call, Client, ClientNumber, Did, Package, SubAccount
 from api.models.base import utcnow
 from api.settings import Settings
 
@@ -205,8 +207,9 @@ async def update_sub_account(
 async def reset_secret(
     session: AsyncSession, actor: Actor, sub_account_id: int, *, settings: Settings
 ) -> tuple[SubAccount, str]:
-    """A new secret (shown this once); the old one stops working at the switch's next sync."""
-    actor.require("clients:write")
+    """A new secret (shown this once); the old one stops working at the switch's next sync.
+    A reseller's (``clients:write``), or a client user's for its own sub-accounts."""
+    _require_own_or_reseller_write(actor)
     sub = await get_sub_account(session, actor, sub_account_id)
     secret = secrets.generate_secret()
     sub.secret_encrypted = secrets.encrypt(settings.secret_key, secret)
@@ -222,6 +225,64 @@ async def reset_secret(
         client_id=sub.client_id,
     )
     return sub, secret
+
+
+def _require_own_or_reseller_write(actor: Actor) -> None:
+    """``clients:write``, or a client user's ``self:write`` (then on its own objects only: the
+    lookups are scoped to its client)."""
+    actor.require("self:write" if actor.client_id is not None else "clients:write")
+
+
+async def numbers_held_many(session: AsyncSession, client_ids: list[int]) -> dict[int, list[str]]:
+    """The numbers each client holds, which its sub-accounts may show as caller ID: the DIDs
+    assigned to it and the numbers its reseller registered for it (``clientNumbersSet``);
+    sorted, in one statement."""
+    dids = select(Did.client_id, Did.number).where(
+        Did.client_id.in_(client_ids), Did.status == "assigned"
+    )
+    own = select(ClientNumber.client_id, ClientNumber.number).where(
+        ClientNumber.client_id.in_(client_ids)
+    )
+    held: dict[int, set[str]] = {i: set() for i in client_ids}
+    for client_id, number in (await session.execute(dids.union(own))).all():
+        held[client_id].add(number)
+    return {i: sorted(numbers) for i, numbers in held.items()}
+
+
+async def numbers_held(session: AsyncSession, client_id: int) -> list[str]:
+    """The numbers one client holds (:func:`numbers_held_many`)."""
+    return (await numbers_held_many(session, [client_id]))[client_id]
+
+
+async def set_caller_id(
+    session: AsyncSession, actor: Actor, sub_account_id: int, caller_id: str | None
+) -> SubAccount:
+    """Set a sub-account's caller ID to one of the numbers its client holds
+    (:func:`numbers_held`), or clear it (empty: the switch's default). A reseller's
+    (``clients:write``), or a client user's for its own sub-accounts; any other number is
+    refused with the list of those allowed."""
+    _require_own_or_reseller_write(actor)
+    sub = await get_sub_account(session, actor, sub_account_id)
+    number = phone_number("callerId", caller_id)
+    if number:
+        held = await numbers_held(session, sub.client_id)
+        if number not in held:
+            allowed = ", ".join(f"+{n}" for n in held) if held else "none yet"
+            raise invalid(
+                "callerId",
+                f"+{number} is not one of your numbers; the caller ID must be one of: {allowed}",
+            )
+    await audit.apply_changes(
+        session,
+        actor,
+        sub,
+        {"caller_id": number},
+        audited=SUB_ACCOUNT_AUDIT_FIELDS,
+        subject_type="sub_account",
+        reseller_id=sub.reseller_id,
+        client_id=sub.client_id,
+    )
+    return sub
 
 
 def may_read_secrets(actor: Actor) -> bool:

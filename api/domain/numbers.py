@@ -45,6 +45,11 @@ client user the numbers assigned to it, without the operator's costs); ordering,
 unassigning and releasing need ``clients:write`` (a reseller for itself, the operator naming
 the reseller). Another reseller's number is not found. The reports need ``reports:read``.
 
+Forwarding of an assigned number (:func:`set_forwarding`): to one of its client's sub-accounts,
+to an outside number, or nowhere. The reseller may set it (``clients:write``), and so may the
+client user holding the number (``self:write``): that is the only thing a client changes on a
+number; another client's number is not found.
+
 Inbound calls: :func:`inbound_rate` looks up many dialled numbers in one statement and tells
 who holds each one and its per-minute inbound rate, for rating.
 """
@@ -514,6 +519,57 @@ async def assign(
         before=before,
         after={**audit.snapshot(did, AUDIT_FIELDS), "currency": did.currency},
     )
+    return did
+
+
+async def set_forwarding(
+    session: AsyncSession,
+    actor: Actor,
+    did_id: int | None,
+    *,
+    sub_account_id: int | None = None,
+    forward_to: str | None = None,
+) -> Did:
+    """Where an assigned number's calls go: one of its client's sub-accounts, an outside number
+    (``forward_to``), or, with neither, nowhere (``none``). Both at once is refused."""
+    actor.require("self:write" if actor.client_id is not None else "clients:write")
+    did = await session.get(Did, did_id, with_for_update=True) if did_id else None
+    if did is None or not can_see(actor, did) or did.status != "assigned":
+        raise not_found("number", "id")
+    if actor.client_id is None and (
+        did.reseller_id is None or not actor.sees_reseller(did.reseller_id)
+    ):
+        raise not_found("number", "id")
+    forward = callers.phone_number("forwardTo", forward_to)
+    if forward and sub_account_id is not None:
+        raise invalid("forwardTo", "forward to a sub-account or to a number, not both at once")
+    sub = None
+    if sub_account_id is not None:
+        sub = await session.get(SubAccount, sub_account_id)
+        if sub is None or sub.client_id != did.client_id:
+            raise not_found("sub-account", "subAccountId")
+        if sub.status != "active":
+            raise invalid("subAccountId", f"the sub-account {sub.username} is disabled")
+    if forward and forward == did.number:
+        raise invalid("forwardTo", "a number cannot forward to itself")
+    before = audit.snapshot(did, AUDIT_FIELDS)
+    did.sub_account_id = sub.id if sub else None
+    did.forward_to = forward
+    did.routing = "forward" if forward else ("sub_account" if sub else "none")
+    await session.flush()
+    after = audit.snapshot(did, AUDIT_FIELDS)
+    if after != before:
+        await audit.record(
+            session,
+            actor,
+            subject_type="did",
+            subject_id=did.id,
+            action="did.forwarding_set",
+            reseller_id=did.reseller_id,
+            client_id=did.client_id,
+            before=before,
+            after=after,
+        )
     return did
 
 

@@ -172,11 +172,20 @@ async def calls_page(
     *,
     size: int,
     after: tuple[datetime, int] | None = None,
+    before: tuple[datetime, int] | None = None,
 ) -> tuple[list[Call], bool]:
-    """One page, newest first, after the keyset position ``after``; and whether more follow."""
+    """One page, newest first, after the keyset position ``after``; and whether more follow.
+    With ``before`` instead: the page just before that position (still newest first), and
+    whether more precede it."""
     stmt = calls_query(actor, f)
+    key = tuple_(Call.started_at, Call.id)
+    if before is not None:
+        stmt = stmt.where(key > tuple_(*before))
+        stmt = stmt.order_by(Call.started_at.asc(), Call.id.asc()).limit(size + 1)
+        rows = list((await session.scalars(stmt)).all())
+        return rows[:size][::-1], len(rows) > size
     if after is not None:
-        stmt = stmt.where(tuple_(Call.started_at, Call.id) < tuple_(*after))
+        stmt = stmt.where(key < tuple_(*after))
     stmt = stmt.order_by(Call.started_at.desc(), Call.id.desc()).limit(size + 1)
     rows = list((await session.scalars(stmt)).all())
     return rows[:size], len(rows) > size

@@ -28,6 +28,7 @@ from api.schema.callers import (
     ClientPinPayload,
     ClientPinSetInput,
     SubAccount,
+    SubAccountCallerIdSetInput,
     SubAccountCreateInput,
     SubAccountCredentials,
     SubAccountDeletePayload,
@@ -158,6 +159,18 @@ async def sub_account_update(
     return await run(info, SubAccountPayload, action)
 
 
+async def sub_account_caller_id_set(
+    info: Info, input: Annotated[SubAccountCallerIdSetInput, INPUT]
+) -> SubAccountPayload:
+    async def action(session, actor: Actor):
+        sub = await callers.set_caller_id(
+            session, actor, node_pk(input.id, "SubAccount"), input.caller_id
+        )
+        return {"sub_account": SubAccount.from_model(sub)}
+
+    return await run(info, SubAccountPayload, action)
+
+
 async def sub_account_secret_reset(
     info: Info, input: Annotated[SubAccountIdInput, INPUT]
 ) -> SubAccountPayload:
@@ -255,6 +268,17 @@ async def blacklist_remove(
 async def client_numbers(info: Info, client_id: int) -> list[str]:
     loader = _loader(info, "caller_numbers", _load_numbers)
     return await loader.load(client_id)
+
+
+async def client_caller_id_numbers(info: Info, client_id: int) -> list[str]:
+    loader = _loader(info, "caller_id_numbers", _load_caller_id_numbers)
+    return await loader.load(client_id)
+
+
+async def _load_caller_id_numbers(info: Info, ids) -> list[list[str]]:
+    async with info.context.read() as session:
+        held = await callers.numbers_held_many(session, list(ids))
+    return [held[i] for i in ids]
 
 
 async def client_has_pin(info: Info, client_id: int) -> bool:

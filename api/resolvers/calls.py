@@ -31,7 +31,7 @@ def encode_cursor(started_at: datetime, pk: int) -> str:
     return base64.urlsafe_b64encode(f"c:{started_at.isoformat()}|{pk}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str, field: str = "after") -> tuple[datetime, int]:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         kind, rest = text.split(":", 1)
@@ -43,7 +43,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError(stamp)
         return moment, int(pk)
     except (ValueError, UnicodeDecodeError):
-        raise DomainError(ErrorCode.VALIDATION, "not a valid cursor", "after") from None
+        raise DomainError(ErrorCode.VALIDATION, "not a valid cursor", field) from None
 
 
 async def calls(
@@ -51,6 +51,7 @@ async def calls(
     *,
     first: int | None,
     after: str | None,
+    before: str | None = None,
     client_id: relay.GlobalID | None,
     sub_account_id: relay.GlobalID | None,
     reseller_id: relay.GlobalID | None,
@@ -63,7 +64,10 @@ async def calls(
 ) -> CallConnection:
     actor = info.context.actor
     size = page_size(first)
+    if after is not None and before is not None:
+        raise DomainError(ErrorCode.VALIDATION, "give after or before, not both", "before")
     position = decode_cursor(after) if after is not None else None
+    backward = decode_cursor(before, "before") if before is not None else None
     wanted = reports.CallFilter(
         reseller_id=node_pk(reseller_id, "Reseller", "resellerId"),
         client_id=node_pk(client_id, "Client", "clientId"),
@@ -77,7 +81,9 @@ async def calls(
     )
     async with info.context.read() as session:
         scoped = await reports.scoped_filter(session, actor, wanted)
-        rows, more = await reports.calls_page(session, actor, scoped, size=size, after=position)
+        rows, more = await reports.calls_page(
+            session, actor, scoped, size=size, after=position, before=backward
+        )
     show = reports.shows_cost(actor)
     edges = [
         Edge(node=Call.from_model(row, show), cursor=encode_cursor(row.started_at, row.id))
@@ -86,8 +92,8 @@ async def calls(
     return CallConnection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=more,
-            has_previous_page=after is not None,
+            has_next_page=True if backward is not None else more,
+            has_previous_page=more if backward is not None else after is not None,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),

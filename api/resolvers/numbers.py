@@ -155,6 +155,22 @@ async def did_assign(info: Info, input: Annotated[DidAssignInput, INPUT]) -> Did
     return await run(info, DidPayload, action)
 
 
+async def did_forwarding_set(
+    info: Info, input: Annotated[DidForwardingSetInput, INPUT]
+) -> DidPayload:
+    async def action(session, actor: Actor):
+        row = await domain.set_forwarding(
+            session,
+            actor,
+            node_pk(input.id, "Did"),
+            sub_account_id=node_pk(input.sub_account_id, "SubAccount", "subAccountId"),
+            forward_to=input.forward_to,
+        )
+        return {"did": Did.from_model(row)}
+
+    return await run(info, DidPayload, action)
+
+
 async def did_unassign(info: Info, input: Annotated[DidInput, INPUT]) -> DidPayload:
     async def action(session, actor: Actor):
         return {
@@ -177,6 +193,7 @@ async def did_release(info: Info, input: Annotated[DidInput, INPUT]) -> DidPaylo
 from api.schema.numbers import (  # noqa: E402
     Did,
     DidAssignInput,
+    DidForwardingSetInput,
     DidInput,
     DidOrderInput,
     DidOrderPayload,

@@ -77,6 +77,18 @@ class SubAccount(relay.Node):
             package_pk=row.package_id,
         )
 
+    @strawberry.field(
+        description="The SIP server (registrar) it registers with (DIALTONE_SIP_SERVER, else "
+        "the platform host)."
+    )
+    def sip_server(self, info: Info) -> str:
+        settings = info.context.settings
+        return settings.sip_server or settings.platform_host
+
+    @strawberry.field(description="The SIP digest realm of its credentials (DIALTONE_SIP_REALM).")
+    def sip_realm(self, info: Info) -> str:
+        return info.context.settings.sip_realm
+
     @strawberry.field(description="The global id of its package (its prices), if any.")
     def package_id(self) -> relay.GlobalID | None:
         return None if self.package_pk is None else relay.GlobalID("Package", str(self.package_pk))
@@ -229,6 +241,15 @@ class SubAccountUpdateInput(SubAccountFieldsInput):
     id: relay.GlobalID = strawberry.field(description="The sub-account.")
 
 
+@strawberry.input(description="A sub-account's caller ID, one of the numbers its client holds.")
+class SubAccountCallerIdSetInput:
+    id: relay.GlobalID = strawberry.field(description="The sub-account.")
+    caller_id: str = strawberry.field(
+        description="One of the client's numbers (its DIDs, or the numbers its reseller "
+        "registered for it); empty clears it."
+    )
+
+
 @strawberry.input(description="A sub-account to act on.")
 class SubAccountIdInput:
     id: relay.GlobalID = strawberry.field(description="The sub-account.")
@@ -355,9 +376,19 @@ class CallersMutation:
     sub_account_update: SubAccountPayload = strawberry.mutation(
         resolver=r.sub_account_update, description="Change a sub-account."
     )
+    sub_account_caller_id_set: SubAccountPayload = strawberry.mutation(
+        resolver=r.sub_account_caller_id_set,
+        description=(
+            "Set a sub-account's caller ID to one of the numbers its client holds: the "
+            "reseller (clients:write), or the client for its own sub-accounts."
+        ),
+    )
     sub_account_secret_reset: SubAccountPayload = strawberry.mutation(
         resolver=r.sub_account_secret_reset,
-        description="Give a sub-account a new secret, returned once.",
+        description=(
+            "Give a sub-account a new secret, returned once: the reseller (clients:write), "
+            "or the client for its own sub-accounts."
+        ),
     )
     sub_account_delete: SubAccountDeletePayload = strawberry.mutation(
         resolver=r.sub_account_delete,

@@ -352,11 +352,19 @@ class CallsQuery:
         number: Annotated[
             str | None, described("Only calls whose A-number or destination contains this.")
         ] = None,
+        before: Annotated[
+            str | None,
+            described(
+                "The page just before this cursor (pageInfo.startCursor), still newest first; "
+                "not with after."
+            ),
+        ] = None,
     ) -> CallConnection:
         return await r.calls(
             info,
             first=first,
             after=after,
+            before=before,
             client_id=client_id,
             sub_account_id=sub_account_id,
             reseller_id=reseller_id,

@@ -282,6 +282,20 @@ class DidAssignInput:
     )
 
 
+@strawberry.input(
+    description="Where an assigned number's calls go: a sub-account of its client, an outside "
+    "number, or (neither) nowhere."
+)
+class DidForwardingSetInput:
+    id: relay.GlobalID = strawberry.field(description="The number.")
+    sub_account_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="A sub-account of the number's client to ring."
+    )
+    forward_to: str | None = strawberry.field(
+        default=None, description="An outside number to forward to (not with subAccountId)."
+    )
+
+
 @strawberry.input(description="A number to act on.")
 class DidInput:
     id: relay.GlobalID = strawberry.field(description="The number.")
@@ -368,6 +382,13 @@ class NumbersMutation:
     did_assign: DidPayload = strawberry.mutation(
         resolver=resolvers.did_assign,
         description="Assign a number the reseller holds to one of its clients, with its prices.",
+    )
+    did_forwarding_set: DidPayload = strawberry.mutation(
+        resolver=resolvers.did_forwarding_set,
+        description=(
+            "Set where an assigned number's calls go (a sub-account of its client, an outside "
+            "number, or nowhere): the reseller (clients:write), or the client holding it."
+        ),
     )
     did_unassign: DidPayload = strawberry.mutation(
         resolver=resolvers.did_unassign,

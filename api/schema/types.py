@@ -254,6 +254,15 @@ class Client(relay.Node):
 
         return await client_numbers(info, self.id)
 
+    @strawberry.field(
+        description="The numbers its sub-accounts may show as caller ID: its DIDs and the "
+        "numbers it calls from, as digits (batched)."
+    )
+    async def caller_id_numbers(self, info: Info) -> list[str]:
+        from api.resolvers.callers import client_caller_id_numbers
+
+        return await client_caller_id_numbers(info, self.id)
+
     @strawberry.field(description="The phone numbers (DIDs) assigned to it.")
     async def dids(self, info: Info) -> list[DidRef]:
         from api.schema.numbers import dids_of_client

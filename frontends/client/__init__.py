@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from frontends.client import home, invoices, session
+from frontends.client import calls, home, invoices, numbers, session, sub_accounts
 
 
 def routes() -> list[Route]:
-    return [*session.routes(), *home.routes(), *invoices.routes()]
+    return [
+        *session.routes(),
+        *home.routes(),
+        *calls.routes(),
+        *numbers.routes(),
+        *sub_accounts.routes(),
+        *invoices.routes(),
+    ]

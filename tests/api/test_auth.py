@@ -544,7 +544,7 @@ async def test_viewer_reports_the_kind_and_permissions_of_every_caller(gql, worl
                 "webhooks:read",
             ],
         ),
-        "acme_client": ("client_user", "client@acme.test", "Acme", ["self:read"]),
+        "acme_client": ("client_user", "client@acme.test", "Acme", ["self:read", "self:write"]),
         "api_token": ("api_token", None, "Acme", TOKEN_SCOPES),
         "anonymous": ("anonymous", None, None, []),
     }

@@ -47,6 +47,10 @@ MUTATIONS = {
         'mutation($sub: ID!) { subAccountUpdate(input: {id: $sub, callerId: "1999",'
         f" status: DISABLED}}) {{ subAccount {{ {SUB} }} {PAYLOAD} }} }}"
     ),
+    "subAccountCallerIdSet": (
+        'mutation($sub: ID!) { subAccountCallerIdSet(input: {id: $sub, callerId: "1999"})'
+        f" {{ subAccount {{ {SUB} }} {PAYLOAD} }} }}"
+    ),
     "subAccountSecretReset": (
         "mutation($sub: ID!) { subAccountSecretReset(input: {id: $sub})"
         f" {{ subAccount {{ username }} secret {PAYLOAD} }} }}"

@@ -97,6 +97,13 @@ MUTATIONS = {
         "mutation($do: ID!, $c: ID!, $sx: ID!) { didAssign(input: {id: $do, clientId: $c,"
         f' subAccountId: $sx, monthlyPrice: "0"}}) {{ did {{ {DID} }} {PAYLOAD} }} }}'
     ),
+    "didForwardingSet": (
+        "mutation($dx: ID!, $sx: ID!) {"
+        ' a: didForwardingSet(input: {id: $dx, forwardTo: "19995550100"})'
+        f" {{ did {{ {DID} }} {PAYLOAD} }}"
+        " b: didForwardingSet(input: {id: $dx, subAccountId: $sx})"
+        f" {{ did {{ {DID} }} {PAYLOAD} }} }}"
+    ),
     "didUnassign": (
         f"mutation($dx: ID!) {{ didUnassign(input: {{id: $dx}}) {{ did {{ {DID} }} {PAYLOAD} }} }}"
     ),
