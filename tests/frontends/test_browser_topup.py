@@ -8,7 +8,7 @@ payments-* in build/screenshots/portal/."""
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
@@ -16,16 +16,21 @@ from playwright.async_api import expect
 from sqlalchemy import select, update
 
 from api.db import transaction
-from api.domain import paypal_ipn
+from api.domain import brands, paypal_credentials, paypal_ipn
+from api.domain.actors import SYSTEM
 from api.models import Brand, Client
 from tests.frontends.conftest import ACME_HOST, BROWSER, shot
 from tests.webhooks import paypal_server
+from tests.webhooks.paypal_certs import TestAuthority
+from tests.webhooks.paypal_rest import FakeRest
 from tests.webhooks.paypal_server import Reply
 
 pytestmark = BROWSER
 
 RECEIVER = "sales@acme.test"
 FORM_PATH = "/webscr"
+CLIENT = "Blue Harbor Dental"
+APP = ("acme-app", "acme-secret-1", "WHACME1")
 
 
 @pytest.fixture
@@ -35,12 +40,45 @@ def paypal():
 
 @pytest.fixture
 def settings(settings, paypal):
-    """The suite's settings, PayPal's form and postback at the stand-in."""
+    """The suite's settings, PayPal's form, postback and REST API at the stand-in."""
     return dataclasses.replace(
         settings,
         paypal_ipn_url=paypal.ipn_url,
         paypal_form_url=paypal.url + FORM_PATH,
+        paypal_api_url=paypal.url,
+        paypal_sandbox_api_url=paypal.url,
     )
+
+
+@pytest.fixture(scope="session")
+def authority() -> TestAuthority:
+    return TestAuthority()
+
+
+@pytest.fixture
+async def checkout(sessions, settings, demo_world, paypal, authority, server):
+    """Acme's PayPal app at the stand-in, whose approval page approves the order and sends
+    the payer to the order's return address, as PayPal does."""
+    rest = FakeRest(paypal, authority)
+    rest.add_app(*APP[:2])
+    async with transaction(sessions) as s:
+        acme_id = await s.scalar(select(Client.reseller_id).where(Client.name == CLIENT))
+        await paypal_credentials.set_credentials(
+            s,
+            SYSTEM,
+            acme_id,
+            {"client_id": APP[0], "client_secret": APP[1], "webhook_id": APP[2]},
+            settings=settings,
+        )
+
+    def approve(request) -> Reply:
+        order_id = parse_qs(request.query)["token"][0]
+        rest.approve(order_id)
+        back = rest.orders[order_id]["request"]["payment_source"]["paypal"]["experience_context"]
+        return Reply(status=302, headers={"Location": f"{back['return_url']}?token={order_id}"})
+
+    paypal.route("GET", "/checkoutnow", approve)
+    return rest
 
 
 @pytest.fixture
@@ -48,7 +86,7 @@ async def button(sessions, demo_world, paypal, server):
     """Acme offers 10, 25 and 50 by PayPal button; the stand-in plays PayPal's payment page:
     it keeps the form it is sent and sends the browser to the form's return address."""
     async with transaction(sessions) as s:
-        client = await s.scalar(select(Client).where(Client.name == "Blue Harbor Dental"))
+        client = await s.scalar(select(Client).where(Client.name == CLIENT))
         await s.execute(
             update(Brand)
             .where(Brand.reseller_id == client.reseller_id)
@@ -65,25 +103,21 @@ async def button(sessions, demo_world, paypal, server):
     return posted
 
 
-async def _to_local_server(page, port: int) -> None:
-    """The app's own links name https://acme.localhost (its public address); in the test,
-    the app listens on http://acme.localhost:<port>."""
+@pytest.fixture(autouse=True)
+def public_address(monkeypatch, server):
+    """The app's public address (https://acme.localhost in its links to PayPal) is, in the
+    test, the local server: http://acme.localhost:<port>."""
 
-    async def redirect(route) -> None:
-        parts = urlsplit(route.request.url)
-        target = f"http://{ACME_HOST}:{port}{parts.path}" + (
-            f"?{parts.query}" if parts.query else ""
-        )
-        await route.fulfill(status=302, headers={"Location": target})
+    async def base_url(session, reseller_id, *, settings):
+        return f"http://{ACME_HOST}:{server}"
 
-    await page.route(f"https://{ACME_HOST}/**", redirect)
+    monkeypatch.setattr(brands, "reseller_base_url", base_url)
 
 
 async def test_a_paypal_top_up_shows_on_the_page_without_a_reload(
     client_page, button, server, settings, paypal
 ):
     page = client_page
-    await _to_local_server(page, server)
     before = await page.locator("#balance .figure").inner_text()
     # the client opens Top up from the menu and sees the amounts as buttons
     await page.get_by_role("navigation").get_by_role("link", name="Top up").click()
@@ -96,7 +130,7 @@ async def test_a_paypal_top_up_shows_on_the_page_without_a_reload(
     await page.wait_for_url("**/topup/return?**")
     [form] = button
     assert form["amount"] == "25.00" and form["business"] == RECEIVER
-    assert form["notify_url"] == f"https://{ACME_HOST}/webhooks/paypal/ipn"
+    assert form["notify_url"] == f"http://{ACME_HOST}:{server}/webhooks/paypal/ipn"
     # the page waits for PayPal's word, and asks again by itself
     await expect(page.locator("#topup-outcome")).to_contain_text("Waiting for PayPal")
     assert await page.locator("#balance .figure").inner_text() == before
@@ -151,3 +185,31 @@ async def test_a_paypal_top_up_shows_on_the_page_without_a_reload(
     await page.goto(f"/topup/return?{urlencode({'via': 'paypal', 'after': 'none'})}")
     await shot(page, "topup-return-he")
     assert paypal_ipn.read_client_reference(settings.secret_key, form["custom"]) is not None
+
+
+async def test_a_card_top_up_by_checkout_comes_back_completed(client_page, checkout, server):
+    page = client_page
+    before = await page.locator("#balance .figure").inner_text()
+    await page.goto("/topup")
+    # the client types 12.50 and goes on to PayPal's page, which approves and sends it back
+    await page.get_by_label("Amount (USD)").fill("12.50")
+    await shot(page, "topup-checkout-en")
+    await page.get_by_role("button", name="Continue to payment").click()
+    await page.wait_for_url("**/topup/return?**")
+    await expect(page.locator("#topup-outcome")).to_contain_text(
+        "Thank you! $12.50 has been added to your balance."
+    )
+    assert await page.locator("#balance .figure").inner_text() != before
+    [order] = checkout.orders.values()
+    assert order["amount"] == {"currency_code": "USD", "value": "12.50"}
+    assert order["status"] == "COMPLETED"
+    # a wrong amount is refused on the page, with the message tied to the field
+    await page.goto("/topup")
+    await page.get_by_label("Amount (USD)").fill("12.345")
+    await page.get_by_role("button", name="Continue to payment").click()
+    await expect(page.locator("#checkout-error")).to_have_text(
+        "Enter an amount such as 25 or 25.50."
+    )
+    assert await page.get_by_label("Amount (USD)").get_attribute("aria-invalid") == "true"
+    await shot(page, "topup-checkout-error-en")
+    assert len(checkout.orders) == 1

@@ -100,12 +100,15 @@ async def _set_up(sessions, settings, *, button: bool, checkout: bool) -> tuple[
     async with transaction(sessions) as s:
         client = await s.scalar(select(Client).where(Client.name == "Blue Harbor Dental"))
         acme_id = client.reseller_id
-        if button:
-            await s.execute(
-                update(Brand)
-                .where(Brand.reseller_id == acme_id)
-                .values(paypal_receiver_email=RECEIVER, paypal_amounts=[10, 25, 50])
+        # the demo offers 10, 25 and 50 to sales@acme.test; without the button: nothing
+        await s.execute(
+            update(Brand)
+            .where(Brand.reseller_id == acme_id)
+            .values(
+                paypal_receiver_email=RECEIVER if button else "",
+                paypal_amounts=[10, 25, 50] if button else [],
             )
+        )
         if checkout:
             await paypal_credentials.set_credentials(
                 s,
