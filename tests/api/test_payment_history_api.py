@@ -8,8 +8,9 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from api.db import transaction
-from api.domain import deposits, paypal_credentials, payments
+from api.domain import deposits, payments, paypal_credentials
 from api.domain.actors import SYSTEM
+from api.models import PaypalOrder
 from tests.api.conftest import gid
 
 U = 1_000_000
@@ -96,8 +97,6 @@ async def test_statuses_follow_refunds_reversals_and_their_cancellation(gql, wor
 
 
 async def test_a_payment_by_checkout_is_told_apart(gql, world, sessions):
-    from api.models import PaypalOrder
-
     c = world.acme_client_id
     async with transaction(sessions) as s:
         await _paypal(s, c, "CAPTURE-1", 12 * U)
