@@ -661,6 +661,7 @@ class TopUpForm:
             ("notify_url", self.notify_url),
             ("return", self.return_url),
             ("cancel_return", self.cancel_url),
+            ("rm", "1"),  # back to the return page by GET (the result is read from us)
             ("no_shipping", "1"),
             ("charset", "utf-8"),
         ]

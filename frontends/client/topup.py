@@ -82,7 +82,7 @@ async def _top_up_page(page: Page, *, status: int = 200, error: str | None = Non
     latest = client["latest"]["nodes"]
     button = _button_form(data["paypalTopUpForm"], latest[0]["id"] if latest else "none")
     if not amount and button:
-        amount = page_and_amount(page, button["amounts"][0][1]["amount"])
+        amount = _typed_amount(page, button["amounts"][0][1]["amount"])
     return page.render(
         "client/topup.html",
         status=status,
@@ -95,7 +95,7 @@ async def _top_up_page(page: Page, *, status: int = 200, error: str | None = Non
     )
 
 
-def page_and_amount(page: Page, amount: str) -> str:
+def _typed_amount(page: Page, amount: str) -> str:
     """An amount written for the page's language, as the payer would type it (e.g. ``25``)."""
     value = Decimal(amount)
     if value == value.to_integral_value():

@@ -174,7 +174,7 @@ async def test_the_page_offers_the_resellers_amounts_as_a_paypal_form(shop):
         assert f'name="amount" value="{value}"><bdi>{shown}</bdi>' in form
     # PayPal's fields: who is paid, in what, for whom (a reference we signed), and where to
     fields = _fields(form.split("</form>")[0])
-    assert fields["cmd"] == "_xclick" and fields["business"] == RECEIVER
+    assert fields["cmd"] == "_xclick" and fields["business"] == RECEIVER and fields["rm"] == "1"
     assert fields["currency_code"] == "USD" and fields["item_name"] == "Balance top-up"
     named = paypal_ipn.read_client_reference(shop.settings.secret_key, fields["custom"])
     assert named == shop.client.id
