@@ -6,8 +6,8 @@
   redelivers a genuine one for days, so a fixed configuration still gets it), 503 when the
   signing certificate could not be fetched (PayPal redelivers, the worker retries).
 * ``GET /webhooks/paypal/return?token=<order>`` captures the order the payer approved and sends
-  them to their portal with ``?topup=<outcome>``; ``GET /webhooks/paypal/cancel`` only sends
-  them back.
+  them to their portal's ``/topup/return?order=<id>&topup=<outcome>``; ``GET
+  /webhooks/paypal/cancel`` only sends them back (``topup=canceled``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from api.domain import paypal_checkout
+from api.domain import paypal_checkout, paypal_ipn
 from api.domain.errors import DomainError
 from webhooks import read_body
 
@@ -43,8 +43,8 @@ async def return_endpoint(request: Request) -> Response:
     try:
         order = await paypal_checkout.capture_order(state.sessions, state.settings, order)
     except DomainError:
-        return _back(order.return_to, "failed")
-    return _back(order.return_to, order.status.lower())
+        return _back(order, "failed")
+    return _back(order, order.status.lower())
 
 
 async def cancel_endpoint(request: Request) -> Response:
@@ -53,8 +53,12 @@ async def cancel_endpoint(request: Request) -> Response:
     )
     if order is None:
         return PlainTextResponse("unknown order", status_code=404)
-    return _back(order.return_to, "canceled")
+    return _back(order, "canceled")
 
 
-def _back(base: str, outcome: str) -> RedirectResponse:
-    return RedirectResponse(f"{base}/?topup={outcome}", status_code=303)
+def _back(order, outcome: str) -> RedirectResponse:
+    """To the portal's top-up result page, which reads the order's state itself."""
+    return RedirectResponse(
+        f"{order.return_to}{paypal_ipn.PORTAL_RETURN_PATH}?order={order.id}&topup={outcome}",
+        status_code=303,
+    )

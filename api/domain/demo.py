@@ -321,6 +321,9 @@ DEMO_BRANDS: dict[str, dict[str, Any]] = {
         "content_text": "#1f1a1e",
         "support_email": "support@acme.test",
         "footer_text": "Acme Telecom, 1 Market Street, San Francisco",
+        # the Top up page's PayPal buttons (the demo's payments go to PayPal's real site)
+        "paypal_receiver_email": "sales@acme.test",
+        "paypal_amounts": [10, 25, 50],
     },
 }
 

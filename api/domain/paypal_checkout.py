@@ -173,6 +173,19 @@ async def _app(session: AsyncSession, payee: str, settings: Settings) -> RestApp
     return paypal_credentials.rest_app(row, settings)
 
 
+async def checkout_available(session: AsyncSession, actor: Actor, settings: Settings) -> bool:
+    """Whether the viewer may top up through Checkout now: a client user (its own balance) or
+    a reseller user (its own), whose payee (``payee_for``) has a usable PayPal app."""
+    if actor.client_id is None and actor.reseller_id is None:
+        return False
+    try:
+        reseller, client = await _payer(session, actor, None)
+        await _app(session, payee_for(reseller, client), settings)
+    except DomainError:
+        return False
+    return True
+
+
 # --- 1. create --------------------------------------------------------------------------------
 
 

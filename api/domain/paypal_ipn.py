@@ -631,6 +631,9 @@ async def get_message(session: AsyncSession, actor: Actor, message_id: int) -> P
 
 # --- the client's top-up form ---------------------------------------------------------------------
 
+# the client portal's page that shows how a top-up went (frontends/client/topup.py)
+PORTAL_RETURN_PATH = "/topup/return"
+
 
 @dataclass(frozen=True)
 class TopUpForm:
@@ -643,6 +646,7 @@ class TopUpForm:
     custom: str
     notify_url: str
     return_url: str
+    cancel_url: str
     item_name: str
 
     def hidden_fields(self) -> list[tuple[str, str]]:
@@ -656,7 +660,8 @@ class TopUpForm:
             ("custom", self.custom),
             ("notify_url", self.notify_url),
             ("return", self.return_url),
-            ("cancel_return", self.return_url),
+            ("cancel_return", self.cancel_url),
+            ("rm", "1"),  # back to the return page by GET (the result is read from us)
             ("no_shipping", "1"),
             ("charset", "utf-8"),
         ]
@@ -684,6 +689,7 @@ async def top_up_form(session: AsyncSession, settings: Settings, actor: Actor) -
         amounts=tuple(units * money.MICROS for units in paid_to.amounts),
         custom=client_reference(settings.secret_key, client.id),
         notify_url=base + IPN_PATH,
-        return_url=base + "/",
+        return_url=base + PORTAL_RETURN_PATH + "?via=paypal",
+        cancel_url=base + PORTAL_RETURN_PATH + "?topup=canceled",
         item_name="Balance top-up",
     )

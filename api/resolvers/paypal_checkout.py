@@ -46,6 +46,13 @@ async def paypal_credentials_read(
     return None if row is None else PaypalCredentials.from_model(row)
 
 
+async def paypal_checkout_available(info: Info) -> bool:
+    async with info.context.read() as session:
+        return await paypal_checkout.checkout_available(
+            session, info.context.actor, info.context.settings
+        )
+
+
 async def paypal_orders(
     info: Info,
     first: First = None,

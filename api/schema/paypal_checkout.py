@@ -241,6 +241,12 @@ class PaypalCheckoutQuery:
         description="The viewer's PayPal app (operator: its own, or a reseller's); null when "
         "none is set or the viewer may not manage it.",
     )
+    paypal_checkout_available: bool = strawberry.field(
+        resolver=r.paypal_checkout_available,
+        description="Whether the viewer (a client, or a reseller for its own balance) can top "
+        "up through PayPal Checkout now (card or PayPal account): whoever it pays has set up "
+        "its PayPal app.",
+    )
     paypal_orders: Connection[PaypalOrder] = strawberry.field(
         resolver=r.paypal_orders,
         description="PayPal top-up orders the viewer may see, newest first.",

@@ -45,12 +45,14 @@ if TYPE_CHECKING:
     from api.schema.callers import SubAccount
     from api.schema.fees import UpcomingFee
     from api.schema.numbers import Did
+    from api.schema.payment_history import ClientPayment
     from api.schema.rates import Package
 
 SubAccountRef = Annotated["SubAccount", strawberry.lazy("api.schema.callers")]
 PackageRef = Annotated["Package", strawberry.lazy("api.schema.rates")]
 DidRef = Annotated["Did", strawberry.lazy("api.schema.numbers")]
 UpcomingFeeRef = Annotated["UpcomingFee", strawberry.lazy("api.schema.fees")]
+ClientPaymentRef = Annotated["ClientPayment", strawberry.lazy("api.schema.payment_history")]
 
 MAX_ID = 2**63  # ids are 64-bit at most: anything larger names nothing
 
@@ -239,6 +241,17 @@ class Client(relay.Node):
         from api.resolvers.payments import entries_connection
 
         return await entries_connection(info, first=first, after=after, client_id=self.id)
+
+    @strawberry.field(
+        description="Payments into its balance (PayPal, by hand, credit from its reseller), "
+        "newest first, each with what was refunded or reversed of it."
+    )
+    async def payments(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[ClientPaymentRef]:
+        from api.resolvers.payment_history import client_payments
+
+        return await client_payments(info, self.id, first=first, after=after)
 
     @strawberry.field(description="Its SIP accounts (sub-accounts).")
     async def sub_accounts(

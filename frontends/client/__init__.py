@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from frontends.client import calls, home, invoices, numbers, session, sub_accounts
+from frontends.client import (
+    calls,
+    home,
+    invoices,
+    numbers,
+    payments,
+    session,
+    sub_accounts,
+    topup,
+)
 
 
 def routes() -> list[Route]:
@@ -16,5 +25,7 @@ def routes() -> list[Route]:
         *calls.routes(),
         *numbers.routes(),
         *sub_accounts.routes(),
+        *topup.routes(),
+        *payments.routes(),
         *invoices.routes(),
     ]

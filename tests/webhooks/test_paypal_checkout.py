@@ -171,7 +171,9 @@ async def test_a_client_pays_its_reseller_and_is_credited_on_return(shop):
     response = await shop.come_back(order)
     # then the capture is credited to her in Acme's books and she is sent to her portal
     assert response.status_code == 303
-    assert response.headers["location"] == "https://localhost/?topup=completed"
+    assert response.headers["location"] == (
+        f"https://localhost/topup/return?order={order.id}&topup=completed"
+    )
     order = await shop.reload(order)
     assert order.status == "COMPLETED" and order.capture_id
     balances = await shop.balances()

@@ -31,6 +31,10 @@ QUERIES = {
         " theirs: paypalOrders(clientId: $c) { edges { node { id paypalOrderId } } }"
         " n: node(id: $po) { id ... on PaypalOrder { paypalOrderId approveUrl } } }"
     ),
+    "paypalCheckoutAvailable": (
+        "query($c: ID!) { paypalCheckoutAvailable n: node(id: $c) { id ... on Client {"
+        " payments { edges { node { id amount { amount } memo corrections { id } } } } } } }"
+    ),
     "paypalWebhookEvents": (
         "query($pe: ID!) { all: paypalWebhookEvents { edges { node { id eventId reason body"
         " orderId } } } flagged: paypalWebhookEvents(status: FLAGGED) { edges { node { id } } }"
