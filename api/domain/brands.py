@@ -145,6 +145,7 @@ def check_contrast(brand: Brand | None, fields: dict[str, Any]) -> None:
     """Refuse colors whose text would not be readable on its background (WCAG AA, 4.5:1): each
     pair with a color being changed is checked with the brand's other color as it will be (the
     default theme's where none is set). Errors name the pair and its ratio."""
+
     def effective(name: str) -> str:
         if name in fields:
             return fields[name] or DEFAULT_COLORS[name]
