@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from frontends.client import home, session
+from frontends.client import home, password, profile, session
 
 
 def routes() -> list[Route]:
-    return [*session.routes(), *home.routes()]
+    return [*session.routes(), *password.routes(), *home.routes(), *profile.routes()]
