@@ -41,7 +41,7 @@ messages: install
 	$(BIN)/pybabel extract -F frontends/babel.cfg -o frontends/locale/messages.pot \
 		--no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i frontends/locale/messages.pot -d frontends/locale \
-		--no-location --ignore-obsolete
+		--ignore-obsolete
 
 # Local development serves with GraphiQL on; set DIALTONE_DEBUG=0 to turn it off.
 run: export DIALTONE_DEBUG ?= 1

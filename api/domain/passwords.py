@@ -138,7 +138,8 @@ async def request_reset(
     lang = lang or (brand.default_language if brand and brand.default_language else "en")
     lang = lang.split("-")[0] if lang.split("-")[0] in LANGUAGES else "en"
     expires_at = utcnow() + timedelta(seconds=ttl_seconds)
-    link = f"{request.base_url}{RESET_PATH}?token={reset_token(secret_key, user, expires_at)}"
+    token = reset_token(secret_key, user, expires_at)
+    link = f"{request.base_url}{RESET_PATH}?token={token}&lang={lang}"  # the page speaks it too
     await notifications.send_email(
         session,
         reseller_id=client.reseller_id,

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from frontends import i18n
 from frontends.client.common import page_of
 from frontends.web import Page
 
@@ -56,11 +57,13 @@ async def reset(request: Request) -> Response:
     if not isinstance(page, Page):
         return page
     if request.method == "GET":
+        page.speak(i18n.supported(request.query_params.get("lang")))  # the email's language
         token = request.query_params.get("token", "")
         return page.render("client/password_reset.html", token=token, error=None)
     form = await page.form()
     if form is None:
         return _expired(page, "client/password_reset.html", token="")
+    page.speak(i18n.supported(form.get("lang")))
     token = form.get("token", "")
     password = form.get("password", "")
     if password != form.get("confirm", ""):
