@@ -134,9 +134,7 @@ async def request_reset(
         return False
     user, client = row
     brand = await session.scalar(select(Brand).where(Brand.reseller_id == client.reseller_id))
-    lang = client.language if client.language in LANGUAGES else ""
-    lang = lang or (brand.default_language if brand and brand.default_language else "en")
-    lang = lang.split("-")[0] if lang.split("-")[0] in LANGUAGES else "en"
+    lang = _language(client.language, brand.default_language if brand else "")
     expires_at = utcnow() + timedelta(seconds=ttl_seconds)
     token = reset_token(secret_key, user, expires_at)
     link = f"{request.base_url}{RESET_PATH}?token={token}&lang={lang}"  # the page speaks it too
@@ -156,6 +154,15 @@ async def request_reset(
         after={"expiresAt": expires_at.astimezone(UTC).isoformat()},
     )
     return True
+
+
+def _language(*codes: str) -> str:
+    """The first of the codes we speak (``fr-CA`` counts as ``fr``), else English."""
+    for code in codes:
+        base = (code or "").replace("_", "-").split("-")[0].lower()
+        if base in LANGUAGES:
+            return base
+    return "en"
 
 
 def _reset_email(lang: str, email: str, link: str, ttl_seconds: int) -> notifications.Email:
