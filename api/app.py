@@ -21,7 +21,7 @@ import branding
 import frontends
 from api import collector, exports, invoice_files, switch
 from api.db import create_engine, read_only, session_factory
-from api.domain import auth
+from api.domain import auth, throttle
 from api.domain.dns import Resolver
 from api.resolvers.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.resolvers.context import Context, context_for
@@ -168,6 +168,11 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_throttle = throttle.LoginThrottle(
+        settings.login_throttle_storage,
+        settings.login_limits_account,
+        settings.login_limits_address,
+    )
     app.state.engine = engine
     app.state.read_engine = read_engine
     app.state.sessions = sessions

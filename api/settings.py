@@ -112,6 +112,12 @@ class Settings:
     webhook_max_attempts: int = 10  # delivery attempts before a delivery is given up
     # endpoints on loopback, private, link-local... addresses are refused unless this is on
     webhook_allow_private: bool = False
+    # login throttling (api.domain.throttle): where failures are counted (memory:// or
+    # redis://host:port/db) and the windows per account and per client address
+    login_throttle_storage: str = "memory://"
+    login_limits_account: str = "3 per minute; 5 per 15 minutes; 10 per hour"
+    login_limits_address: str = "10 per minute; 30 per 15 minutes; 100 per day"
+    password_reset_ttl_seconds: int = 3600  # how long a password reset link works
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -180,4 +186,14 @@ class Settings:
             webhook_timeout_seconds=_int(env, "DIALTONE_WEBHOOK_TIMEOUT_SECONDS", 10),
             webhook_max_attempts=_int(env, "DIALTONE_WEBHOOK_MAX_ATTEMPTS", 10),
             webhook_allow_private=_bool(env.get("DIALTONE_WEBHOOK_ALLOW_PRIVATE")),
+            login_throttle_storage=(
+                env.get("DIALTONE_LOGIN_THROTTLE_STORAGE") or cls.login_throttle_storage
+            ),
+            login_limits_account=(
+                env.get("DIALTONE_LOGIN_LIMITS_ACCOUNT") or cls.login_limits_account
+            ),
+            login_limits_address=(
+                env.get("DIALTONE_LOGIN_LIMITS_ADDRESS") or cls.login_limits_address
+            ),
+            password_reset_ttl_seconds=_int(env, "DIALTONE_PASSWORD_RESET_TTL_SECONDS", 3600),
         )

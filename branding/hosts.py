@@ -46,3 +46,17 @@ def host_of(request: HTTPConnection, trusted_proxies: tuple[str, ...]) -> str | 
         if forwarded:
             raw = forwarded.rsplit(",", 1)[-1]
     return request_host(raw)
+
+
+def address_of(request: HTTPConnection, trusted_proxies: tuple[str, ...]) -> str | None:
+    """The client's IP address: the peer's, or the last X-Forwarded-For value when the peer is
+    a trusted proxy (the one that proxy added)."""
+    peer = request.client.host if request.client else None
+    if is_trusted_proxy(peer, trusted_proxies):
+        forwarded = request.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip()
+        if forwarded:
+            try:
+                return str(ipaddress.ip_address(forwarded))
+            except ValueError:
+                pass
+    return peer

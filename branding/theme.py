@@ -9,17 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.domain.brands import COLOR_FIELDS, HEX_COLOR_RE, BrandOwner
+from api.domain.brands import COLOR_FIELDS, DEFAULT_COLORS, HEX_COLOR_RE, BrandOwner
 
 DEFAULT_NAME = "Dialtone"
 DEFAULT_LANGUAGE = "en"
-DEFAULT_COLORS = {
-    "header_background": "#1f2a44",
-    "title_background": "#2f5d8a",
-    "text_color": "#ffffff",
-    "content_background": "#ffffff",
-    "content_text": "#1b1f24",
-}
 CSS_VARIABLES = {
     "header_background": "--brand-header-bg",
     "title_background": "--brand-title-bg",

@@ -124,6 +124,9 @@ class Page:
     def gettext(self, message: str) -> str:
         return i18n.translations(self.lang).gettext(message)
 
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return i18n.translations(self.lang).ngettext(singular, plural, n)
+
     # --- GraphQL ----------------------------------------------------------------------------
 
     async def run(

@@ -373,6 +373,44 @@ async def update_client(
     return client
 
 
+CLIENT_PROFILE_FIELDS = ("contact_name", "email", "phone", "language", "low_balance_threshold")
+
+
+async def update_client_profile(
+    session: AsyncSession, actor: Actor, data: dict[str, Any]
+) -> Client:
+    """A client's portal user changes its own client's profile: the contact person, email and
+    phone, its language and its low-balance threshold (``CLIENT_PROFILE_FIELDS``). Nothing
+    else: name, company, billing and status stay its reseller's (``update_client``). Only a
+    client user may; a reseller, the operator or an API token use ``update_client``."""
+    if actor.kind != "client_user" or actor.client_id is None:
+        if not actor.is_authenticated:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "log in first")
+        raise DomainError(
+            ErrorCode.PERMISSION_DENIED,
+            "only a client's own portal users change its profile; resellers use clientUpdate",
+        )
+    unknown = sorted(set(data) - set(CLIENT_PROFILE_FIELDS))
+    if unknown:
+        raise invalid(unknown[0], "a client may not change this field")
+    client = await get_client(session, actor, actor.client_id)
+    fields = _clean_client(dict(data), creating=False)
+    new = await audit.apply_changes(
+        session,
+        actor,
+        client,
+        fields,
+        audited=CLIENT_AUDIT_FIELDS,
+        subject_type="client",
+        reseller_id=client.reseller_id,
+        client_id=client.id,
+    )
+    if "low_balance_threshold" in new:
+        alerts.reset_flag(client, await client_balance(session, client))
+        await session.flush()
+    return client
+
+
 # Later areas (sub-accounts, DIDs) register what stops a client from being deleted: each check
 # returns a sentence naming what is left, or None.
 DeleteBlocker = Callable[[AsyncSession, Client], Awaitable[str | None]]

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ from api.domain import accounts, audit, images, payments, stamps
 from api.domain import validation as v
 from api.domain.actors import SYSTEM, Actor
 from api.domain.dns import Resolver, SystemResolver
-from api.domain.errors import DomainError, ErrorCode, invalid, not_found
+from api.domain.errors import DomainError, DomainErrors, ErrorCode, invalid, not_found
 from api.models import Brand, Hostname, Reseller
 from api.models.base import utcnow
 from api.settings import Settings
@@ -80,6 +81,29 @@ MAX_PAYPAL_AMOUNTS = 12
 MAX_PAYPAL_AMOUNT = 100_000  # whole units
 DNS_RECHECK_EVERY = timedelta(minutes=10)  # how often the worker looks at a pending hostname
 
+# the default theme's colors (an empty brand color means these)
+DEFAULT_COLORS = {
+    "header_background": "#1f2a44",
+    "title_background": "#2f5d8a",
+    "text_color": "#ffffff",
+    "content_background": "#ffffff",
+    "content_text": "#1b1f24",
+}
+# (text, background) pairs drawn on each other; each must reach WCAG AA for normal text
+CONTRAST_PAIRS = (
+    ("text_color", "header_background"),
+    ("text_color", "title_background"),
+    ("content_text", "content_background"),
+)
+MIN_CONTRAST = 4.5
+_CAMEL = {
+    "header_background": "headerBackground",
+    "title_background": "titleBackground",
+    "text_color": "textColor",
+    "content_background": "contentBackground",
+    "content_text": "contentText",
+}
+
 HEX_COLOR_RE = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})")  # whole values: fullmatch
 _LABEL_RE = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _PORT_RE = re.compile(r":[0-9]{1,5}\Z")
@@ -98,6 +122,53 @@ def color(field: str, value: str) -> str:
     if len(value) == 4:
         value = "#" + "".join(ch * 2 for ch in value[1:])
     return value
+
+
+def _luminance(hex_color: str) -> float:
+    """WCAG 2.x relative luminance of a ``#rrggbb`` color."""
+    channels = []
+    for i in (1, 3, 5):
+        c = int(hex_color[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = channels
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """The WCAG 2.x contrast ratio of two ``#rrggbb`` colors: from 1 (same) to 21 (black on
+    white), the same whichever comes first."""
+    a, b = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def check_contrast(brand: Brand | None, fields: dict[str, Any]) -> None:
+    """Refuse colors whose text would not be readable on its background (WCAG AA, 4.5:1): each
+    pair with a color being changed is checked with the brand's other color as it will be (the
+    default theme's where none is set). Errors name the pair and its ratio."""
+
+    def effective(name: str) -> str:
+        if name in fields:
+            return fields[name] or DEFAULT_COLORS[name]
+        return (getattr(brand, name, "") if brand is not None else "") or DEFAULT_COLORS[name]
+
+    errors = []
+    for text, background in CONTRAST_PAIRS:
+        if text not in fields and background not in fields:
+            continue
+        ratio = contrast_ratio(effective(text), effective(background))
+        if ratio < MIN_CONTRAST:
+            field = text if text in fields else background
+            errors.append(
+                invalid(
+                    _CAMEL[field],
+                    f"{_CAMEL[text]} {effective(text)} on {_CAMEL[background]} "
+                    f"{effective(background)} has a contrast ratio of "
+                    f"{math.floor(ratio * 100) / 100:.2f}:1; WCAG AA needs at least "
+                    f"{MIN_CONTRAST}:1",
+                )
+            )
+    if errors:
+        raise DomainErrors(errors)
 
 
 def paypal_amounts(field: str, value: Any) -> list[int]:
@@ -239,6 +310,7 @@ async def update_brand(
     reseller = await accounts.acting_reseller(session, actor, reseller_id, "brand:write")
     fields = _clean_brand(data, reseller)
     brand = await _brand_for_write(session, reseller)
+    check_contrast(brand, fields)
     await audit.apply_changes(
         session,
         actor,

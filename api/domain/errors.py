@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    THROTTLED = "THROTTLED"  # too many failed logins: try again after the payload's wait
     PROVIDER_REFUSED = "PROVIDER_REFUSED"  # a payment provider said no (declined, bad app)
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"  # a payment provider could not be reached
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from api.domain import auth
+from api.domain import auth, passwords, throttle
 from api.domain.actors import Actor
 from api.domain.errors import DomainError
 from api.models import Client as ClientRow
@@ -20,12 +20,27 @@ from api.schema.payloads import (
     ApiTokenPayload,
     LoginPayload,
     LogoutPayload,
+    PasswordPayload,
     UserPayload,
 )
 from api.schema.types import ApiToken, Client, Reseller, User, Viewer
+from branding.hosts import address_of, host_of
 
 SESSION_COOKIE = "dialtone_session"
 CSRF_COOKIE = "dialtone_csrf"
+_THROTTLES: dict[tuple[str, str, str], throttle.LoginThrottle] = {}
+
+
+def login_throttle(info: Info) -> throttle.LoginThrottle:
+    """The app's login throttle (one per process and settings when run outside the app)."""
+    found = getattr(info.context.request.app.state, "login_throttle", None)
+    if found is not None:
+        return found
+    s = info.context.settings
+    key = (s.login_throttle_storage, s.login_limits_account, s.login_limits_address)
+    if key not in _THROTTLES:
+        _THROTTLES[key] = throttle.LoginThrottle(*key)
+    return _THROTTLES[key]
 
 
 async def login(
@@ -34,15 +49,20 @@ async def login(
     password: Annotated[str, described("Password.")],
 ) -> LoginPayload:
     settings = info.context.settings
+    request = info.context.request
     try:
-        async with info.context.write() as session:
-            result = await auth.login(
-                session,
-                email,
-                password,
-                ttl_seconds=settings.session_ttl_seconds,
-                secret_key=settings.secret_key,
-            )
+        result = await throttle.login(
+            info.context.sessions,
+            login_throttle(info),
+            email=email,
+            password=password,
+            address=address_of(request, settings.trusted_proxies),
+            ttl_seconds=settings.session_ttl_seconds,
+            secret_key=settings.secret_key,
+        )
+    except throttle.Throttled as exc:
+        info.context.response.headers["Retry-After"] = str(exc.retry_after)
+        return LoginPayload(errors=user_errors(exc), retry_after_seconds=exc.retry_after)
     except DomainError as exc:
         return LoginPayload(errors=user_errors(exc))
     response = info.context.response
@@ -56,6 +76,66 @@ async def login(
         expires_at=result.expires_at,
         user=User.from_model(result.user),
     )
+
+
+def _base_url(info: Info) -> str:
+    """This request's site: the scheme (https behind DIALTONE_COOKIE_SECURE) and host."""
+    settings = info.context.settings
+    request = info.context.request
+    host = host_of(request, settings.trusted_proxies) or settings.platform_host
+    port = request.url.port
+    scheme = "https" if settings.cookie_secure else request.url.scheme
+    default = {"http": 80, "https": 443}.get(scheme)
+    suffix = f":{port}" if port and port != default and not settings.cookie_secure else ""
+    return f"{scheme}://{host}{suffix}"
+
+
+async def password_reset_request(
+    info: Info, email: Annotated[str, described("The login email that forgot its password.")]
+) -> PasswordPayload:
+    settings = info.context.settings
+    theme = await info.context.request.app.state.branding.theme_for(info.context.request)
+    allowed = await login_throttle(info).reset_email_allowed(email or "")
+    request = passwords.ResetRequest(
+        email=email, reseller_id=theme.reseller_id if theme else None, base_url=_base_url(info)
+    )
+    async with info.context.write() as session:
+        await passwords.request_reset(
+            session,
+            request,
+            secret_key=settings.secret_key,
+            ttl_seconds=settings.password_reset_ttl_seconds,
+            allowed=allowed,
+        )
+    return PasswordPayload(errors=[], ok=True)
+
+
+async def password_reset(
+    info: Info,
+    token: Annotated[str, described("The token of the reset link.")],
+    password: Annotated[str, described("The new password, 8+ characters.")],
+) -> PasswordPayload:
+    async def action(session, _actor: Actor):
+        await passwords.reset(
+            session, token=token, password=password, secret_key=info.context.settings.secret_key
+        )
+        return {"ok": True}
+
+    return await run(info, PasswordPayload, action)
+
+
+async def password_change(
+    info: Info,
+    current_password: Annotated[str, described("The password now.")],
+    new_password: Annotated[str, described("The new password, 8+ characters.")],
+) -> PasswordPayload:
+    async def action(session, actor: Actor):
+        await passwords.change(
+            session, actor, current_password=current_password, new_password=new_password
+        )
+        return {"ok": True}
+
+    return await run(info, PasswordPayload, action)
 
 
 async def logout(info: Info) -> LogoutPayload:

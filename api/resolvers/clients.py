@@ -16,6 +16,7 @@ from api.schema.common import INPUT, After, Connection, First, described
 from api.schema.inputs import (
     ClientBulkCreateInput,
     ClientCreateInput,
+    ClientProfileUpdateInput,
     ClientUpdateInput,
     IdInput,
     domain_fields,
@@ -99,6 +100,16 @@ async def client_update(info: Info, input: Annotated[ClientUpdateInput, INPUT]) 
         client = await accounts.update_client(
             session, actor, node_pk(input.id, "Client"), domain_fields(input, exclude=("id",))
         )
+        return {"client": Client.from_model(client)}
+
+    return await run(info, ClientPayload, action)
+
+
+async def client_profile_update(
+    info: Info, input: Annotated[ClientProfileUpdateInput, INPUT]
+) -> ClientPayload:
+    async def action(session, actor: Actor):
+        client = await accounts.update_client_profile(session, actor, domain_fields(input))
         return {"client": Client.from_model(client)}
 
     return await run(info, ClientPayload, action)

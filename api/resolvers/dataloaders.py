@@ -21,6 +21,7 @@ from api.models import (
     PriceListItem,
     Reseller,
     SubAccount,
+    User,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -49,6 +50,7 @@ class Loaders:
         self.webhook_attempts = DataLoader(
             self._children(WebhookAttempt, WebhookAttempt.delivery_id, WebhookAttempt.number)
         )
+        self.client_users = DataLoader(self._children(User, User.client_id, User.email))
         self.client_dids = DataLoader(self._children(Did, Did.client_id, Did.number))
         self.sub_account_dids = DataLoader(self._children(Did, Did.sub_account_id, Did.number))
         self.price_list_items = DataLoader(

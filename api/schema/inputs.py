@@ -121,6 +121,19 @@ class ClientFieldsInput:
     )
 
 
+@strawberry.input(description="What a client's portal user may change of its own client.")
+class ClientProfileUpdateInput:
+    contact_name: str | None = strawberry.field(default=None, description="Contact person.")
+    email: str | None = strawberry.field(default=None, description="Contact email.")
+    phone: str | None = strawberry.field(default=None, description="Contact phone.")
+    language: str | None = strawberry.field(
+        default=None, description="The client's language (en, fr, ru, he…): its portal and emails."
+    )
+    low_balance_threshold: Decimal | None = strawberry.field(
+        default=None, description="Warn under this balance (0: never)."
+    )
+
+
 @strawberry.input(description="A new client.")
 class ClientCreateInput(ClientFieldsInput):
     reseller_id: relay.GlobalID | None = strawberry.field(

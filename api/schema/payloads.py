@@ -24,6 +24,21 @@ class LoginPayload:
     )
     expires_at: datetime | None = strawberry.field(default=None, description="Session expiry.")
     user: User | None = strawberry.field(default=None, description="Who logged in.")
+    retry_after_seconds: int | None = strawberry.field(
+        default=None,
+        description="With a THROTTLED error: the seconds to wait before trying again (too many"
+        " failed logins for this email or from this address).",
+    )
+
+
+@strawberry.type(description="The result of a password request or change.")
+class PasswordPayload:
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+    ok: bool = strawberry.field(
+        default=False,
+        description="Whether it was done (a reset request always answers true: it reveals"
+        " nothing about the address).",
+    )
 
 
 @strawberry.type(description="The result of logging out.")

@@ -40,6 +40,7 @@ from api.schema.payloads import (
     ClientPayload,
     LoginPayload,
     LogoutPayload,
+    PasswordPayload,
     ResellerMoneyPayload,
     ResellerPayload,
     UserPayload,
@@ -91,6 +92,21 @@ class FoundationMutation:
     logout: LogoutPayload = strawberry.mutation(
         resolver=auth.logout, description="End the current session."
     )
+    password_reset_request: PasswordPayload = strawberry.mutation(
+        resolver=auth.password_reset_request,
+        description="Forgot password: email a reset link to a client login of this host's"
+        " reseller (the answer is the same for any address).",
+    )
+    password_reset: PasswordPayload = strawberry.mutation(
+        resolver=auth.password_reset,
+        description="Set a new password with a reset link's token (once, before it expires);"
+        " every session of the user ends.",
+    )
+    password_change: PasswordPayload = strawberry.mutation(
+        resolver=auth.password_change,
+        description="Change the signed-in user's own password (the current one required);"
+        " its other sessions end.",
+    )
     user_create: UserPayload = strawberry.mutation(
         resolver=auth.user_create, description="Create a login (reseller staff, client portal)."
     )
@@ -123,6 +139,11 @@ class FoundationMutation:
     )
     client_update: ClientPayload = strawberry.mutation(
         resolver=clients.client_update, description="Change a client."
+    )
+    client_profile_update: ClientPayload = strawberry.mutation(
+        resolver=clients.client_profile_update,
+        description="A client's portal user changes its own client's contact details, language"
+        " and low-balance threshold.",
     )
     client_delete: ClientDeletePayload = strawberry.mutation(
         resolver=clients.client_delete,

@@ -293,6 +293,11 @@ class Client(relay.Node):
         currency = await self._currency(info)
         return [UpcomingFee.of(fee, currency) for fee in fees]
 
+    @strawberry.field(description="Its client portal logins, by email (active ones only).")
+    async def users(self, info: Info) -> list[User]:
+        rows = await info.context.loaders.client_users.load(self.id)
+        return [User.from_model(row) for row in rows if row.is_active]
+
     @strawberry.field(description="Whether it has a PIN for calls from unlisted numbers.")
     async def has_pin(self, info: Info) -> bool:
         from api.resolvers.callers import client_has_pin
@@ -436,10 +441,13 @@ class User:
     email: str = strawberry.field(description="Login email.")
     name: str = strawberry.field(description="Display name.")
     role: str = strawberry.field(description="operator, reseller_owner, reseller_staff or client.")
+    last_login_at: datetime | None = strawberry.field(
+        default=None, description="When it last logged in (UTC), if ever."
+    )
 
     @classmethod
     def from_model(cls, row: models.User) -> User:
-        return cls(email=row.email, name=row.name, role=row.role)
+        return cls(email=row.email, name=row.name, role=row.role, last_login_at=row.last_login_at)
 
 
 @strawberry.type(description="Who is asking, and what they may do.")

@@ -11,7 +11,9 @@ from frontends.client import (
     home,
     invoices,
     numbers,
+    password,
     payments,
+    profile,
     session,
     sub_accounts,
     topup,
@@ -21,6 +23,7 @@ from frontends.client import (
 def routes() -> list[Route]:
     return [
         *session.routes(),
+        *password.routes(),
         *home.routes(),
         *calls.routes(),
         *numbers.routes(),
@@ -28,4 +31,5 @@ def routes() -> list[Route]:
         *topup.routes(),
         *payments.routes(),
         *invoices.routes(),
+        *profile.routes(),
     ]

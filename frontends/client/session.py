@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +18,10 @@ async def login(request: Request) -> Response:
     if not isinstance(page, Page):
         return page
     if request.method == "GET":
-        return page.render("client/login.html", email="", error=None)
+        notice = None
+        if request.query_params.get("reset"):
+            notice = page.gettext("Your new password is set. Sign in with it.")
+        return page.render("client/login.html", email="", error=None, notice=notice)
     form = await page.form()
     if form is None:
         return page.render(
@@ -36,6 +41,22 @@ async def login(request: Request) -> Response:
             page.pass_cookies(outcome)
             return page.redirect(local_path(form.get("next")))
         await page.run("PortalLogout", token=result["token"])
+    elif result["retryAfterSeconds"]:
+        wait = result["retryAfterSeconds"]
+        minutes = max(1, math.ceil(wait / 60))
+        response = page.render(
+            "client/login.html",
+            status=429,
+            email=email,
+            error=page.ngettext(
+                "Too many attempts. Try again in %(num)d minute.",
+                "Too many attempts. Try again in %(num)d minutes.",
+                minutes,
+            )
+            % {"num": minutes},
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     return page.render(
         "client/login.html",
         status=400,

@@ -341,3 +341,22 @@ async def test_staff_read_the_brand_owners_change_it_and_only_the_operator_appro
     assert approved["hostnameApprove"]["hostname"]["status"] == "ACTIVE"
     active = await web.gql("{ hostnames(status: ACTIVE) { edges { node { host } } } }", token=acme)
     assert active["hostnames"]["edges"] == [{"node": {"host": "portal.acme.test"}}]
+
+
+async def test_brand_update_refuses_colors_without_aa_contrast(web, world):
+    acme = world.tokens["acme"]
+    # when Acme asks for pale yellow text on the default (white) content background
+    data = await web.gql(UPDATE, {"input": {"contentText": "#ffff99"}}, token=acme)
+    # then it is refused with the pair and the ratio, and nothing changed
+    assert data["brandUpdate"]["brandSettings"] is None
+    assert data["brandUpdate"]["errors"] == [
+        {
+            "code": "VALIDATION",
+            "field": "contentText",
+            "message": "contentText #ffff99 on contentBackground #ffffff has a contrast ratio"
+            " of 1.04:1; WCAG AA needs at least 4.5:1",
+        }
+    ]
+    # and a dark text passes
+    data = await web.gql(UPDATE, {"input": {"contentText": "#222222"}}, token=acme)
+    assert data["brandUpdate"]["errors"] == []

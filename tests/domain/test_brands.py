@@ -8,6 +8,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from api.db import transaction
@@ -193,7 +195,7 @@ async def test_a_reseller_edits_its_brand_and_the_change_is_audited(sessions):
             None,
             {
                 "display_name": "Acme Phone",
-                "header_background": "#ABC",
+                "header_background": "#A24",
                 "support_email": "Help@Acme.test",
                 "footer_text": "Acme Ltd",
                 "default_language": "pt-BR",
@@ -206,7 +208,7 @@ async def test_a_reseller_edits_its_brand_and_the_change_is_audited(sessions):
     brand = owner.brand
     assert (brand.display_name, brand.header_background, brand.support_email) == (
         "Acme Phone",
-        "#aabbcc",
+        "#aa2244",
         "help@acme.test",
     )
     assert (brand.paypal_currency, brand.paypal_amounts) == ("USD", [10, 20])
@@ -215,7 +217,7 @@ async def test_a_reseller_edits_its_brand_and_the_change_is_audited(sessions):
         event = await s.scalar(select(AuditEvent).where(AuditEvent.action == "brand.updated"))
         settings = await brands.paypal_settings(s, reseller.id)
     assert event.reseller_id == reseller.id
-    assert event.after["header_background"] == "#aabbcc"
+    assert event.after["header_background"] == "#aa2244"
     assert event.before["header_background"] == ""
     assert settings == brands.PaypalSettings("pay@acme.test", "USD", (10, 20))
 
@@ -590,12 +592,12 @@ async def test_every_process_sees_a_change_at_its_next_use(sessions):
     # and when the reseller changes its look, both draw the new one
     async with transaction(sessions) as s:
         await brands.update_brand(
-            s, reseller_actor(reseller), None, {"display_name": "Acme 2", "text_color": "#010203"}
+            s, reseller_actor(reseller), None, {"display_name": "Acme 2", "text_color": "#fefdfc"}
         )
     for cache in (first, second):
         async with sessions() as s:
             theme = await cache.theme(s, "portal.acme.test", SETTINGS)
-        assert (theme.display_name, theme.text_color) == ("Acme 2", "#010203")
+        assert (theme.display_name, theme.text_color) == ("Acme 2", "#fefdfc")
 
 
 async def test_renaming_a_reseller_shows_its_new_name_on_its_host(sessions):
@@ -654,3 +656,83 @@ async def test_a_color_written_around_the_checks_never_reaches_the_stylesheet(se
         await s.execute(update(Brand).values(content_text="#fff;}"))
     owner = await resolve(sessions, "portal.acme.test")
     assert theme_of(owner).content_text == DEFAULT_COLORS["content_text"]
+
+
+# --- contrast ----------------------------------------------------------------------------------
+
+hex_colors = st.from_regex(r"#[0-9a-f]{6}", fullmatch=True)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("#000000", "#ffffff", 21.0),
+        ("#ffffff", "#ffffff", 1.0),
+        ("#777777", "#ffffff", 4.48),  # the grey that just misses AA on white
+        ("#767676", "#ffffff", 4.54),  # the one that just makes it
+        ("#ffffff", "#1f2a44", 14.26),  # the default header
+    ],
+)
+def test_the_contrast_ratio_of_known_pairs(first, second, expected):
+    assert brands.contrast_ratio(first, second) == pytest.approx(expected, abs=0.01)
+
+
+@given(hex_colors, hex_colors)
+def test_the_contrast_ratio_is_symmetric_and_between_1_and_21(first, second):
+    ratio = brands.contrast_ratio(first, second)
+    assert ratio == pytest.approx(brands.contrast_ratio(second, first))
+    assert 1.0 <= ratio <= 21.0 + 1e-9
+    assert brands.contrast_ratio(first, first) == pytest.approx(1.0)
+
+
+@given(hex_colors)
+def test_black_or_white_always_reaches_aa_on_any_color(background):
+    # a property of the WCAG formula that lets every reseller find a readable text color
+    best = max(brands.contrast_ratio(t, background) for t in ("#000000", "#ffffff"))
+    assert best >= brands.MIN_CONTRAST
+
+
+async def test_colors_that_fail_aa_contrast_are_refused_naming_the_pair(sessions):
+    # given a reseller with a dark header and white text
+    reseller = await reseller_with(sessions, name="Acme")
+    async with transaction(sessions) as s:
+        await brands.update_brand(
+            s, reseller_actor(reseller), None, {"header_background": "#203040"}
+        )
+    # when it picks a light grey title bar under the white text
+    with pytest.raises(DomainErrors) as info:
+        async with transaction(sessions) as s:
+            await brands.update_brand(
+                s, reseller_actor(reseller), None, {"title_background": "#aaaaaa"}
+            )
+    # then it is refused, naming the pair and its ratio
+    [error] = info.value.errors
+    assert (error.code, error.field) == (ErrorCode.VALIDATION, "titleBackground")
+    assert error.message == (
+        "textColor #ffffff on titleBackground #aaaaaa has a contrast ratio of 2.32:1; "
+        "WCAG AA needs at least 4.5:1"
+    )
+    # and text that is unreadable on both bars names both pairs
+    with pytest.raises(DomainErrors) as info:
+        async with transaction(sessions) as s:
+            await brands.update_brand(s, reseller_actor(reseller), None, {"text_color": "#333333"})
+    assert [e.field for e in info.value.errors] == ["textColor", "textColor"]
+    assert "on headerBackground #203040" in info.value.errors[0].message
+    assert "on titleBackground #2f5d8a" in info.value.errors[1].message
+    # and nothing changed
+    async with sessions() as s:
+        brand = await s.scalar(select(Brand).where(Brand.reseller_id == reseller.id))
+    assert (brand.header_background, brand.title_background, brand.text_color) == (
+        "#203040",
+        "",
+        "",
+    )
+    # while readable colors pass, and an unrelated change never trips on the pairs
+    async with transaction(sessions) as s:
+        owner = await brands.update_brand(
+            s,
+            reseller_actor(reseller),
+            None,
+            {"text_color": "#111111", "header_background": "#f0f0f0", "title_background": "#ffd"},
+        )
+    assert owner.brand.title_background == "#ffffdd"

@@ -25,7 +25,7 @@ async def prepare(sessions, world):
                 "support_email": "help@acme-brand.test",
                 "paypal_receiver_email": "pay@acme-brand.test",
                 "paypal_amounts": [17, 71],
-                "header_background": "#a1b2c3",
+                "header_background": "#213243",
             },
         )
         active = await brands.order_hostname(
@@ -36,7 +36,7 @@ async def prepare(sessions, world):
             s, SYSTEM, world.acme_id, "pending.acme-brand.test", settings=settings
         )
     variables = {"ha": gid("Hostname", active.id), "hp": gid("Hostname", pending.id)}
-    markers = ["Acme Portal Brand", "acme-brand.test", "a1b2c3", *variables.values()]
+    markers = ["Acme Portal Brand", "acme-brand.test", "213243", *variables.values()]
     return variables, markers
 
 
