@@ -10,8 +10,9 @@ shaping (HarfBuzz, ``uharfbuzz``): Hebrew and Cyrillic names print as written, H
 left, numbers left to right inside it. A Hebrew document mirrors: text is aligned to the
 right, the table's columns run from the right.
 
-The lines' descriptions are the invoice's own data (written when drafted, editable by the
-reseller): they are printed as they are."""
+The lines' descriptions are the invoice's own data, printed as they are: a call line's is
+written in the client's language when drafted (``Calls to <destination>``, the destination as
+the rate deck names it), a fee's as the fee was charged, and the reseller may edit them."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from api.i18n import RTL, DocumentFormat, translations
+from api.i18n import N_, RTL, DocumentFormat, translations
 from api.models import Brand, Client, Invoice, InvoiceLine, Reseller
 
 DEFAULT_TITLE_COLOR = "#1f2937"
@@ -35,6 +36,9 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 FONT = "DejaVuSans.ttf"
 BOLD_FONT = "DejaVuSans-Bold.ttf"
 FAMILY = "DejaVu"
+# the units the platform writes on lines, printed in the document's language (a unit the
+# reseller typed is printed as typed)
+UNITS = {"min": N_("min"), "pcs": N_("pcs")}
 
 
 @dataclass(frozen=True)
@@ -207,11 +211,12 @@ def render_pdf(
         for line in lines:
             row = table.row()
             quantity = fmt.quantity(Decimal(line.quantity))
+            unit = _(UNITS[line.unit]) if line.unit in UNITS else line.unit
             for value in doc.ordered(
                 [
                     line.article_number,
                     line.description,
-                    f"{quantity} {line.unit}".strip(),
+                    f"{quantity} {unit}".strip(),
                     fmt.money(line.unit_price, cur),
                     fmt.percent(Decimal(line.tax_pct)),
                     fmt.money(line.tax, cur),

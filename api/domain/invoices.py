@@ -66,7 +66,7 @@ from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, ErrorCode, invalid, not_found
 from api.domain.ledger import Idempotency
-from api.i18n import language_of
+from api.i18n import language_of, translations
 from api.models import (
     Brand,
     Call,
@@ -369,6 +369,8 @@ async def draft(
             client.invoiced_until = until
         return None
     tax_pct = await tax_pct_for(session, reseller, client)
+    # the call lines are described in the client's language (the destination is the deck's)
+    _ = translations(await notifications.client_language(session, client)).gettext
     invoice = Invoice(
         reseller_id=reseller.id,
         client_id=client.id,
@@ -402,7 +404,7 @@ async def draft(
                 invoice,
                 kind="calls",
                 article_number=f"CALL-{group.prefix}" if group.prefix else "CALL",
-                description=f"Calls to {group.destination}",
+                description=_("Calls to %(destination)s") % {"destination": group.destination},
                 unit="min",
                 quantity=minutes if group.seconds else Decimal(1),
                 unit_price=per_minute,

@@ -56,6 +56,9 @@ async def test_a_hebrew_clients_invoice_prints_its_name_and_hebrew_headings(sess
         assert heading in text, heading
     for english in ("Invoice", "Billed to", "Subtotal", "Total"):
         assert english not in text
+    # the call lines were described in Hebrew when drafted, their unit printed in Hebrew (the
+    # text comes back run by run, left to right: the deck's English name before the Hebrew)
+    assert "United Kingdom שיחות אל" in text and "דק׳65" in text
     # the number and the amounts stay left to right inside it
     assert sent.number == "INV-000001" and "INV-000001" in text
     assert "1.02" in text and "0.012" in text
@@ -71,6 +74,7 @@ async def test_a_russian_clients_invoice_prints_cyrillic_and_russian_formats(ses
     )
     assert "Счёт INV-000001" in text
     assert "Плательщик: ООО «Ромашка», Иван Петров" in text
+    assert "Звонки: United Kingdom 65 мин" in text
     for heading in ("Описание", "Количество", "Промежуточный итог", "Итого", "Валюта: USD"):
         assert heading in text, heading
     # Babel's Russian: a decimal comma, the currency after the amount

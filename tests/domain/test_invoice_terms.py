@@ -153,7 +153,7 @@ async def test_an_overdue_invoice_is_flagged_once_and_blocks_by_the_terms(sessio
         assert event.data["invoice"]["client"] == notifications.global_id("Client", world.client_id)
         assert event.data["invoice"]["dueAt"] is not None
         subjects = list(await s.scalars(select(OutboxEmail.subject)))
-        assert "Invoice INV-000001 is overdue: 0.12 USD" in subjects
+        assert "Invoice INV-000001 is overdue: $0.12" in subjects
         assert (await s.get(Client, world.client_id)).status == "active"
         assert list(await s.scalars(select(Event).where(Event.type == "client.blocked"))) == []
     # five days past due: blocked, and told so once

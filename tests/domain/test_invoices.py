@@ -507,3 +507,21 @@ async def test_invoice_adjustments_are_revenue_net_of_tax_in_the_financial_repor
         totals.invoice_tax,
         totals.revenue,
     )
+
+
+def test_an_invoice_is_overdue_only_when_sent_past_due_with_something_to_pay():
+    now = utcnow()
+    past, future = now - timedelta(seconds=1), now + timedelta(days=1)
+
+    def invoice(**fields) -> Invoice:
+        row = {"kind": "invoice", "status": "sent", "due_at": past, "total": 5 * U, "paid": 0}
+        return Invoice(**{**row, **fields})
+
+    assert invoices.is_overdue(invoice(), now)
+    assert invoices.is_overdue(invoice(paid=4 * U), now)  # part paid: still overdue
+    assert not invoices.is_overdue(invoice(due_at=future), now)
+    assert not invoices.is_overdue(invoice(due_at=now), now)  # due today: not yet
+    assert not invoices.is_overdue(invoice(paid=5 * U, status="paid"), now)
+    assert not invoices.is_overdue(invoice(status="void"), now)
+    assert not invoices.is_overdue(invoice(status="draft", due_at=None), now)
+    assert not invoices.is_overdue(invoice(kind="credit_note"), now)
