@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import authorize, financials, ingest, ledger, rating, recurring, reports
+from bench import authorize, financials, ingest, ledger, portal, rating, recurring, reports
 
 BENCHMARKS = {
     "ledger": ledger.run,
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "reports": reports.run,
     "recurring": recurring.run,
     "financials": financials.run,
+    "portal": portal.run,
 }
 
 

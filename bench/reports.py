@@ -102,10 +102,17 @@ def _ceil(seconds: int, first: int, increment: int) -> int:
     return first + -(-(seconds - first) // increment) * increment
 
 
-def generate(total: int, callers: list[tuple[int, int, int]], seed: int = 7):
-    """Chunks of call tuples (in COLUMNS order), oldest first, spread over six months."""
+def generate(
+    total: int,
+    callers: list[tuple[int, int, int]],
+    seed: int = 7,
+    start: datetime = START,
+    end: datetime = END,
+):
+    """Chunks of call tuples (in COLUMNS order), oldest first, spread from ``start`` to
+    ``end`` (six months by default)."""
     rng = random.Random(seed)
-    span = (END - START).total_seconds()
+    span = (end - start).total_seconds()
     step = span / total
     created = datetime.now(UTC)
     priced = []
@@ -132,7 +139,7 @@ def generate(total: int, callers: list[tuple[int, int, int]], seed: int = 7):
                 "outbound",
                 f"1555{client_id:07d}",
                 f"{prefix}{rng.randrange(10**8, 10**9)}",
-                START + timedelta(seconds=i * step),
+                start + timedelta(seconds=i * step),
                 billsec + rng.randrange(0, 25),
                 billsec,
                 disposition,
@@ -158,7 +165,7 @@ def generate(total: int, callers: list[tuple[int, int, int]], seed: int = 7):
         yield chunk
 
 
-async def load_postgres(url: str, total: int, callers) -> None:
+async def load_postgres(url: str, total: int, callers, **span: datetime) -> None:
     """COPY in chunks; the next chunk is generated in a thread while one is copied. Foreign
     key triggers are skipped for the load (``session_replication_role = replica``): the rows
     are consistent by construction, and the indexes are maintained as usual."""
@@ -167,7 +174,7 @@ async def load_postgres(url: str, total: int, callers) -> None:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         await conn.execute("SET session_replication_role = replica")
-        chunks = generate(total, callers)
+        chunks = generate(total, callers, **span)
         pending = asyncio.create_task(asyncio.to_thread(next, chunks, None))
         done = 0
         while (chunk := await pending) is not None:
@@ -180,12 +187,12 @@ async def load_postgres(url: str, total: int, callers) -> None:
         await conn.close()
 
 
-def load_sqlite(url: str, total: int, callers) -> None:
+def load_sqlite(url: str, total: int, callers, **span: datetime) -> None:
     db = sqlite3.connect(url.split("///", 1)[1])
     db.execute("PRAGMA synchronous=OFF")
     stmt = f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     done = 0
-    for chunk in generate(total, callers):
+    for chunk in generate(total, callers, **span):
         rows = [
             (
                 *row[:7],
