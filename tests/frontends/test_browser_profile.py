@@ -30,7 +30,8 @@ async def test_the_profile_in_english_then_hebrew(client_page):
     await expect(page.locator("html")).to_have_attribute("dir", "rtl")
     await expect(page.locator("#profile-notice")).to_have_text("הפרטים שלך נשמרו.")
     assert await page.get_by_label("טלפון").get_attribute("dir") == "ltr"
-    assert await page.get_by_role("navigation").get_by_role("link").nth(1).inner_text() == "פרופיל"
+    current = page.get_by_role("navigation").locator("[aria-current=page]")
+    assert await current.inner_text() == "פרופיל"
     await shot(page, "profile-he")
 
 
