@@ -103,6 +103,21 @@ MUTATIONS = {
         f' paymentId: $e, idempotencyKey: "walk-6"}}) {{ client {{ name }} {PAYLOAD} }} }}'
     ),
     "logout": f"mutation {{ logout {{ ok {PAYLOAD} }} }}",
+    "passwordResetRequest": (
+        f'mutation {{ passwordResetRequest(email: "client@acme.test") {{ ok {PAYLOAD} }} }}'
+    ),
+    "passwordReset": (
+        'mutation { passwordReset(token: "1.9999999999.forged", password: "password1")'
+        f" {{ ok {PAYLOAD} }} }}"
+    ),
+    "passwordChange": (
+        'mutation { passwordChange(currentPassword: "wrong-password", newPassword: "password1")'
+        f" {{ ok {PAYLOAD} }} }}"
+    ),
+    "clientProfileUpdate": (
+        'mutation { clientProfileUpdate(input: {contactName: "walker"})'
+        f" {{ client {{ name }} {PAYLOAD} }} }}"
+    ),
 }
 # Mutations that may succeed for the caller's own tenant (the snapshot proves Acme is untouched).
-OWN_TENANT_OK = {"apiTokenCreate", "logout"}
+OWN_TENANT_OK = {"apiTokenCreate", "logout", "passwordResetRequest", "clientProfileUpdate"}
