@@ -1,7 +1,8 @@
 """The portals' GraphQL operations: the ``.graphql`` files beside the templates, run in-process.
 
 Every operation a page runs is named in a ``.graphql`` file beside its template (a file may
-hold several, and the fragments they share). They are read once, when this module is
+hold several, and the fragments they share; fragments several pages use are in ``_*.graphql``
+files, added to each document that spreads them). They are read once, when this module is
 imported: two operations of one name, or one without a name, fail at start. A page runs an
 operation by name against the app's own schema (``app.state.schema``), with the context a
 ``/graphql`` request would get (``api.app.DialtoneGraphQL``: the actor of the session cookie),
@@ -18,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphql import OperationDefinitionNode, parse
+from graphql import (
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    OperationDefinitionNode,
+    Visitor,
+    parse,
+    print_ast,
+    visit,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,11 +43,51 @@ class Operation:
     path: Path
 
 
+def _spreads(node: Any) -> set[str]:
+    """The names of the fragments a parsed document or definition spreads."""
+    found: set[str] = set()
+
+    class Spreads(Visitor):
+        def enter_fragment_spread(self, spread: FragmentSpreadNode, *_args: Any) -> None:
+            found.add(spread.name.value)
+
+    visit(node, Spreads())
+    return found
+
+
+def _shared_fragments(root: Path) -> dict[str, FragmentDefinitionNode]:
+    """The fragments of the ``_*.graphql`` files, which pages' documents may use by name."""
+    shared: dict[str, FragmentDefinitionNode] = {}
+    for path in sorted(root.rglob("_*.graphql")):
+        for definition in parse(path.read_text(encoding="utf-8")).definitions:
+            if not isinstance(definition, FragmentDefinitionNode):
+                raise ValueError(f"{path}: a shared file holds fragments only")
+            shared[definition.name.value] = definition
+    return shared
+
+
+def _with_shared(source: str, shared: dict[str, FragmentDefinitionNode]) -> str:
+    """``source`` and the shared fragments it spreads (and those they spread), appended."""
+    document = parse(source)
+    own = {d.name.value for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    wanted, added = _spreads(document) - own, []
+    while wanted:
+        name = wanted.pop()
+        if name in shared and name not in added:
+            added.append(name)
+            wanted |= _spreads(shared[name]) - own - set(added)
+    return "\n".join([source, *(print_ast(shared[n]) for n in sorted(added))])
+
+
 def load(root: Path = TEMPLATES) -> dict[str, Operation]:
-    """Every named operation of the ``.graphql`` files under ``root``."""
+    """Every named operation of the ``.graphql`` files under ``root``, each with the shared
+    fragments (``_*.graphql``) its file uses."""
+    shared = _shared_fragments(root)
     found: dict[str, Operation] = {}
     for path in sorted(root.rglob("*.graphql")):
-        source = path.read_text(encoding="utf-8")
+        if path.name.startswith("_"):
+            continue
+        source = _with_shared(path.read_text(encoding="utf-8"), shared)
         for definition in parse(source).definitions:
             if not isinstance(definition, OperationDefinitionNode):
                 continue

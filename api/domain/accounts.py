@@ -351,19 +351,7 @@ async def update_client(
         if status != "active" and not reason:
             raise invalid("statusReason", "say why the client is not active")
         fields["status"], fields["status_reason"] = status, reason if status != "active" else ""
-    new = await audit.apply_changes(
-        session,
-        actor,
-        client,
-        fields,
-        audited=CLIENT_AUDIT_FIELDS,
-        subject_type="client",
-        reseller_id=client.reseller_id,
-        client_id=client.id,
-    )
-    if "low_balance_threshold" in new:
-        alerts.reset_flag(client, await client_balance(session, client))
-        await session.flush()
+    new = await _apply_client_changes(session, actor, client, fields)
     if new.get("status") == "suspended":
         await alerts.client_suspended(session, client)
     elif new.get("status") == "blocked":
@@ -394,7 +382,14 @@ async def update_client_profile(
     if unknown:
         raise invalid(unknown[0], "a client may not change this field")
     client = await get_client(session, actor, actor.client_id)
-    fields = _clean_client(dict(data), creating=False)
+    await _apply_client_changes(session, actor, client, _clean_client(dict(data), creating=False))
+    return client
+
+
+async def _apply_client_changes(
+    session: AsyncSession, actor: Actor, client: Client, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Set a client's fields, audited; a new low-balance threshold re-arms its alert."""
     new = await audit.apply_changes(
         session,
         actor,
@@ -408,7 +403,7 @@ async def update_client_profile(
     if "low_balance_threshold" in new:
         alerts.reset_flag(client, await client_balance(session, client))
         await session.flush()
-    return client
+    return new
 
 
 # Later areas (sub-accounts, DIDs) register what stops a client from being deleted: each check
