@@ -23,6 +23,17 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 BROWSER = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The portal's tests run on SQLite only: a page reads and writes through the GraphQL API,
+    whose tests (tests/api, tests/domain) run on both databases, so PostgreSQL adds nothing
+    here but time (each test seeds the whole demo)."""
+    here = Path(__file__).parent
+    dropped = [i for i in items if "[postgresql" in i.nodeid and here in i.path.parents]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in dropped]
+
+
 @pytest.fixture
 async def demo_world(sessions, settings):
     return await demo.seed(sessions, settings=settings)
