@@ -186,8 +186,11 @@ class Page:
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
         """``path`` (default: the request's) is the page the menu marks and the language menu
-        comes back to: an answer to a POST names its page's own."""
+        comes back to: an answer to a POST names its page's own. A GET comes back with its
+        query (a search keeps its filters)."""
         values.setdefault("path", self.request.url.path)
+        query = self.request.url.query if self.request.method == "GET" else ""
+        values.setdefault("back_to", values["path"] + (f"?{query}" if query else ""))
         html = (
             environment(self.lang)
             .get_template(template)

@@ -219,3 +219,20 @@ async def test_the_page_runs_as_many_statements_for_50_rows_as_for_1(browse, ses
         large = await browser.http.get("/calls", params={"from": day, "to": day, "number": "4420"})
     assert len(ROW_RE.findall(small.text)) == 1 and len(ROW_RE.findall(large.text)) == 50
     assert len(many) == len(few), (len(few), len(many))
+
+
+async def test_changing_the_language_keeps_the_search(browse, sessions):
+    import html
+    import re
+
+    browser = await _signed_in(browse)
+    page = await browser.http.get("/calls", params={"number": "4420", "direction": "outbound"})
+    back_to = html.unescape(re.search(r'name="next" value="([^"]*)"', page.text).group(1))
+    assert back_to == "/calls?number=4420&direction=outbound"
+    token = await browser.csrf("/calls")
+    moved = await browser.http.post(
+        "/language", data={"csrf_token": token, "lang": "fr", "next": back_to}
+    )
+    assert moved.status_code == 303 and moved.headers["location"] == back_to
+    again = await browser.http.get(moved.headers["location"])
+    assert 'lang="fr"' in again.text and 'value="4420"' in again.text
