@@ -52,3 +52,10 @@ def to_login(page: Page) -> Response:
     response = page.redirect("/login")
     response.headers["HX-Redirect"] = "/login"
     return response
+
+
+def placed(failed: dict[str, Any] | None, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A refusal shown beside its row, or above them all when its id is not one on the page."""
+    if failed and failed["id"] not in {row["id"] for row in rows}:
+        return {**failed, "id": None}
+    return failed

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from frontends.client.common import page_of, signed_in, to_login
+from frontends.client.common import page_of, placed, signed_in, to_login
 from frontends.web import Page
 
 MODES = ("none", "sub_account", "forward")
@@ -39,9 +39,7 @@ async def _show(page: Page, *, status: int = 200, **extra: Any) -> Response | No
     data = await signed_in(page, "ClientNumbers")
     if data is None:
         return None
-    failed = extra.get("failed")
-    if failed and failed["id"] not in {n["id"] for n in data["dids"]["nodes"]}:
-        failed = {**failed, "id": None}  # not one on the page: said above them all
+    failed = placed(extra.get("failed"), data["dids"]["nodes"])
     return page.render(
         "client/numbers.html",
         status=status,

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from frontends.client.common import page_of, signed_in, to_login
+from frontends.client.common import page_of, placed, signed_in, to_login
 from frontends.web import Page
 
 
@@ -32,9 +32,7 @@ async def _show(page: Page, status: int = 200, **extra: Any) -> Response | None:
     data = await signed_in(page, "ClientSubAccounts")
     if data is None:
         return None
-    failed = extra.get("failed")
-    if failed and failed["id"] not in {n["id"] for n in data["subAccounts"]["nodes"]}:
-        failed = {**failed, "id": None}  # not one on the page: said above them all
+    failed = placed(extra.get("failed"), data["subAccounts"]["nodes"])
     return page.render(
         "client/sub_accounts.html",
         status=status,
