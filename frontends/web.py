@@ -90,6 +90,11 @@ class Page:
     # read it: the menu shows Invoices to postpaid clients only
     billing_mode: str | None = None
     cookies: list[str] = field(default_factory=list)  # Set-Cookie values to pass on
+    # on the staff portals (frontends.consoles): which one, and what the signed-in user may do
+    # (the API's permissions: the menu shows what they allow) and their name
+    console: Any = None
+    permissions: frozenset[str] = frozenset()
+    viewer_name: str = ""
 
     @classmethod
     async def of(cls, request: Request) -> Page | None:
@@ -199,6 +204,9 @@ class Page:
                 csrf_token=self.csrf_token,
                 signed_in=bool(self.token),
                 billing_mode=self.billing_mode,
+                console=self.console,
+                permissions=self.permissions,
+                viewer_name=self.viewer_name,
                 **values,
             )
         )

@@ -48,6 +48,8 @@ DEMO_PASSWORD = "demo1234"
 OPERATOR_EMAIL = "admin@dialtone.test"
 ACME_OWNER_EMAIL = "owner@acme.test"
 GLOBEX_OWNER_EMAIL = "owner@globex.test"
+# Acme's staff user: the reseller portal shows what the reseller_staff role allows
+ACME_STAFF_EMAIL = "staff@acme.test"
 CLIENT_EMAIL = "client@acme.test"
 # Gotham Legal LLP's portal user: Acme's postpaid client, with a paid and an open invoice
 POSTPAID_CLIENT_EMAIL = "billing@acme.test"
@@ -57,6 +59,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     (OPERATOR_EMAIL, "operator", DEMO_PASSWORD),
     (ACME_OWNER_EMAIL, "reseller_owner", DEMO_PASSWORD),
     (GLOBEX_OWNER_EMAIL, "reseller_owner", DEMO_PASSWORD),
+    (ACME_STAFF_EMAIL, "reseller_staff", DEMO_PASSWORD),
     (CLIENT_EMAIL, "client", DEMO_PASSWORD),
     (POSTPAID_CLIENT_EMAIL, "client", DEMO_PASSWORD),
 ]
@@ -327,14 +330,15 @@ DEMO_BRANDS: dict[str, dict[str, Any]] = {
     },
 }
 
-# Users (3 + 1), resellers (2), client batches (2), deposits, portals, movements; then decks
-# (2), the package, a sub-account per client (7 + 5), numbers (2), calls, and Gotham's invoices
-# (its calls, sent; its payment; a number; its setup fee, sent).
+# Users (3 + 1 + Acme's staff), resellers (2), client batches (2), deposits, portals,
+# movements; then decks (2), the package, a sub-account per client (7 + 5), numbers (2),
+# calls, and Gotham's invoices (its calls, sent; its payment; a number; its setup fee, sent).
 TOTAL_STEPS = (
     (
         1
         + 2
         + 2
+        + 1
         + 2
         + 2
         + len(_DEPOSITS)
@@ -407,6 +411,19 @@ async def seed(
             )
             resellers[reseller.name] = reseller
             owners[reseller.name] = actor_for_user(owner)
+            if data is ACME:
+                await steps.run(
+                    f"creating {ACME_STAFF_EMAIL}",
+                    auth.create_user(
+                        session,
+                        owners[reseller.name],
+                        email=ACME_STAFF_EMAIL,
+                        password=DEMO_PASSWORD,
+                        role="reseller_staff",
+                        name="Sam Staff",
+                        reseller_id=reseller.id,
+                    ),
+                )
             result.reseller_ids[reseller.name] = reseller.id
 
         clients: dict[str, Client] = {}

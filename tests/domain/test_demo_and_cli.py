@@ -88,7 +88,7 @@ async def test_demo_seed_gives_a_usable_consistent_world(demo_url, demo_sessions
     )
 
     # then every demo login works with its role
-    assert len(demo.DEMO_LOGINS) == 5
+    assert len(demo.DEMO_LOGINS) == 6
     for email, role, password in demo.DEMO_LOGINS:
         async with transaction(demo_sessions) as session:
             logged_in = await auth.login(

@@ -18,6 +18,7 @@ from api.domain import demo
 
 ACME_HOST = "acme.localhost"
 GLOBEX_HOST = "globex.localhost"
+PLATFORM_HOST = "localhost"  # the operator console's (the settings' default platform host)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 # browser tests run once, on SQLite: a browser says nothing more on PostgreSQL
 BROWSER = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -58,10 +59,13 @@ class Browser:
         page = await self.http.get(path)
         return CSRF_RE.search(page.text).group(1)
 
-    async def login(self, email: str, password: str = demo.DEMO_PASSWORD) -> httpx.Response:
-        token = await self.csrf()
+    async def login(
+        self, email: str, password: str = demo.DEMO_PASSWORD, path: str = "/login"
+    ) -> httpx.Response:
+        """Sign in on the login page at ``path`` (``/manage/login``, ``/operator/login``)."""
+        token = await self.csrf(path)
         return await self.http.post(
-            "/login", data={"csrf_token": token, "email": email, "password": password}
+            path, data={"csrf_token": token, "email": email, "password": password}
         )
 
 
@@ -106,8 +110,9 @@ async def server(portal_app):
 
 
 @pytest.fixture
-async def page(server):
-    """A Chromium tab on Acme's host (any host name maps to the loopback server)."""
+async def chromium(server):
+    """Debian's Chromium, every host name mapped to the loopback server; ``open_tab(host)``
+    opens a tab on that host."""
     if not CHROMIUM.exists():
         pytest.fail("chromium is missing: `make install` installs it")
     async with async_playwright() as playwright:
@@ -115,13 +120,32 @@ async def page(server):
             executable_path=str(CHROMIUM),
             args=["--host-resolver-rules=MAP * 127.0.0.1", "--no-sandbox"],
         )
-        context = await browser.new_context(
-            base_url=f"http://{ACME_HOST}:{server}", viewport={"width": 1280, "height": 900}
-        )
-        tab = await context.new_page()
-        tab.set_default_timeout(10_000)
-        yield tab
+
+        async def open_tab(host: str = ACME_HOST):
+            context = await browser.new_context(
+                base_url=f"http://{host}:{server}", viewport={"width": 1280, "height": 900}
+            )
+            tab = await context.new_page()
+            tab.set_default_timeout(10_000)
+            return tab
+
+        yield open_tab
         await browser.close()
+
+
+@pytest.fixture
+async def page(chromium):
+    """A Chromium tab on Acme's host."""
+    return await chromium(ACME_HOST)
+
+
+async def sign_in(page, email: str, login: str = "/login", home: str = "/") -> None:
+    """Sign the tab in on the login page ``login``, and wait for ``home``."""
+    await page.goto(login)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"**{home}")
 
 
 async def shot(page, name: str) -> None:
@@ -135,9 +159,20 @@ async def shot(page, name: str) -> None:
 @pytest.fixture
 async def client_page(page):
     """The tab signed in as Acme's demo client, on Home."""
-    await page.goto("/login")
-    await page.get_by_label("Email").fill(demo.CLIENT_EMAIL)
-    await page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url("**/")
+    await sign_in(page, demo.CLIENT_EMAIL)
     return page
+
+
+@pytest.fixture
+async def manage_page(page):
+    """The tab signed in to Acme's reseller portal as its owner, on the dashboard."""
+    await sign_in(page, demo.ACME_OWNER_EMAIL, "/manage/login", "/manage")
+    return page
+
+
+@pytest.fixture
+async def operator_page(chromium):
+    """A tab on the platform host signed in to the operator console, on its overview."""
+    tab = await chromium(PLATFORM_HOST)
+    await sign_in(tab, demo.OPERATOR_EMAIL, "/operator/login", "/operator")
+    return tab

@@ -1,0 +1,17 @@
+"""The reseller portal, served under ``/manage`` of a reseller's own host to its owner and
+staff (``frontends.consoles``): one module per page, its operations in the ``.graphql`` file
+beside its template (``templates/manage/``)."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from frontends.consoles import MANAGE, session_routes
+from frontends.manage import dashboard
+
+
+def routes() -> list[Route]:
+    return [
+        *session_routes(MANAGE),
+        *dashboard.routes(),
+    ]
