@@ -20,6 +20,7 @@ OPERATOR_PERMISSIONS = frozenset(
         "reseller_balance:write",
         "clients:read",
         "clients:write",
+        "clients:impersonate",
         "payments:write",
         "calls:write",
         "reports:read",
@@ -40,6 +41,7 @@ RESELLER_OWNER_PERMISSIONS = frozenset(
         "reports:read",
         "audit:read",
         "tokens:manage",
+        "clients:impersonate",
         "brand:read",
         "brand:write",
         "paypal:manage",
@@ -60,8 +62,11 @@ RESELLER_STAFF_PERMISSIONS = frozenset(
 # self:write: what a client user may change of its own (its numbers' forwarding, its
 # sub-accounts' caller ID within the numbers it holds, their SIP passwords); nothing else.
 CLIENT_PERMISSIONS = frozenset({"self:read", "self:write"})
-# Credentials (API tokens, the PayPal REST app) are managed by people, never by a token.
-TOKEN_SCOPES = frozenset(RESELLER_OWNER_PERMISSIONS - {"tokens:manage", "paypal:manage"})
+# Credentials (API tokens, the PayPal REST app) are managed by people, never by a token; and
+# only a person logs in as a client (clients:impersonate).
+TOKEN_SCOPES = frozenset(
+    RESELLER_OWNER_PERMISSIONS - {"tokens:manage", "paypal:manage", "clients:impersonate"}
+)
 
 ROLE_PERMISSIONS = {
     "operator": OPERATOR_PERMISSIONS,
@@ -82,6 +87,9 @@ class Actor:
     role: str | None = None
     label: str = ""
     permissions: frozenset[str] = field(default_factory=frozenset)
+    # a client's session opened by a reseller owner or the operator (login as client): who
+    impersonator_id: int | None = None
+    impersonator_label: str = ""
 
     @property
     def is_authenticated(self) -> bool:
@@ -110,6 +118,15 @@ class Actor:
                 ErrorCode.PERMISSION_DENIED, f"this needs the {permission} permission"
             )
 
+    def require_own_login(self) -> None:
+        """Refuse what only the person whose login it is may do (its password, its users)
+        when someone else is acting as them."""
+        if self.impersonator_id is not None:
+            raise DomainError(
+                ErrorCode.PERMISSION_DENIED,
+                "not while logged in as the client: only the client changes its password and users",
+            )
+
     def sees_reseller(self, reseller_id: int) -> bool:
         """Whether this actor may see a reseller's data at all (tenancy, not permission)."""
         return self.is_operator or (self.reseller_id == reseller_id and self.client_id is None)
@@ -119,7 +136,7 @@ ANONYMOUS = Actor(kind="anonymous")
 SYSTEM = Actor(kind="system", label="system", permissions=OPERATOR_PERMISSIONS)
 
 
-def actor_for_user(user, session_id: int | None = None) -> Actor:
+def actor_for_user(user, session_id: int | None = None, impersonator=None) -> Actor:
     role = user.role
     kind = {
         "operator": "operator",
@@ -136,6 +153,8 @@ def actor_for_user(user, session_id: int | None = None) -> Actor:
         role=role,
         label=user.email,
         permissions=ROLE_PERMISSIONS[role],
+        impersonator_id=impersonator.id if impersonator is not None else None,
+        impersonator_label=impersonator.email if impersonator is not None else "",
     )
 
 

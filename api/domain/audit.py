@@ -122,6 +122,8 @@ def event_of(
         actor_type=actor.audit_type,
         actor_id=actor.audit_id,
         actor_label=actor.label[:320],
+        impersonator_id=actor.impersonator_id,
+        impersonator_label=actor.impersonator_label[:320],
         reseller_id=reseller_id,
         client_id=client_id,
         subject_type=subject_type,

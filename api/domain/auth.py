@@ -33,6 +33,7 @@ from api.models import ApiToken, User, UserSession
 from api.models.base import utcnow
 
 SESSION_PREFIX = "dts_"
+IMPERSONATION_TTL = 3600  # seconds: a "login as client" session lasts at most an hour
 TOKEN_PREFIX = "dtk_"
 VISIBLE_PREFIX_LEN = 12
 MIN_PASSWORD = 8
@@ -157,13 +158,73 @@ async def login(
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "wrong email or password")
     if not verify_password(user.password_hash, password or "") or not user.is_active:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "wrong email or password")
-    token = SESSION_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    expires = now + timedelta(seconds=ttl_seconds)
-    session.add(UserSession(user_id=user.id, token_hash=hash_token(token), expires_at=expires))
+    result = await _open_session(session, user, now + timedelta(seconds=ttl_seconds), secret_key)
     user.last_login_at = now
     await session.flush()
+    return result
+
+
+async def _open_session(
+    session: AsyncSession,
+    user: User,
+    expires: datetime,
+    secret_key: str,
+    impersonator_id: int | None = None,
+) -> LoginResult:
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            expires_at=expires,
+            impersonator_id=impersonator_id,
+        )
+    )
+    await session.flush()
     return LoginResult(token, csrf_token(secret_key, token), user, expires)
+
+
+async def impersonate(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: int,
+    *,
+    ttl_seconds: int,
+    secret_key: str,
+) -> LoginResult:
+    """A session of the client's portal user for a reseller owner or the operator to act as
+    the client ("login as client"). It lasts at most :data:`IMPERSONATION_TTL` (and no longer
+    than the person's own sessions), every action taken with it is audited with both the
+    client's user and the person (``AuditEvent.impersonator_*``), and it may not change the
+    client's password or users (``Actor.require_own_login``). Only a person may open one:
+    ``clients:impersonate`` is no API token's scope."""
+    actor.require("clients:impersonate")
+    if actor.user_id is None:
+        raise DomainError(ErrorCode.PERMISSION_DENIED, "only a person may log in as a client")
+    actor.require_own_login()  # not from a session that is itself someone else's
+    client = await accounts.get_client(session, actor, client_id)
+    user = await session.scalar(
+        select(User)
+        .where(User.client_id == client.id, User.role == "client", User.is_active.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    )
+    if user is None:
+        raise invalid("clientId", "this client has no portal login to act as")
+    expires = utcnow() + timedelta(seconds=min(ttl_seconds, IMPERSONATION_TTL))
+    result = await _open_session(session, user, expires, secret_key, impersonator_id=actor.user_id)
+    await audit.record(
+        session,
+        actor,
+        subject_type="client",
+        subject_id=client.id,
+        action="client.impersonation_started",
+        reseller_id=client.reseller_id,
+        client_id=client.id,
+        after={"user": user.email, "expiresAt": expires.isoformat()},
+    )
+    return result
 
 
 async def logout(session: AsyncSession, actor: Actor) -> bool:
@@ -220,7 +281,12 @@ async def _actor_from_token(
         user_session, user = row
         if user_session.revoked_at or user_session.expires_at <= now or not user.is_active:
             return ANONYMOUS, None
-        return actor_for_user(user, session_id=user_session.id), None
+        impersonator = None
+        if user_session.impersonator_id is not None:
+            impersonator = await session.get(User, user_session.impersonator_id)
+            if impersonator is None or not impersonator.is_active:
+                return ANONYMOUS, None
+        return actor_for_user(user, user_session.id, impersonator), None
     if token.startswith(TOKEN_PREFIX):
         api_token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         if api_token is None or api_token.revoked_at is not None:

@@ -234,6 +234,7 @@ async def change(
         raise DomainError(
             ErrorCode.UNAUTHENTICATED, "sign in with your email and password to change it"
         )
+    actor.require_own_login()
     user = await session.get(User, actor.user_id)
     if user is None or not auth.verify_password(user.password_hash, current_password or ""):
         raise invalid("currentPassword", "the current password is wrong")

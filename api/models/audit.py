@@ -24,6 +24,9 @@ class AuditEvent(Base):
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(default=None)
     actor_label: Mapped[str] = mapped_column(String(320), default="")
+    # when the actor was a client's session opened by someone else (login as client): who
+    impersonator_id: Mapped[int | None] = mapped_column(default=None)
+    impersonator_label: Mapped[str] = mapped_column(String(320), default="")
     reseller_id: Mapped[int | None] = mapped_column(default=None)
     client_id: Mapped[int | None] = mapped_column(default=None)
     subject_type: Mapped[str] = mapped_column(String(32))

@@ -39,6 +39,9 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # a session opened by a reseller owner or the operator to act as a client (``login as
+    # client``): who opened it; such a session lasts at most ``auth.IMPERSONATION_TTL``
+    impersonator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
 
 
 class ApiToken(Base):

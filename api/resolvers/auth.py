@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from strawberry import relay
+
 from api.domain import auth, passwords, throttle
 from api.domain.actors import Actor
 from api.domain.errors import DomainError
@@ -168,7 +170,31 @@ async def viewer(info: Info) -> Viewer:
         user=user,
         reseller=reseller,
         client=client,
+        impersonator=actor.impersonator_label or None,
     )
+
+
+async def client_impersonate(
+    info: Info, client_id: Annotated[relay.GlobalID, described("The client to act as.")]
+) -> LoginPayload:
+    settings = info.context.settings
+
+    async def action(session, actor: Actor):
+        result = await auth.impersonate(
+            session,
+            actor,
+            node_pk(client_id, "Client", "clientId"),
+            ttl_seconds=settings.session_ttl_seconds,
+            secret_key=settings.secret_key,
+        )
+        return {
+            "token": result.token,
+            "csrf_token": result.csrf_token,
+            "expires_at": result.expires_at,
+            "user": User.from_model(result.user),
+        }
+
+    return await run(info, LoginPayload, action)
 
 
 async def user_create(info: Info, input: Annotated[UserCreateInput, INPUT]) -> UserPayload:

@@ -92,6 +92,13 @@ class FoundationMutation:
     logout: LogoutPayload = strawberry.mutation(
         resolver=auth.logout, description="End the current session."
     )
+    client_impersonate: LoginPayload = strawberry.mutation(
+        resolver=auth.client_impersonate,
+        description="Log in as a client (a reseller owner or the operator): a session of the"
+        " client's portal login, for at most an hour, that may not change the client's password"
+        " or users; every action taken with it is audited with both. No cookie is set: the"
+        " portal keeps it beside your own session.",
+    )
     password_reset_request: PasswordPayload = strawberry.mutation(
         resolver=auth.password_reset_request,
         description="Forgot password: email a reset link to a client login of this host's"

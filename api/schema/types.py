@@ -374,6 +374,11 @@ class AuditEvent(relay.Node):
     created_at: datetime = strawberry.field(description="When (UTC).")
     actor_type: str = strawberry.field(description="user, token, system or operator.")
     actor_label: str = strawberry.field(description="The login or token prefix that did it.")
+    impersonator_label: str | None = strawberry.field(
+        default=None,
+        description="When the actor was a client's session opened by a reseller owner or the"
+        " operator (login as client): that person's login; null otherwise.",
+    )
     subject_type: str = strawberry.field(description="What was changed, e.g. client.")
     subject_id: int = strawberry.field(description="The database id of what was changed.")
     action: str = strawberry.field(description="What happened, e.g. client.updated.")
@@ -391,6 +396,7 @@ class AuditEvent(relay.Node):
             created_at=row.created_at,
             actor_type=row.actor_type,
             actor_label=row.actor_label,
+            impersonator_label=row.impersonator_label or None,
             subject_type=row.subject_type,
             subject_id=row.subject_id,
             action=row.action,
@@ -462,3 +468,8 @@ class Viewer:
     user: User | None = strawberry.field(description="The logged-in person, if any.")
     reseller: Reseller | None = strawberry.field(description="The viewer's reseller, if any.")
     client: Client | None = strawberry.field(description="The viewer's client, if a client.")
+    impersonator: str | None = strawberry.field(
+        default=None,
+        description="When this is a client's session opened by a reseller owner or the operator"
+        " (login as client): that person's login; null otherwise.",
+    )

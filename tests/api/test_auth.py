@@ -46,6 +46,7 @@ OWNER_PERMISSIONS = [
     "brand:read",
     "brand:write",
     "calls:write",
+    "clients:impersonate",
     "clients:read",
     "clients:write",
     "payments:write",
@@ -55,7 +56,11 @@ OWNER_PERMISSIONS = [
     "webhooks:read",
     "webhooks:write",
 ]
-TOKEN_SCOPES = [p for p in OWNER_PERMISSIONS if p not in ("tokens:manage", "paypal:manage")]
+TOKEN_SCOPES = [
+    p
+    for p in OWNER_PERMISSIONS
+    if p not in ("tokens:manage", "paypal:manage", "clients:impersonate")
+]
 
 
 def sha256(text: str) -> str:
@@ -518,6 +523,7 @@ async def test_viewer_reports_the_kind_and_permissions_of_every_caller(gql, worl
                 "brand:read",
                 "brand:write",
                 "calls:write",
+                "clients:impersonate",
                 "clients:read",
                 "clients:write",
                 "payments:write",

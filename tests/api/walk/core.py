@@ -103,6 +103,9 @@ MUTATIONS = {
         f' paymentId: $e, idempotencyKey: "walk-6"}}) {{ client {{ name }} {PAYLOAD} }} }}'
     ),
     "logout": f"mutation {{ logout {{ ok {PAYLOAD} }} }}",
+    "clientImpersonate": (
+        f"mutation($c: ID!) {{ clientImpersonate(clientId: $c) {{ token {PAYLOAD} }} }}"
+    ),
     "passwordResetRequest": (
         f'mutation {{ passwordResetRequest(email: "client@acme.test") {{ ok {PAYLOAD} }} }}'
     ),
