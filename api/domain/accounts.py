@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from api.domain import alerts, audit, ledger, notifications, stamps
 from api.domain import validation as v
 from api.domain.actors import Actor
 from api.domain.errors import DomainError, DomainErrors, ErrorCode, invalid, not_found
-from api.models import Account, Client, Reseller, User
+from api.models import Account, Client, ClientNumber, Reseller, User
 from api.models.base import utcnow
 
 BILLING_MODELS = ("markup", "commission")
@@ -310,9 +311,14 @@ def clients_query(
     reseller_id: int | None = None,
     status: str | None = None,
     billing_mode: str | None = None,
+    label: str | None = None,
+    characteristic: str | None = None,
     search: str | None = None,
 ) -> Select:
-    """The clients an actor may list, with optional filters (reseller for the operator)."""
+    """The clients an actor may list, with optional filters (reseller for the operator).
+
+    ``label`` matches a whole label, case aside; ``search`` finds text in the name, company,
+    email or label, or digits in one of the numbers the client calls from."""
     stmt = select(Client).where(Client.deleted_at.is_(None))
     if actor.client_id is not None:
         return stmt.where(Client.id == actor.client_id)
@@ -326,14 +332,24 @@ def clients_query(
         stmt = stmt.where(Client.status == status)
     if billing_mode is not None:
         stmt = stmt.where(Client.billing_mode == billing_mode)
-    if search:
+    if label is not None and label.strip():
+        stmt = stmt.where(func.lower(Client.label) == label.strip().lower())
+    if characteristic is not None:
+        stmt = stmt.where(Client.characteristic == characteristic)
+    if search and search.strip():
         pattern = f"%{search.strip().lower()}%"
-        stmt = stmt.where(
+        matches = (
             func.lower(Client.name).like(pattern)
             | func.lower(Client.company).like(pattern)
             | func.lower(Client.email).like(pattern)
             | func.lower(Client.label).like(pattern)
         )
+        digits = re.sub(r"[\s().+-]", "", search)
+        if digits.isdigit():
+            matches = matches | Client.id.in_(
+                select(ClientNumber.client_id).where(ClientNumber.number.like(f"%{digits}%"))
+            )
+        stmt = stmt.where(matches)
     return stmt
 
 

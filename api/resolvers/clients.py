@@ -22,7 +22,7 @@ from api.schema.inputs import (
     domain_fields,
 )
 from api.schema.payloads import ClientBulkCreatePayload, ClientDeletePayload, ClientPayload
-from api.schema.types import BillingMode, Client, ClientStatus
+from api.schema.types import BillingMode, Characteristic, Client, ClientStatus
 
 
 async def clients_connection(
@@ -33,13 +33,17 @@ async def clients_connection(
     reseller_id: int | None = None,
     status: str | None = None,
     billing_mode: str | None = None,
-    search: Annotated[str | None, described("Text in name, company, email or label.")] = None,
+    label: str | None = None,
+    characteristic: str | None = None,
+    search: str | None = None,
 ) -> Connection[Client]:
     stmt = accounts.clients_query(
         info.context.actor,
         reseller_id=reseller_id,
         status=status,
         billing_mode=billing_mode,
+        label=label,
+        characteristic=characteristic,
         search=search,
     )
     return await paginate(
@@ -54,7 +58,12 @@ async def clients(
     reseller_id: Annotated[relay.GlobalID | None, described("Only this reseller's.")] = None,
     status: Annotated[ClientStatus | None, described("Only clients with this status.")] = None,
     billing_mode: Annotated[BillingMode | None, described("Only this billing mode.")] = None,
-    search: Annotated[str | None, described("Text in name, company, email or label.")] = None,
+    label: Annotated[str | None, described("Only clients with this label (case aside).")] = None,
+    characteristic: Annotated[Characteristic | None, described("Only clients rated so.")] = None,
+    search: Annotated[
+        str | None,
+        described("Text in name, company, email or label, or digits of a number it calls from."),
+    ] = None,
 ) -> Connection[Client]:
     return await clients_connection(
         info,
@@ -63,6 +72,8 @@ async def clients(
         reseller_id=node_pk(reseller_id, "Reseller", "resellerId"),
         status=status.value if status else None,
         billing_mode=billing_mode.value if billing_mode else None,
+        label=label,
+        characteristic=characteristic.value if characteristic else None,
         search=search,
     )
 
