@@ -123,6 +123,23 @@ async def create_user(
     return user
 
 
+def users_query(actor: Actor, reseller_id: int | None = None, role: str | None = None):
+    """Logins the actor may list: every one for the operator (optionally one reseller's, or
+    of one role); a reseller's user sees its own reseller's team (owners and staff)."""
+    stmt = select(User)
+    if role is not None:
+        stmt = stmt.where(User.role == v.choice("role", role, ROLES))
+    if actor.is_operator:
+        actor.require("resellers:read")
+        return stmt if reseller_id is None else stmt.where(User.reseller_id == reseller_id)
+    if actor.kind != "reseller_user" or reseller_id not in (None, actor.reseller_id):
+        return stmt.where(False)
+    return stmt.where(
+        User.reseller_id == actor.reseller_id,
+        User.role.in_(("reseller_owner", "reseller_staff")),
+    )
+
+
 def _check_may_create(actor: Actor, role: str, reseller_id: int | None) -> None:
     if actor.kind == "operator":
         return

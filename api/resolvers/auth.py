@@ -16,7 +16,7 @@ from api.resolvers.context import Info
 from api.resolvers.mutations import node_pk, run, user_errors
 from api.resolvers.pagination import paginate
 from api.schema.common import INPUT, After, Connection, First, described
-from api.schema.inputs import ApiTokenCreateInput, IdInput, UserCreateInput
+from api.schema.inputs import ApiTokenCreateInput, IdInput, Role, UserCreateInput
 from api.schema.payloads import (
     ApiTokenCreatePayload,
     ApiTokenPayload,
@@ -232,6 +232,27 @@ async def api_token_revoke(info: Info, input: Annotated[IdInput, INPUT]) -> ApiT
         return {"api_token": ApiToken.from_model(token)}
 
     return await run(info, ApiTokenPayload, action)
+
+
+async def users(
+    info: Info,
+    first: First = None,
+    after: After = None,
+    reseller_id: Annotated[relay.GlobalID | None, described("Only this reseller's.")] = None,
+    role: Annotated[Role | None, described("Only logins of this role.")] = None,
+) -> Connection[User]:
+    return await paginate(
+        info,
+        auth.users_query(
+            info.context.actor,
+            node_pk(reseller_id, "Reseller", "resellerId"),
+            role.value if role is not None else None,
+        ),
+        UserRow.id,
+        first=first,
+        after=after,
+        to_node=User.from_model,
+    )
 
 
 async def api_tokens(info: Info, first: First = None, after: After = None) -> Connection[ApiToken]:

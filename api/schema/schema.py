@@ -48,7 +48,7 @@ from api.schema.payloads import (
 from api.schema.paypal_checkout import PaypalCheckoutMutation, PaypalCheckoutQuery
 from api.schema.paypal_ipn import PaypalIpnQuery
 from api.schema.rates import RatesMutation, RatesQuery
-from api.schema.types import ApiToken, AuditEvent, Client, LedgerEntry, Reseller, Viewer
+from api.schema.types import ApiToken, AuditEvent, Client, LedgerEntry, Reseller, User, Viewer
 from api.settings import Settings
 
 
@@ -78,6 +78,10 @@ class FoundationQuery:
     )
     audit_events: Connection[AuditEvent] = strawberry.field(
         resolver=audit.audit_events, description="The audit history, newest first."
+    )
+    users: Connection[User] = strawberry.field(
+        resolver=auth.users,
+        description="Logins: every one (operator), or your reseller's owners and staff.",
     )
     api_tokens: Connection[ApiToken] = strawberry.field(
         resolver=auth.api_tokens, description="The reseller's API tokens (owner only)."

@@ -92,6 +92,7 @@ class Reseller(relay.Node):
     status_reason: str = strawberry.field(description="Why it is not active, if it is not.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     low_balance_threshold_micros: strawberry.Private[int]
+    base_deck_pk: strawberry.Private[int | None] = None
 
     @classmethod
     def from_model(cls, row: models.Reseller) -> Reseller:
@@ -107,6 +108,7 @@ class Reseller(relay.Node):
             status_reason=row.status_reason,
             created_at=row.created_at,
             low_balance_threshold_micros=row.low_balance_threshold,
+            base_deck_pk=row.base_deck_id,
         )
 
     @strawberry.field(description="Its prepaid balance with the operator (not shown to clients).")
@@ -114,6 +116,14 @@ class Reseller(relay.Node):
         if not info.context.actor.sees_reseller(self.id):
             return None
         return Money.of(await info.context.loaders.reseller_balance.load(self.id), self.currency)
+
+    @strawberry.field(
+        description="The rate deck its calls cost by (null: none set, or not shown to clients)."
+    )
+    def base_deck_id(self, info: Info) -> relay.GlobalID | None:
+        if self.base_deck_pk is None or not info.context.actor.sees_reseller(self.id):
+            return None
+        return relay.GlobalID("RateDeck", str(self.base_deck_pk))
 
     @strawberry.field(description="The balance under which it is warned.")
     def low_balance_threshold(self) -> Money:
@@ -450,10 +460,29 @@ class User:
     last_login_at: datetime | None = strawberry.field(
         default=None, description="When it last logged in (UTC), if ever."
     )
+    active: bool = strawberry.field(default=True, description="Whether it may log in.")
+    created_at: datetime | None = strawberry.field(
+        default=None, description="When it was created (UTC)."
+    )
+    reseller_id: strawberry.Private[int | None] = None
 
     @classmethod
     def from_model(cls, row: models.User) -> User:
-        return cls(email=row.email, name=row.name, role=row.role, last_login_at=row.last_login_at)
+        return cls(
+            email=row.email,
+            name=row.name,
+            role=row.role,
+            last_login_at=row.last_login_at,
+            active=row.is_active,
+            created_at=row.created_at,
+            reseller_id=row.reseller_id,
+        )
+
+    @strawberry.field(description="The reseller it works for (its owners and staff), if any.")
+    async def reseller(self, info: Info) -> Reseller | None:
+        if self.reseller_id is None or self.role not in ("reseller_owner", "reseller_staff"):
+            return None
+        return Reseller.from_model(await info.context.loaders.reseller.load(self.reseller_id))
 
 
 @strawberry.type(description="Who is asking, and what they may do.")

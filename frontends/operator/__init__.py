@@ -7,11 +7,12 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from frontends.consoles import OPERATOR, session_routes
-from frontends.operator import overview
+from frontends.operator import overview, resellers
 
 
 def routes() -> list[Route]:
     return [
         *session_routes(OPERATOR),
         *overview.routes(),
+        *resellers.routes(),
     ]
