@@ -31,6 +31,10 @@ QUERIES = {
     ),
     "auditEvents": "{ auditEvents { edges { node { id action actorLabel before after } } } }",
     "apiTokens": "{ apiTokens { edges { node { id name prefix } } } }",
+    "users": (
+        "query($r: ID!) { all: users { edges { node { email } } }"
+        " theirs: users(resellerId: $r) { edges { node { email } } } }"
+    ),
 }
 
 PAYLOAD = "errors { code field message }"
