@@ -34,7 +34,11 @@ PUBLIC = {"/manage/login", "/manage/logout", "/operator/login", "/operator/logou
 # the forms that name an object by id (the form's ``id``): path -> (its type, other fields)
 ID_FORMS: dict[str, tuple[str, dict[str, str]]] = {}
 # the forms that name nothing but the signed-in user's own reseller (or the platform's)
-OWN_FORMS: set[str] = set()
+OWN_FORMS: set[str] = {
+    "/manage/clients/new",
+    "/manage/clients/new/rows",
+    "/manage/clients/new/csv",
+}
 # the pages (GET) a reseller's staff may not open: their role lacks the API's permission
 OWNER_ONLY: set[str] = set()
 # a path parameter -> the model of the object it names (its global id's type is the model's)
