@@ -35,6 +35,9 @@ PUBLIC = {"/manage/login", "/manage/logout", "/operator/login", "/operator/logou
 ID_FORMS: dict[str, tuple[str, dict[str, str]]] = {}
 # the forms that name nothing but the signed-in user's own reseller (or the platform's)
 OWN_FORMS: set[str] = {
+    "/manage/clients/new",
+    "/manage/clients/new/rows",
+    "/manage/clients/new/csv",
     # the operator console's: the operator sees every reseller, so they name the platform's own
     "/operator/resellers",
     "/operator/resellers/{reseller_id}/deposit",
