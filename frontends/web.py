@@ -30,6 +30,8 @@ from frontends import i18n
 from frontends.operations import TEMPLATES, Outcome, execute
 
 FORM_COOKIE = "dialtone_form"
+# a "log in as client" session, kept beside the owner's own (frontends.manage.impersonation)
+IMPERSONATION_COOKIE = "dialtone_as_client"
 CSRF_FIELD = "csrf_token"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -93,6 +95,8 @@ class Page:
     # on the staff portals (frontends.consoles): which one, and what the signed-in user may do
     # (the API's permissions: the menu shows what they allow) and their name
     console: Any = None
+    # the client portal runs as a client's session opened from the reseller portal
+    impersonating: bool = False
     permissions: frozenset[str] = frozenset()
     viewer_name: str = ""
 
@@ -185,6 +189,13 @@ class Page:
             )
         return response
 
+    def act_as_client(self) -> None:
+        """Run as the "log in as client" session when this browser has one (the client
+        portal's pages only: the consoles keep their user's own session)."""
+        token = self.request.cookies.get(IMPERSONATION_COOKIE)
+        if token:
+            self.token, self.impersonating = token, True
+
     def pass_cookies(self, outcome: Outcome) -> None:
         """Pass on the cookies an operation set (login's session, logout's removal)."""
         self.cookies.extend(outcome.response.headers.getlist("set-cookie"))
@@ -207,6 +218,7 @@ class Page:
                 console=self.console,
                 permissions=self.permissions,
                 viewer_name=self.viewer_name,
+                impersonating=self.impersonating,
                 **values,
             )
         )

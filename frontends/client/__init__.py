@@ -9,6 +9,7 @@ from starlette.routing import Route
 from frontends.client import (
     calls,
     home,
+    impersonation,
     invoices,
     numbers,
     password,
@@ -32,4 +33,5 @@ def routes() -> list[Route]:
         *payments.routes(),
         *invoices.routes(),
         *profile.routes(),
+        *impersonation.routes(),
     ]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.relay import to_base64
 
-from frontends.web import Page, not_found
+from frontends.web import IMPERSONATION_COOKIE, Page, not_found
 
 
 def belongs_here(page: Page, client: dict[str, Any] | None) -> bool:
@@ -28,7 +28,10 @@ def belongs_here(page: Page, client: dict[str, Any] | None) -> bool:
 async def page_of(request: Request) -> Page | Response:
     """The request's page, or the plain 404 of a host that serves no portal."""
     page = await Page.of(request)
-    return not_found(request) if page is None else page
+    if page is None:
+        return not_found(request)
+    page.act_as_client()
+    return page
 
 
 async def signed_in(page: Page, operation: str, variables: dict | None = None) -> dict | None:
@@ -48,9 +51,13 @@ async def signed_in(page: Page, operation: str, variables: dict | None = None) -
 
 
 def to_login(page: Page) -> Response:
-    """Where a page goes when nobody of this host is signed in (htmx follows it too)."""
-    response = page.redirect("/login")
-    response.headers["HX-Redirect"] = "/login"
+    """Where a page goes when nobody of this host is signed in (htmx follows it too); when a
+    "log in as client" session is over, back to the reseller portal."""
+    to = "/manage/clients" if page.impersonating else "/login"
+    response = page.redirect(to)
+    response.headers["HX-Redirect"] = to
+    if page.impersonating:
+        response.delete_cookie(IMPERSONATION_COOKIE)
     return response
 
 

@@ -69,6 +69,8 @@ def _profile_error(page: Page, errors: list[dict[str, Any]]) -> str:
 
 def _password_error(page: Page, errors: list[dict[str, Any]]) -> str:
     fields = {e["field"] for e in errors}
+    if any(e["code"] == "PERMISSION_DENIED" for e in errors):
+        return page.gettext("Only the client changes its password, not someone acting as it.")
     if "currentPassword" in fields:
         return page.gettext("The current password is wrong.")
     if any(e["code"] == "CONFLICT" for e in errors):

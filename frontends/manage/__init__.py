@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from frontends.consoles import MANAGE, session_routes
-from frontends.manage import clients, dashboard
+from frontends.manage import clients, dashboard, impersonation
 
 
 def routes() -> list[Route]:
@@ -15,4 +15,5 @@ def routes() -> list[Route]:
         *session_routes(MANAGE),
         *dashboard.routes(),
         *clients.routes(),
+        *impersonation.routes(),
     ]

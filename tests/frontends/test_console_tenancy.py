@@ -32,7 +32,9 @@ CONSOLES = {
 }
 PUBLIC = {"/manage/login", "/manage/logout", "/operator/login", "/operator/logout"}
 # the forms that name an object by id (the form's ``id``): path -> (its type, other fields)
-ID_FORMS: dict[str, tuple[str, dict[str, str]]] = {}
+ID_FORMS: dict[str, tuple[str, dict[str, str]]] = {
+    "/manage/clients/{client_id}/impersonate": ("Client", {}),
+}
 # the forms that name nothing but the signed-in user's own reseller (or the platform's)
 OWN_FORMS: set[str] = {
     "/manage/clients/new",

@@ -23,7 +23,7 @@ ID_FORMS = {
     "/sub-accounts/password": ("SubAccount", {}),
 }
 # the forms that name nothing but the signed-in client's own data
-OWN_FORMS = {"/topup/checkout", "/profile", "/profile/password"}
+OWN_FORMS = {"/topup/checkout", "/profile", "/profile/password", "/impersonation/end"}
 
 
 def walked(method: str) -> list[str]:
