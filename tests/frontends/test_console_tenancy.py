@@ -119,21 +119,24 @@ async def test_a_clients_session_sees_nothing_of_the_reseller_portal(browse, ses
     await _walk_shows_only_the_login_page(acme, sessions, "/manage")
 
 
+async def _carried(browse, email: str, signed_in_on: str, to: str):
+    """A browser on host ``to`` holding the cookies of ``email``'s reseller-portal session
+    opened on host ``signed_in_on``."""
+    source = browse(signed_in_on)
+    assert (await source.login(email, path="/manage/login")).status_code == 303
+    target = browse(to)
+    for name, value in source.http.cookies.items():
+        target.http.cookies.set(name, value, domain=to)
+    return target
+
+
 async def test_another_resellers_session_carried_to_acmes_host_sees_nothing(browse, sessions):
-    globex = browse(GLOBEX_HOST)
-    assert (await globex.login(demo.GLOBEX_OWNER_EMAIL, path="/manage/login")).status_code == 303
-    acme = browse(ACME_HOST)
-    for name, value in globex.http.cookies.items():
-        acme.http.cookies.set(name, value, domain=ACME_HOST)
+    acme = await _carried(browse, demo.GLOBEX_OWNER_EMAIL, GLOBEX_HOST, ACME_HOST)
     await _walk_shows_only_the_login_page(acme, sessions, "/manage")
 
 
 async def test_a_resellers_session_on_the_platform_host_sees_nothing(browse, sessions):
-    acme = browse(ACME_HOST)
-    assert (await acme.login(demo.ACME_OWNER_EMAIL, path="/manage/login")).status_code == 303
-    platform = browse(PLATFORM_HOST)
-    for name, value in acme.http.cookies.items():
-        platform.http.cookies.set(name, value, domain=PLATFORM_HOST)
+    platform = await _carried(browse, demo.ACME_OWNER_EMAIL, ACME_HOST, PLATFORM_HOST)
     await _walk_shows_only_the_login_page(platform, sessions, "/operator")
 
 
