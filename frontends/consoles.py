@@ -56,11 +56,13 @@ MANAGE = Console("manage", "/manage", "reseller_user")
 OPERATOR = Console("operator", "/operator", "operator")
 
 
+def failed_with(error: OperationFailed, code: ErrorCode) -> bool:
+    """Whether every error of a failed operation is of this code."""
+    return all(getattr(getattr(e, "original_error", None), "code", None) == code for e in error.errors)
+
+
 def _denied(error: OperationFailed) -> bool:
-    return all(
-        getattr(getattr(e, "original_error", None), "code", None) == ErrorCode.PERMISSION_DENIED
-        for e in error.errors
-    )
+    return failed_with(error, ErrorCode.PERMISSION_DENIED)
 
 
 class Shown(Exception):
@@ -107,6 +109,12 @@ def to_login(page: Page, console: Console) -> Response:
 def forbidden(page: Page, console: Console) -> Response:
     page.console = console
     return page.render(f"{console.name}/forbidden.html", status=403)
+
+
+def missing(page: Page, console: Console) -> Response:
+    """The console's 404 page: what the path names is not there, or not this user's to see."""
+    page.console = console
+    return page.render(f"{console.name}/missing.html", status=404)
 
 
 Handler = Callable[[Page], Awaitable[Response]]

@@ -7,11 +7,12 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from frontends.consoles import MANAGE, session_routes
-from frontends.manage import dashboard
+from frontends.manage import client_card, dashboard
 
 
 def routes() -> list[Route]:
     return [
         *session_routes(MANAGE),
         *dashboard.routes(),
+        *client_card.routes(),
     ]
