@@ -58,7 +58,9 @@ OPERATOR = Console("operator", "/operator", "operator")
 
 def failed_with(error: OperationFailed, code: ErrorCode) -> bool:
     """Whether every error of a failed operation is of this code."""
-    return all(getattr(getattr(e, "original_error", None), "code", None) == code for e in error.errors)
+    return all(
+        getattr(getattr(e, "original_error", None), "code", None) == code for e in error.errors
+    )
 
 
 def _denied(error: OperationFailed) -> bool:

@@ -301,9 +301,7 @@ PAYLOADS = {
 }
 
 
-def _input_of(
-    fields: dict[str, str], given: dict[str, str]
-) -> tuple[dict[str, Any], list[str]]:
+def _input_of(fields: dict[str, str], given: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The mutation's input from the given texts, and the fields whose text does not parse."""
     parsers, values, bad = _parsers(), {}, []
     for name, input_name in fields.items():
@@ -377,9 +375,7 @@ async def history(page: Page) -> Response:
     after = page.request.query_params.get("after") or None
     data = await _card(page, "ManageClientHistory", after=after)
     client = data["node"]
-    events = [
-        {**event, "changes": _changes(event)} for event in _edges(data["auditEvents"])
-    ]
+    events = [{**event, "changes": _changes(event)} for event in _edges(data["auditEvents"])]
     return page.render(
         "manage/client_history.html",
         path=_card_path(client, "/history"),
