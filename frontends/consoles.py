@@ -85,11 +85,12 @@ async def signed_in(
     try:
         data = (await page.run(operation, variables)).data
     except OperationFailed as error:
-        if not _denied(error):
-            raise
+        # someone this console does not admit gets its login page, whatever the refusal
         viewer = (await page.run("PortalViewer")).data["viewer"]
         if not console.admits(page, viewer):
             raise Shown(to_login(page, console)) from None
+        if not _denied(error):
+            raise
         raise Shown(forbidden(page, console)) from None
     viewer = data["viewer"]
     if not console.admits(page, viewer):

@@ -32,7 +32,11 @@ CONSOLES = {
 }
 PUBLIC = {"/manage/login", "/manage/logout", "/operator/login", "/operator/logout"}
 # the forms that name an object by id (the form's ``id``): path -> (its type, other fields)
-ID_FORMS: dict[str, tuple[str, dict[str, str]]] = {}
+ID_FORMS: dict[str, tuple[str, dict[str, str]]] = {
+    "/manage/clients/{client_id}/edit": ("Client", {"section": "details", "name": "Taken"}),
+    "/manage/clients/{client_id}/status": ("Client", {"status": "SUSPENDED", "reason": "x"}),
+    "/manage/clients/{client_id}/delete": ("Client", {}),
+}
 # the forms that name nothing but the signed-in user's own reseller (or the platform's)
 OWN_FORMS: set[str] = set()
 # the pages (GET) a reseller's staff may not open: their role lacks the API's permission
