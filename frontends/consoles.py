@@ -56,11 +56,15 @@ MANAGE = Console("manage", "/manage", "reseller_user")
 OPERATOR = Console("operator", "/operator", "operator")
 
 
-def _denied(error: OperationFailed) -> bool:
+def failed_with(error: OperationFailed, code: ErrorCode) -> bool:
+    """Whether every error of a failed operation is of this code."""
     return all(
-        getattr(getattr(e, "original_error", None), "code", None) == ErrorCode.PERMISSION_DENIED
-        for e in error.errors
+        getattr(getattr(e, "original_error", None), "code", None) == code for e in error.errors
     )
+
+
+def _denied(error: OperationFailed) -> bool:
+    return failed_with(error, ErrorCode.PERMISSION_DENIED)
 
 
 class Shown(Exception):
@@ -81,11 +85,12 @@ async def signed_in(
     try:
         data = (await page.run(operation, variables)).data
     except OperationFailed as error:
-        if not _denied(error):
-            raise
+        # someone this console does not admit gets its login page, whatever the refusal
         viewer = (await page.run("PortalViewer")).data["viewer"]
         if not console.admits(page, viewer):
             raise Shown(to_login(page, console)) from None
+        if not _denied(error):
+            raise
         raise Shown(forbidden(page, console)) from None
     viewer = data["viewer"]
     if not console.admits(page, viewer):
@@ -107,6 +112,12 @@ def to_login(page: Page, console: Console) -> Response:
 def forbidden(page: Page, console: Console) -> Response:
     page.console = console
     return page.render(f"{console.name}/forbidden.html", status=403)
+
+
+def missing(page: Page, console: Console) -> Response:
+    """The console's 404 page: what the path names is not there, or not this user's to see."""
+    page.console = console
+    return page.render(f"{console.name}/missing.html", status=404)
 
 
 Handler = Callable[[Page], Awaitable[Response]]

@@ -166,9 +166,16 @@ async def apply_changes(
     return new
 
 
-def scoped_query(actor: Actor):
-    """Audit events this actor may read: the operator all, a reseller its own tenant's."""
+def scoped_query(actor: Actor, *, client_id: int | None = None):
+    """Audit events this actor may read: the operator all, a reseller its own tenant's.
+
+    ``client_id`` asks for one client's history (the changes to it and to what is its own,
+    money movements included): that needs ``audit:read`` outright (a role without it is
+    refused, not shown an empty history); another tenant's client has no events to show."""
     stmt = select(AuditEvent)
+    if client_id is not None:
+        actor.require("audit:read")
+        stmt = stmt.where(AuditEvent.client_id == client_id)
     if not actor.can("audit:read"):
         return stmt.where(False)
     if not actor.is_operator:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from frontends.consoles import MANAGE, session_routes
-from frontends.manage import clients, dashboard, impersonation
+from frontends.manage import client_card, clients, dashboard, impersonation
 
 
 def routes() -> list[Route]:
@@ -16,4 +16,5 @@ def routes() -> list[Route]:
         *dashboard.routes(),
         *clients.routes(),
         *impersonation.routes(),
+        *client_card.routes(),
     ]

@@ -34,6 +34,9 @@ PUBLIC = {"/manage/login", "/manage/logout", "/operator/login", "/operator/logou
 # the forms that name an object by id (the form's ``id``): path -> (its type, other fields)
 ID_FORMS: dict[str, tuple[str, dict[str, str]]] = {
     "/manage/clients/{client_id}/impersonate": ("Client", {}),
+    "/manage/clients/{client_id}/edit": ("Client", {"section": "details", "name": "Taken"}),
+    "/manage/clients/{client_id}/status": ("Client", {"status": "SUSPENDED", "reason": "x"}),
+    "/manage/clients/{client_id}/delete": ("Client", {}),
 }
 # the forms that name nothing but the signed-in user's own reseller (or the platform's)
 OWN_FORMS: set[str] = {
