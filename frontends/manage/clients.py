@@ -246,7 +246,7 @@ async def _package_and_login(
     errors: dict[str, str] = {}
     if package_id:
         answer = await page.run(
-            "ManageClientPackageSet", {"clientId": client_id, "packageId": package_id}
+            "ManageNewClientPackageSet", {"clientId": client_id, "packageId": package_id}
         )
         for error in answer.data["clientPackageSet"]["errors"]:
             errors["package"] = error["message"]
