@@ -101,6 +101,15 @@ async def signed_in(
     return data
 
 
+async def posted(page: Page, console: Console) -> dict[str, str] | None:
+    """The form POSTed by a signed-in user of this console (anyone else is shown the login
+    page first, before anything is changed); None when its CSRF token is not right."""
+    if not page.token:
+        raise Shown(to_login(page, console))
+    await signed_in(page, console, "ConsoleSignedIn")
+    return await page.form()
+
+
 def to_login(page: Page, console: Console) -> Response:
     """The console's login page, coming back to this page after (htmx follows it too)."""
     login = console.path("/login")

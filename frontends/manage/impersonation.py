@@ -9,18 +9,17 @@ and comes back here with the owner still signed in (``frontends.client.impersona
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.responses import Response
 from starlette.routing import Route
 
-from frontends.consoles import MANAGE, Shown, forbidden, route, signed_in, to_login
+from frontends.consoles import MANAGE, forbidden, posted, route
 from frontends.web import IMPERSONATION_COOKIE, Page, not_found
 
 
 async def impersonate(page: Page) -> Response:
-    if not page.token:
-        raise Shown(to_login(page, MANAGE))
-    await signed_in(page, MANAGE, "ManageViewer")
-    if await page.form() is None:
+    if await posted(page, MANAGE) is None:
         return page.redirect("/manage/clients")
     client_id = page.request.path_params["client_id"]
     result = (await page.run("ManageClientImpersonate", {"clientId": client_id})).data[
@@ -35,10 +34,12 @@ async def impersonate(page: Page) -> Response:
         message = page.gettext("This client has no portal login yet: give it one first.")
         return page.render("manage/impersonation_refused.html", status=400, message=message)
     response = page.redirect("/")
+    # the cookie lasts as long as the session the API opened (at most an hour)
+    expires = datetime.fromisoformat(result["expiresAt"])
     response.set_cookie(
         IMPERSONATION_COOKIE,
         result["token"],
-        max_age=3600,
+        max_age=max(0, int((expires - datetime.now(UTC)).total_seconds())),
         httponly=True,
         samesite="lax",
         secure=page.request.app.state.settings.cookie_secure,

@@ -10,17 +10,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-from frontends.consoles import OPERATOR, Shown, signed_in, to_login
+from frontends import consoles
+from frontends.consoles import OPERATOR
 from frontends.web import Page, not_found
 
 
 async def posted(page: Page) -> dict[str, str] | None:
-    """The form POSTed by a signed-in operator (anyone else is shown the login page first,
-    before anything is changed); None when its CSRF token is not right."""
-    if not page.token:
-        raise Shown(to_login(page, OPERATOR))
-    await signed_in(page, OPERATOR, "OperatorViewer")
-    return await page.form()
+    """The form POSTed by a signed-in operator (``consoles.posted``)."""
+    return await consoles.posted(page, OPERATOR)
 
 
 def expired(page: Page) -> str:

@@ -12,9 +12,13 @@ import httpx
 import pytest
 import uvicorn
 from playwright.async_api import async_playwright
+from sqlalchemy import select
 
 from api.app import create_app
-from api.domain import demo
+from api.domain import callers, demo, numbers, payments
+from api.domain.actors import SYSTEM
+from api.models import Did
+from tests.factories import count_statements
 
 ACME_HOST = "acme.localhost"
 GLOBEX_HOST = "globex.localhost"
@@ -80,6 +84,40 @@ async def browse(portal_app):
     yield open_on
     for browser in opened:
         await browser.http.aclose()
+
+
+async def statements(browser: Browser, engine, paths: list[str]) -> dict[str, int]:
+    """How many SQL statements each page (all answering 200) runs."""
+    counts = {}
+    for path in paths:
+        with count_statements(engine) as seen:
+            page = await browser.http.get(path)
+        assert page.status_code == 200, path
+        counts[path] = len(seen)
+    return counts
+
+
+async def more_rows(s, settings, client, *, payments_made: int, key: str) -> None:
+    """Give ``client`` 6 more sub-accounts (``blue-extra-N``), 3 more numbers
+    (``+1555888000N``, assigned) and ``payments_made`` payments of 1.50 (keys start ``key``)."""
+    for n in range(6):
+        await callers.create_sub_account(
+            s, SYSTEM, client.id, {"username": f"blue-extra-{n}"}, settings=settings
+        )
+    await numbers.import_numbers(
+        s,
+        SYSTEM,
+        [
+            "number,country,city,monthly_cost,setup_cost,per_minute,currency\n",
+            *(f"1555888000{n},US,Austin,1.00,0,0,USD\n" for n in range(3)),
+        ],
+    )
+    for n in range(3):
+        did_id = await s.scalar(select(Did.id).where(Did.number == f"1555888000{n}"))
+        await numbers.order(s, SYSTEM, did_id, f"{key}-{n}", reseller_id=client.reseller_id)
+        await numbers.assign(s, SYSTEM, did_id, client.id, monthly_price="2.00")
+    for n in range(payments_made):
+        await payments.client_payment(s, SYSTEM, client.id, "1.50", f"{key}-pay-{n}")
 
 
 # --- the browser ------------------------------------------------------------------------------
