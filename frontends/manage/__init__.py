@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from frontends.consoles import MANAGE, session_routes
-from frontends.manage import client_card, clients, dashboard, impersonation
+from frontends.manage import client_card, clients, dashboard, impersonation, reports
 
 
 def routes() -> list[Route]:
@@ -17,4 +17,5 @@ def routes() -> list[Route]:
         *clients.routes(),
         *impersonation.routes(),
         *client_card.routes(),
+        *reports.routes(),
     ]
