@@ -86,9 +86,16 @@ def _chosen_client(page: Page, search: Search, clients: list[dict[str, Any]]) ->
         search.values["client"] = ""
 
 
+def _month_name(page: Page, month: str) -> str:
+    return format_skeleton("yMMMM", date.fromisoformat(month + "-01"), locale=page.lang)
+
+
 async def index(page: Page) -> Response:
-    await signed_in(page, MANAGE, "ManageReports")
-    return page.render("manage/reports.html")
+    """What there is, under this month's figures so far."""
+    month = datetime.now(UTC).strftime("%Y-%m")
+    report, _ = await _financial(page, month)
+    totals = report["totals"][0] if report and report["totals"] else None
+    return page.render("manage/reports.html", totals=totals, month_name=_month_name(page, month))
 
 
 # --- calls -------------------------------------------------------------------------------------
@@ -253,7 +260,7 @@ async def financial(page: Page) -> Response:
         "manage/reports_financial.html",
         asked=asked if error else month,
         month=month,
-        month_name=format_skeleton("yMMMM", date.fromisoformat(month + "-01"), locale=page.lang),
+        month_name=_month_name(page, month),
         month_error=error or refused,
         report=report,
         currency=currency,

@@ -19,7 +19,6 @@ document.addEventListener("DOMContentLoaded", () => {
         ...looks[series.key],
         label: `${series.label} (${data.currency})`,
         data: data.points[series.key].map(Number),
-        order: series.key === "profit" ? 0 : 1,
       })),
     },
     options: {

@@ -386,3 +386,22 @@ async def test_staff_read_the_reports_and_others_do_not(browse, sessions):
     await globex.login(demo.GLOBEX_OWNER_EMAIL, path="/manage/login")
     page = await globex.http.get("/manage/reports/calls")
     assert page.status_code == 200 and "Blue Harbor Dental" not in page.text
+
+
+async def test_the_index_shows_this_month_and_the_card_links_to_the_clients_calls(browse, sessions):
+    acme = await owner(browse)
+    index = await acme.http.get("/manage/reports")
+    month = await acme.http.get("/manage/reports/financial")
+    assert figure(index.text, "month-revenue") == figure(month.text, "total-revenue")
+    assert figure(index.text, "month-profit") == figure(month.text, "total-profit")
+    assert figure(index.text, "month-calls") == figure(month.text, "total-calls")
+    # the client card's link opens the calls report of that client alone
+    blue = await _client(sessions)
+    card = (await acme.http.get(f"/manage/clients/{to_base64('Client', blue.id)}")).text
+    to = re.search(r'<a href="([^"]+)" id="calls-report">', card).group(1)
+    report = await acme.http.get(to.replace("&amp;", "&"))
+    assert report.status_code == 200
+    assert "<title>Calls of Blue Harbor Dental" in report.text
+    assert len(ROW_RE.findall(report.text)) == demo.CALLS_PER_CLIENT
+    assert figure(report.text, "total-calls") == str(demo.CALLS_PER_CLIENT)
+    assert f'href="/manage/clients/{to_base64("Client", blue.id)}" id="client-card"' in report.text
