@@ -27,8 +27,12 @@ async def test_the_reports_in_english_and_hebrew(manage_page, sessions):
     await page.get_by_role("button", name="Search").click()
     await page.wait_for_url("**/manage/reports/calls?*result=answered*")
     assert await page.locator("#calls-table tbody tr").count() > 0
-    clients = await page.locator("#calls-table tbody td:nth-child(2)").all_inner_texts()
-    assert set(clients) == {"Blue Harbor Dental"}
+    # one client's calls: its name heads the page, its sub-account made every call
+    assert await page.locator("h1").inner_text() == "Calls of Blue Harbor Dental"
+    subs = await page.locator("#calls-table tbody td:nth-child(2)").all_inner_texts()
+    assert set(subs) == {"demo-blueharbordental"}
+    results = await page.locator("#calls-table tbody td:nth-child(7)").all_inner_texts()
+    assert set(results) == {"Answered"}
     assert await page.locator("#total-profit").inner_text()
     await shot(page, "manage-reports-calls-en")
 
