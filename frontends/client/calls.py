@@ -79,17 +79,15 @@ def read_search(page: Page, params: Any, sub_accounts: list[dict[str, Any]]) -> 
         search.export["to"] = (end + timedelta(days=1)).isoformat()
     number = search.values["number"]
     if number:
-        digits = re.sub(r"[\s().+-]", "", number)
-        if digits.isdigit():
-            search.variables["number"] = search.export["number"] = digits
+        if found := digits(number):
+            search.variables["number"] = search.export["number"] = found
         else:
             search.errors.append(page.gettext("A number is written with digits only."))
             search.values["number"] = ""
     destination = search.values["destination"]
     if destination:
-        digits = re.sub(r"[\s().+-]", "", destination)
-        if digits.isdigit():
-            search.variables["destinationPrefix"] = search.export["destinationPrefix"] = digits
+        if found := digits(destination):
+            search.variables["destinationPrefix"] = search.export["destinationPrefix"] = found
         else:
             search.errors.append(
                 page.gettext("A destination is the first digits of the numbers called.")
@@ -112,9 +110,17 @@ def read_search(page: Page, params: Any, sub_accounts: list[dict[str, Any]]) -> 
     return search
 
 
-def _cursor(params: Any, name: str) -> str | None:
+def cursor(params: Any, name: str) -> str | None:
+    """The query's keyset cursor ``name``, or None when it is not one."""
     value = str(params.get(name, ""))
     return value if CURSOR_RE.match(value) else None
+
+
+def digits(value: str) -> str | None:
+    """A number as typed (spaces, dots, brackets, ``+`` and dashes dropped), or None when it
+    is not digits."""
+    kept = re.sub(r"[\s().+-]", "", value)
+    return kept if kept.isdigit() else None
 
 
 async def calls(request: Request) -> Response:
@@ -126,7 +132,7 @@ async def calls(request: Request) -> Response:
         return to_login(page)
     params = request.query_params
     search = read_search(page, params, viewer["subAccounts"]["nodes"])
-    after, before = _cursor(params, "after"), _cursor(params, "before")
+    after, before = cursor(params, "after"), cursor(params, "before")
     variables = {**search.variables, "first": PAGE_SIZE}
     if after:
         variables["after"] = after

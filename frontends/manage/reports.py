@@ -31,8 +31,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from api.exports import _csv_response
-from frontends.client.calls import CURSOR_RE
 from frontends.client.calls import Search as CallSearch
+from frontends.client.calls import cursor, digits
 from frontends.consoles import MANAGE, route, signed_in
 from frontends.operations import OperationFailed
 from frontends.web import Page
@@ -57,17 +57,11 @@ class Search(CallSearch):
 
 
 def _cursor(page: Page, name: str) -> str | None:
-    value = str(page.request.query_params.get(name, ""))
-    return value if CURSOR_RE.match(value) else None
+    return cursor(page.request.query_params, name)
 
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-def _digits(value: str) -> str | None:
-    digits = re.sub(r"[\s().+-]", "", value)
-    return digits if digits.isdigit() else None
 
 
 async def _clients(page: Page, client_id: str = "") -> dict[str, Any]:
@@ -143,15 +137,15 @@ def read_call_search(page: Page, sub_accounts: list[dict[str, Any]]) -> Search:
             search.refuse("sub", page.gettext("That sub-account is not one of this client's."))
             search.values["sub"] = ""
     if search.values["number"]:
-        digits = _digits(search.values["number"])
-        if digits:
-            search.variables["number"] = search.export["number"] = digits
+        found = digits(search.values["number"])
+        if found:
+            search.variables["number"] = search.export["number"] = found
         else:
             search.refuse("number", page.gettext("A number is written with digits only."))
     if search.values["destination"]:
-        digits = _digits(search.values["destination"])
-        if digits:
-            search.variables["destinationPrefix"] = search.export["destinationPrefix"] = digits
+        found = digits(search.values["destination"])
+        if found:
+            search.variables["destinationPrefix"] = search.export["destinationPrefix"] = found
         else:
             search.refuse(
                 "destination",
