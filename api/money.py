@@ -8,12 +8,16 @@ once, in :func:`round_micros`. Every computed fee or percentage goes through it 
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 MICROS = 1_000_000
 _MICRO = Decimal("0.000001")
 MAX_AMOUNT = 10**15 * MICROS  # a quadrillion units: far above any real balance, inside BigInteger
 MAX_DIGITS = 15  # the largest power of ten an amount in units may reach
+# The one spelling of a decimal typed, imported or sent: ASCII digits, an optional minus, then
+# optionally a point and digits. Decimal() alone also reads "1_0", "1e3", "+5", ".5", "NaN" and "٣".
+DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 class MoneyError(ValueError):
@@ -29,10 +33,12 @@ def parse(value: str | Decimal | int) -> int:
     """Parse a decimal amount in units ("12.50") to micros, refusing more than six decimals."""
     if isinstance(value, (bool, float)):
         raise MoneyError("amounts must be decimal strings, not floats")
-    try:
-        dec = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except InvalidOperation as exc:
-        raise MoneyError(f"not a decimal amount: {value!r}") from exc
+    if isinstance(value, Decimal):
+        dec = value
+    else:
+        dec = read_decimal(value)
+        if dec is None:
+            raise MoneyError(f"not a decimal amount: {value!r}")
     if not dec.is_finite():
         raise MoneyError(f"not a finite amount: {value!r}")
     if dec and dec.adjusted() > MAX_DIGITS:  # checked before scaling: 1e999999 stays cheap
@@ -44,6 +50,13 @@ def parse(value: str | Decimal | int) -> int:
     if abs(micros) > MAX_AMOUNT:
         raise MoneyError(f"amount out of range: {value!r}")
     return micros
+
+
+def read_decimal(value: str | int) -> Decimal | None:
+    """``value`` (an int or text, spaces around it ignored) as a Decimal when it is spelt as
+    :data:`DECIMAL_TEXT` says, else None."""
+    text = str(value).strip()
+    return Decimal(text) if DECIMAL_TEXT.fullmatch(text) else None
 
 
 def to_decimal(micros: int) -> Decimal:
@@ -66,10 +79,9 @@ def percent_of(micros: int, pct: Decimal) -> int:
 
 def parse_percent(value: str | Decimal) -> Decimal:
     """A percentage between 0 and 100 with at most four decimals."""
-    try:
-        dec = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise MoneyError(f"not a percentage: {value!r}") from exc
+    dec = value if isinstance(value, Decimal) else read_decimal(value)
+    if dec is None:
+        raise MoneyError(f"not a percentage: {value!r}")
     if not dec.is_finite() or dec < 0 or dec > 100:
         raise MoneyError("a percentage must be between 0 and 100")
     if dec != dec.quantize(Decimal("0.0001")):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -17,8 +19,9 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
-from strawberry.schema.types.base_scalars import DateTimeDefinition
+from strawberry.schema.types.base_scalars import DateTimeDefinition, DecimalDefinition
 
+from api import money
 from api.domain.errors import DomainError
 from api.resolvers import audit, auth, clients, payments, resellers
 from api.resolvers.context import Info
@@ -239,6 +242,26 @@ DateTime = strawberry.scalar(
 )
 
 
+def _read_decimal(value: object) -> Decimal:
+    """A Decimal spelt as a person writes one (``money.DECIMAL_TEXT``): Python's Decimal would
+    also read ``1_0`` as ten, ``1e3``, ``NaN`` and other scripts' digits."""
+    read = None if isinstance(value, bool | float) else money.read_decimal(str(value))
+    if read is None:
+        raise StrawberryInputCoercionError(
+            f'Value cannot represent a Decimal: "{value}". Expected a string of digits with an '
+            'optional minus and decimal point, such as "-12.50".'
+        )
+    return read
+
+
+DecimalScalar = strawberry.scalar(
+    name=DecimalDefinition.name,
+    description=DecimalDefinition.description,
+    serialize=DecimalDefinition.serialize,
+    parse_value=_read_decimal,
+)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     # The limits' rules are made once: each limiter makes new rule classes, and the
@@ -250,7 +273,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        scalar_overrides={datetime: DateTime},
+        scalar_overrides={datetime: DateTime, Decimal: DecimalScalar},
         extensions=[
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

@@ -123,6 +123,23 @@ async def test_bad_amounts_are_refused_naming_the_field(gql, world):
     assert (await reseller_balance(gql, token))["amount"] == "1000.000000"
 
 
+async def test_amounts_python_would_read_but_a_person_would_not_type_move_nothing(gql, world):
+    op = world.tokens["operator"]
+    r = gid("Reseller", world.acme_id)
+    for amount in ("1_0", "1e3", "NaN", "+5", ".5", "\u0663", True, 1e-7):
+        # when the operator deposits an amount in a spelling Decimal() alone would accept
+        body = await gql(DEPOSIT, {"r": r, "a": amount, "k": f"odd-{amount}"}, token=op)
+        # then the variable is refused, saying what an amount looks like
+        assert body.get("data") is None, amount
+        [error] = body["errors"]
+        assert "Expected a string of digits" in error["message"], amount
+    # and the balance has not moved
+    assert (await reseller_balance(gql, world.tokens["acme"]))["amount"] == "1000.000000"
+    # while a plain JSON integer is still read as the amount it is
+    body = await gql(DEPOSIT, {"r": r, "a": 10, "k": "int-10"}, token=op)
+    assert body["data"]["resellerDeposit"]["reseller"]["balance"]["amount"] == "1010.000000"
+
+
 async def test_operator_bulk_order_needs_ten_clients(gql, world):
     op = world.tokens["operator"]
     doc = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from decimal import Decimal
 from fractions import Fraction
 
@@ -87,7 +88,44 @@ def test_parse_of_an_overflowing_exponent_is_a_money_error():
 def test_parse_refuses_a_huge_exponent_by_its_range_not_by_expanding_it():
     # the range is read off the exponent: no 100,000-digit number is ever built
     with pytest.raises(money.MoneyError, match="out of range"):
-        money.parse("1e100000")
+        money.parse(Decimal("1e100000"))
+
+
+AMOUNT_ORACLE = re.compile(r"-?[0-9]+(\.[0-9]{1,6})?")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1_0",
+        "1_000.00",
+        "+5",
+        ".5",
+        "5.",
+        "1e3",
+        "1E-2",
+        "0x10",
+        "1 0",
+        "--1",
+        "٣",
+        "\uff11",
+        "- 1",
+    ],
+)
+def test_parse_refuses_every_spelling_decimal_would_read_but_a_person_would_not_type(value):
+    with pytest.raises(money.MoneyError, match="not a decimal amount"):
+        money.parse(value)
+
+
+@given(st.text(alphabet="0123456789-+._eE ,x٣", max_size=14))
+def test_parse_accepts_exactly_what_the_amount_pattern_accepts(text):
+    """Against an oracle: digits, an optional minus, at most six decimals, nothing else."""
+    stripped = text.strip()
+    if AMOUNT_ORACLE.fullmatch(stripped):
+        assert Fraction(money.parse(text), money.MICROS) == Fraction(Decimal(stripped))
+    else:
+        with pytest.raises(money.MoneyError):
+            money.parse(text)
 
 
 def test_parse_refuses_amounts_out_of_range():
