@@ -226,6 +226,20 @@ async def _report_actor(request: Request) -> Actor | Response:
     return actor
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet will show, never run (OWASP CSV injection): text that begins as a
+    formula would (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading apostrophe. Numbers, signed
+    ones included (``-1.50``, a ``+`` phone number), stay numbers."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    if money.DECIMAL_TEXT.fullmatch(value.removeprefix("+")):
+        return value
+    return "'" + value
+
+
 def _csv_response(rows: AsyncIterator[list[str]], columns: tuple[str, ...], name: str):
     async def body() -> AsyncIterator[str]:
         buffer = io.StringIO()
@@ -233,7 +247,7 @@ def _csv_response(rows: AsyncIterator[list[str]], columns: tuple[str, ...], name
         writer.writerow(columns)
         count = 0
         async for row in rows:
-            writer.writerow(row)
+            writer.writerow([csv_cell(cell) for cell in row])
             count += 1
             if count % 500 == 0:
                 yield buffer.getvalue()

