@@ -10,6 +10,7 @@ from typing import Any
 from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request, cookie_parser
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,6 +21,7 @@ from strawberry.http import GraphQLRequestData
 import branding
 import frontends
 from api import collector, exports, invoice_files, switch
+from api.body_limit import RequestSizeLimit
 from api.db import create_engine, read_only, session_factory
 from api.domain import auth, throttle
 from api.domain.dns import Resolver
@@ -166,6 +168,13 @@ def create_app(
             *frontends.routes(),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                RequestSizeLimit,
+                max_body_bytes=settings.max_body_bytes,
+                max_query_string_bytes=settings.max_query_string_bytes,
+            )
+        ],
     )
     app.state.settings = settings
     app.state.login_throttle = throttle.LoginThrottle(

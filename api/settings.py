@@ -64,6 +64,8 @@ class Settings:
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
+    max_body_bytes: int = 16 * 1024 * 1024  # the longest request body of any route (413 above)
+    max_query_string_bytes: int = 64 * 1024  # the longest query string (414 above)
     echo_sql: bool = False
     access_log: bool = True
     sip_realm: str = "dialtone"  # the SIP digest realm of sub-accounts' HA1
@@ -139,6 +141,8 @@ class Settings:
             max_query_depth=_int(env, "DIALTONE_MAX_QUERY_DEPTH", 12),
             max_aliases=_int(env, "DIALTONE_MAX_ALIASES", 30),
             max_tokens=_int(env, "DIALTONE_MAX_TOKENS", 5000),
+            max_body_bytes=_int(env, "DIALTONE_MAX_BODY_BYTES", 16 * 1024 * 1024),
+            max_query_string_bytes=_int(env, "DIALTONE_MAX_QUERY_STRING_BYTES", 64 * 1024),
             echo_sql=_bool(env.get("DIALTONE_ECHO_SQL")),
             access_log=_bool(env.get("DIALTONE_ACCESS_LOG"), default=True),
             sip_realm=env.get("DIALTONE_SIP_REALM") or "dialtone",
