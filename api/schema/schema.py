@@ -245,7 +245,7 @@ DateTime = strawberry.scalar(
 def _read_decimal(value: object) -> Decimal:
     """A Decimal spelt as a person writes one (``money.DECIMAL_TEXT``): Python's Decimal would
     also read ``1_0`` as ten, ``1e3``, ``NaN`` and other scripts' digits."""
-    read = None if isinstance(value, bool | float) else money.read_decimal(str(value))
+    read = None if isinstance(value, bool | float) else money.read_decimal(value)
     if read is None:
         raise StrawberryInputCoercionError(
             f'Value cannot represent a Decimal: "{value}". Expected a string of digits with an '

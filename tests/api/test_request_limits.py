@@ -96,8 +96,7 @@ async def asgi_get(app, path: str, query_string: bytes) -> int:
 
 
 async def test_a_20_mb_deposit_is_refused_by_default_and_moves_nothing(gql, world):
-    # given the default limit (16 MiB) and a deposit padded to 20 MB
-    assert world  # the world is there: Acme holds 1000.00
+    # given the default limit (16 MiB), Acme holding 1000.00, and a deposit padded to 20 MB
     query = DEPOSIT + " " * (20 * 1024 * 1024)
     variables = {"r": gid("Reseller", world.acme_id), "a": "25.00", "k": "big"}
     async with gql.client() as http:
